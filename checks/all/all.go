@@ -1,0 +1,7 @@
+// Package all links every check kind into the program. It is the one list of
+// kinds: adding a kind is a folder below checks/ and a line here.
+package all
+
+import (
+	_ "github.com/nettest/nettest/checks/tcp"
+)

@@ -1,0 +1,183 @@
+package checks
+
+import (
+	"fmt"
+	"math/big"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/zclconf/go-cty/cty"
+)
+
+// Equal is met when the result's field equals the expected value. Most
+// expectations are this: expect { open = true } compares result.open.
+func Equal(field string, typ cty.Type, doc string) Expectation {
+	return Expectation{Name: field, Type: typ, Doc: doc, Compare: func(want, result cty.Value) *Diff {
+		got := Field(result, field)
+		if got.IsKnown() && !got.IsNull() && got.Equals(want).True() {
+			return nil
+		}
+		return &Diff{Field: field, Expected: Show(want), Actual: Show(got)}
+	}}
+}
+
+// AtMost is met when the result's numeric field is at most the expected
+// number; the expectation's own name (max_rtt_ms) may differ from the field.
+func AtMost(name, field, doc string) Expectation {
+	return bound(name, field, doc, "at most", func(c int) bool { return c <= 0 })
+}
+
+// AtLeast is met when the result's numeric field is at least the expected number.
+func AtLeast(name, field, doc string) Expectation {
+	return bound(name, field, doc, "at least", func(c int) bool { return c >= 0 })
+}
+
+func bound(name, field, doc, phrase string, ok func(int) bool) Expectation {
+	return Expectation{Name: name, Type: cty.Number, Doc: doc, Compare: func(want, result cty.Value) *Diff {
+		got := Field(result, field)
+		if got.Type() == cty.Number && got.IsKnown() && !got.IsNull() && ok(got.AsBigFloat().Cmp(want.AsBigFloat())) {
+			return nil
+		}
+		return &Diff{Field: field, Expected: phrase + " " + Show(want), Actual: Show(got)}
+	}}
+}
+
+// SetEqual is met when the result's list of strings holds exactly the
+// expected strings, in any order.
+func SetEqual(field, doc string) Expectation {
+	return Expectation{Name: field, Type: cty.List(cty.String), Doc: doc, Compare: func(want, result cty.Value) *Diff {
+		got := Field(result, field)
+		w, g := Strings(want), Strings(got)
+		sort.Strings(w)
+		sort.Strings(g)
+		if strings.Join(w, "\x00") == strings.Join(g, "\x00") && len(w) == len(g) {
+			return nil
+		}
+		return &Diff{Field: field, Expected: Show(want), Actual: Show(got)}
+	}}
+}
+
+// Contains is met when every expected string appears in the result's list
+// field (the expectation is named name, the field field).
+func Contains(name, field, doc string) Expectation {
+	return Expectation{Name: name, Type: cty.List(cty.String), Doc: doc, Compare: func(want, result cty.Value) *Diff {
+		got := Field(result, field)
+		have := map[string]bool{}
+		for _, s := range Strings(got) {
+			have[s] = true
+		}
+		var missing []string
+		for _, s := range Strings(want) {
+			if !have[s] {
+				missing = append(missing, s)
+			}
+		}
+		if len(missing) == 0 {
+			return nil
+		}
+		return &Diff{Field: field, Expected: "contains " + Show(want), Actual: Show(got) + " (missing " + strings.Join(quoteAll(missing), ", ") + ")"}
+	}}
+}
+
+// Matches is met when the result's string field matches the expected regular
+// expression (RE2 syntax, checked at load time).
+func Matches(name, field, doc string) Expectation {
+	return Expectation{Name: name, Type: cty.String, Doc: doc, Validate: ValidRegexp, Compare: func(want, result cty.Value) *Diff {
+		got := Field(result, field)
+		re, err := regexp.Compile(want.AsString())
+		if err == nil && got.Type() == cty.String && !got.IsNull() && re.MatchString(got.AsString()) {
+			return nil
+		}
+		return &Diff{Field: field, Expected: "matches " + Show(want), Actual: Show(got)}
+	}}
+}
+
+// Field returns an attribute of a result object, or a null value when the
+// object has no such attribute or is itself null.
+func Field(obj cty.Value, name string) cty.Value {
+	if obj == cty.NilVal || obj.IsNull() || !obj.IsKnown() || !obj.Type().IsObjectType() || !obj.Type().HasAttribute(name) {
+		return cty.NullVal(cty.DynamicPseudoType)
+	}
+	return obj.GetAttr(name)
+}
+
+// Strings returns the known, non-null strings of a list, set or tuple value.
+func Strings(v cty.Value) []string {
+	if v == cty.NilVal || v.IsNull() || !v.IsKnown() || !v.CanIterateElements() {
+		return nil
+	}
+	var out []string
+	for it := v.ElementIterator(); it.Next(); {
+		_, e := it.Element()
+		if e.Type() == cty.String && e.IsKnown() && !e.IsNull() {
+			out = append(out, e.AsString())
+		}
+	}
+	return out
+}
+
+func quoteAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = fmt.Sprintf("%q", s)
+	}
+	return out
+}
+
+// Show writes a value the way a user would write it in HCL: "open", 200,
+// true, ["a", "b"], { k = "v" }. Unknown values read "(known after run)",
+// null reads null.
+func Show(v cty.Value) string {
+	if v == cty.NilVal {
+		return "null"
+	}
+	if v.IsMarked() {
+		return "(sensitive value)"
+	}
+	if !v.IsKnown() {
+		return "(known after run)"
+	}
+	if v.IsNull() {
+		return "null"
+	}
+	t := v.Type()
+	switch {
+	case t == cty.String:
+		return fmt.Sprintf("%q", v.AsString())
+	case t == cty.Number:
+		return formatNumber(v.AsBigFloat())
+	case t == cty.Bool:
+		if v.True() {
+			return "true"
+		}
+		return "false"
+	case t.IsListType() || t.IsSetType() || t.IsTupleType():
+		var parts []string
+		for it := v.ElementIterator(); it.Next(); {
+			_, e := it.Element()
+			parts = append(parts, Show(e))
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	case t.IsMapType() || t.IsObjectType():
+		var parts []string
+		for it := v.ElementIterator(); it.Next(); {
+			k, e := it.Element()
+			parts = append(parts, k.AsString()+" = "+Show(e))
+		}
+		if len(parts) == 0 {
+			return "{}"
+		}
+		return "{ " + strings.Join(parts, ", ") + " }"
+	}
+	return v.GoString()
+}
+
+func formatNumber(f *big.Float) string {
+	if f.IsInt() {
+		i, _ := f.Int(nil)
+		return i.String()
+	}
+	x, _ := f.Float64()
+	return fmt.Sprintf("%.6g", x)
+}

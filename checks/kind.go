@@ -1,0 +1,142 @@
+// Package checks defines what a check kind is and holds the one registry of
+// kinds. The loader and the runner know kinds only through this package: a
+// kind is a folder below checks/ that calls Register from its init function,
+// and one line in checks/all that imports it.
+package checks
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/zclconf/go-cty/cty"
+)
+
+// Kind describes one kind of check: the block type users write, the
+// arguments it takes, the expectations it understands, the shape of what it
+// observes, and the probe that observes it.
+type Kind struct {
+	// Name is the block type in the language, such as "tcp".
+	Name string
+	// Summary is one sentence for help texts and the plan.
+	Summary string
+	// Args are the kind-specific arguments, beside the meta-arguments the
+	// loader handles for every kind (for_each, timeout, retries, …).
+	Args []Arg
+	// Expect lists the attributes allowed inside this kind's expect block.
+	Expect []Expectation
+	// Result is the object type a probe returns. The runner adds
+	// duration_ms to it, so a kind does not declare that field.
+	Result cty.Type
+	// Probe observes the network. It returns what it saw, even when that is
+	// a failure from the user's point of view (a closed port, a 500 status):
+	// a verdict is made later by comparing expectations. It returns an error
+	// only when it could not observe at all (no permission, a name that does
+	// not resolve); the error's text tells the user what to do.
+	Probe ProbeFunc
+}
+
+// ProbeFunc carries out one attempt of a check. args is an object holding
+// every argument of Kind.Args, converted to its type, with defaults filled in
+// and no unknown or marked values. The context carries the check's timeout.
+type ProbeFunc func(ctx context.Context, args cty.Value) (cty.Value, error)
+
+// Arg declares one kind-specific argument.
+type Arg struct {
+	Name string
+	// Type is the argument's type; a value is converted to it as HCL does.
+	// cty.DynamicPseudoType accepts any value (the kind checks it in Validate).
+	Type     cty.Type
+	Required bool
+	// Default is used when the argument is absent; cty.NilVal means null.
+	Default cty.Value
+	// Doc is one sentence for the documentation.
+	Doc string
+	// Validate, when set, is called at load time with every known, non-null
+	// value. Its error becomes a diagnostic on the argument's expression, so
+	// bad ports, durations, regexes and URLs are caught before anything runs.
+	Validate func(cty.Value) error
+}
+
+// Expectation declares one attribute of a kind's expect block.
+type Expectation struct {
+	Name string
+	Type cty.Type
+	Doc  string
+	// Validate, like Arg.Validate, checks a known value at load time.
+	Validate func(cty.Value) error
+	// Compare judges the result against the expected value. It returns nil
+	// when the expectation is met and otherwise the line of the diff.
+	Compare func(want, result cty.Value) *Diff
+}
+
+// Diff is one unmet expectation: a line of the expected-vs-actual report.
+// Expected and Actual are written as HCL literals ("open", 200, true) or a
+// short phrase ("at most 50"), ready for a person to read.
+type Diff struct {
+	Field    string `json:"field"`
+	Expected string `json:"expected"`
+	Actual   string `json:"actual"`
+}
+
+var (
+	mu       sync.RWMutex
+	registry = map[string]*Kind{}
+)
+
+// Register adds a kind. It is called from the kind package's init function and
+// panics on a programming error: an empty or duplicate name, or a missing
+// probe.
+func Register(k Kind) {
+	mu.Lock()
+	defer mu.Unlock()
+	if k.Name == "" || k.Probe == nil || !k.Result.IsObjectType() {
+		panic(fmt.Sprintf("checks: kind %q needs a name, a probe and an object result type", k.Name))
+	}
+	if _, dup := registry[k.Name]; dup {
+		panic(fmt.Sprintf("checks: kind %q registered twice", k.Name))
+	}
+	kind := k
+	registry[k.Name] = &kind
+}
+
+// Lookup returns the kind registered under name.
+func Lookup(name string) (*Kind, bool) {
+	mu.RLock()
+	defer mu.RUnlock()
+	k, ok := registry[name]
+	return k, ok
+}
+
+// Kinds returns every registered kind, sorted by name.
+func Kinds() []*Kind {
+	mu.RLock()
+	defer mu.RUnlock()
+	out := make([]*Kind, 0, len(registry))
+	for _, k := range registry {
+		out = append(out, k)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Arg returns the argument declaration with the given name.
+func (k *Kind) Arg(name string) (Arg, bool) {
+	for _, a := range k.Args {
+		if a.Name == name {
+			return a, true
+		}
+	}
+	return Arg{}, false
+}
+
+// Expectation returns the expect attribute with the given name.
+func (k *Kind) Expectation(name string) (Expectation, bool) {
+	for _, e := range k.Expect {
+		if e.Name == name {
+			return e, true
+		}
+	}
+	return Expectation{}, false
+}

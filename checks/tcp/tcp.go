@@ -1,0 +1,112 @@
+// Package tcp is the tcp check: does a TCP handshake to host:port complete?
+//
+// It tells three states apart, which is what a security group review needs:
+// open (the handshake completed), closed (the host answered with a reset, or
+// an ICMP port-unreachable, which the kernel reports the same way) and
+// filtered (nothing came back within the timeout, or an ICMP unreachable
+// other than port-unreachable arrived: a firewall that drops or rejects).
+package tcp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"syscall"
+
+	"github.com/nettest/nettest/checks"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// The three states of a port.
+const (
+	Open     = "open"
+	Closed   = "closed"
+	Filtered = "filtered"
+)
+
+// Config is what a tcp block says.
+type Config struct {
+	Host string `cty:"host"`
+	Port int    `cty:"port"`
+}
+
+// Result is what a tcp check observed; every field is usable as
+// tcp.NAME.FIELD elsewhere and as self.FIELD in assert blocks.
+type Result struct {
+	Host    string `cty:"host"`
+	Port    int    `cty:"port"`
+	Address string `cty:"address"`
+	Open    bool   `cty:"open"`
+	State   string `cty:"state"`
+	Error   string `cty:"error"`
+}
+
+func init() {
+	checks.Register(checks.Kind{
+		Name:    "tcp",
+		Summary: "Connects to host:port and reports whether the port is open, closed or filtered.",
+		Args: []checks.Arg{
+			{Name: "host", Type: cty.String, Required: true, Doc: "Host name, IPv4 or IPv6 address to connect to."},
+			{Name: "port", Type: cty.Number, Required: true, Validate: checks.ValidPort, Doc: "TCP port, 1 to 65535."},
+		},
+		Expect: []checks.Expectation{
+			checks.Equal("open", cty.Bool, "Whether the handshake must complete (true) or must not (false: closed or filtered)."),
+			withStates(checks.Equal("state", cty.String, `The exact state: "open", "closed" (refused) or "filtered" (no answer or ICMP unreachable).`)),
+		},
+		Result: checks.TypeOf[Result](),
+		Probe:  checks.Typed(Probe),
+	})
+}
+
+func withStates(e checks.Expectation) checks.Expectation {
+	e.Validate = checks.OneOf(Open, Closed, Filtered)
+	return e
+}
+
+// Probe dials host:port once. The context's deadline is the time a filtered
+// port is given to answer: a firewall that drops sends nothing back, so only
+// the timeout can tell filtered from slow.
+func Probe(ctx context.Context, cfg Config) (Result, error) {
+	r := Result{Host: cfg.Host, Port: cfg.Port}
+	// Resolve first, separately, so that a name that does not resolve is an
+	// error (the check could not be carried out) rather than a closed port.
+	ips, err := net.DefaultResolver.LookupIPAddr(ctx, cfg.Host)
+	if err != nil || len(ips) == 0 {
+		if ctx.Err() != nil {
+			return r, fmt.Errorf("resolving %q did not finish within the timeout; check the resolver in /etc/resolv.conf or use an IP address", cfg.Host)
+		}
+		return r, fmt.Errorf("cannot resolve host %q: %v; check the name, /etc/hosts and /etc/resolv.conf, or use an IP address", cfg.Host, err)
+	}
+	r.Address = net.JoinHostPort(ips[0].String(), strconv.Itoa(cfg.Port))
+
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", r.Address)
+	if err == nil {
+		conn.Close()
+		r.Open, r.State = true, Open
+		return r, nil
+	}
+	r.State, r.Error = classify(ctx, err)
+	return r, nil
+}
+
+// classify turns a dial error into a port state. Errors that say nothing
+// about the port (too many open files, …) are still reported as filtered with
+// their text, so the diff shows the cause.
+func classify(ctx context.Context, err error) (state, detail string) {
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return Closed, "connection refused"
+	case ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, syscall.ETIMEDOUT):
+		return Filtered, "no answer within the timeout"
+	case errors.Is(err, syscall.EHOSTUNREACH):
+		return Filtered, "host unreachable (ICMP)"
+	case errors.Is(err, syscall.ENETUNREACH):
+		return Filtered, "network unreachable"
+	case errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM):
+		return Filtered, "blocked by a local firewall rule (" + err.Error() + ")"
+	}
+	return Filtered, err.Error()
+}

@@ -1,0 +1,64 @@
+package runner
+
+import (
+	"time"
+
+	"github.com/nettest/nettest/checks"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// Status is the verdict on one check.
+type Status string
+
+// The four verdicts. Error means the check could not be carried out (no
+// permission, a name that does not resolve, an interrupted run); Fail means
+// it was carried out and an expectation or assert was not met.
+const (
+	Pass  Status = "pass"
+	Fail  Status = "fail"
+	Error Status = "error"
+	Skip  Status = "skip"
+)
+
+// Outcome is what became of one check instance. Reporters receive it when
+// the check finishes; sensitive values are already redacted from every text.
+type Outcome struct {
+	// Address is the check's address: tcp.web or tcp.web["80"].
+	Address string
+	// Kind is the block type, such as "tcp".
+	Kind string
+	// File and Line locate the check's block in the source.
+	File string
+	Line int
+	// Description is the check's description argument, if any.
+	Description string
+	Status      Status
+	// Message says why a check errored or was skipped, joins the
+	// error_message of failed asserts, or says on which attempt it passed.
+	Message string
+	// Diffs are the unmet expectations and asserts, one line each.
+	Diffs []checks.Diff
+	// Duration is the wall time of the check, all attempts included.
+	Duration time.Duration
+	// Attempt is the number of attempts made; Attempts the number allowed.
+	Attempt, Attempts int
+	// Result is what the last attempt observed (cty.NilVal when none).
+	Result cty.Value
+}
+
+// Summary counts the outcomes of a run.
+type Summary struct {
+	Passed, Failed, Errored, Skipped int
+	Duration                         time.Duration
+	// Interrupted is true when the run was cancelled (Ctrl-C, SIGTERM).
+	Interrupted bool
+}
+
+// Reporter consumes the events of a run. The runner calls it from one
+// goroutine at a time: Begin once, Finished once per check in the order the
+// checks finish, End once, also when the run was interrupted.
+type Reporter interface {
+	Begin(total int)
+	Finished(o Outcome)
+	End(s Summary) error
+}
