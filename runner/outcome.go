@@ -52,6 +52,9 @@ type Summary struct {
 	Duration                         time.Duration
 	// Interrupted is true when the run was cancelled (Ctrl-C, SIGTERM).
 	Interrupted bool
+	// ReportError is the first error a reporter returned from End (a JUnit
+	// file that could not be written).
+	ReportError error
 }
 
 // Reporter consumes the events of a run. The runner calls it from one

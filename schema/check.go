@@ -1,0 +1,139 @@
+package schema
+
+import (
+	"fmt"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/nettest/nettest/checks"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// Check is one check block as written, before for_each expansion.
+type Check struct {
+	Kind *checks.Kind
+	Name string
+	// DeclRange is the block's header, `tcp "web"`, where diagnostics and
+	// failure reports point.
+	DeclRange hcl.Range
+
+	ForEach   *hcl.Attribute
+	DependsOn *hcl.Attribute
+	// Meta holds the other meta-arguments present: description, tags,
+	// timeout, retries, retry_interval, skip.
+	Meta map[string]*hcl.Attribute
+	// Args holds the kind-specific arguments present.
+	Args map[string]*hcl.Attribute
+	// Expect holds the attributes of the expect block, if any.
+	Expect  map[string]*hcl.Attribute
+	Asserts []Assert
+
+	src []byte // the file's text, to quote an assert's condition
+}
+
+// Assert is an assert block: a condition over self and the message shown
+// when it does not hold.
+type Assert struct {
+	Condition    hcl.Expression
+	ErrorMessage hcl.Expression
+	// Text is the condition as written, shown in the diff.
+	Text string
+}
+
+// metaArguments are the arguments every check kind accepts.
+var metaArguments = []string{"for_each", "depends_on", "description", "tags", "timeout", "retries", "retry_interval", "skip"}
+
+var assertSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+	{Name: "condition", Required: true}, {Name: "error_message"},
+}}
+
+// checkSchema is the body schema of a kind's blocks: the meta-arguments, the
+// kind's own arguments, and the expect and assert blocks.
+func checkSchema(k *checks.Kind) *hcl.BodySchema {
+	sc := &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "expect"}, {Type: "assert"}}}
+	for _, name := range metaArguments {
+		sc.Attributes = append(sc.Attributes, hcl.AttributeSchema{Name: name})
+	}
+	for _, a := range k.Args {
+		sc.Attributes = append(sc.Attributes, hcl.AttributeSchema{Name: a.Name, Required: a.Required})
+	}
+	return sc
+}
+
+func expectSchema(k *checks.Kind) *hcl.BodySchema {
+	sc := &hcl.BodySchema{}
+	for _, e := range k.Expect {
+		sc.Attributes = append(sc.Attributes, hcl.AttributeSchema{Name: e.Name})
+	}
+	return sc
+}
+
+func decodeCheck(k *checks.Kind, b *hcl.Block, src []byte) (*Check, hcl.Diagnostics) {
+	c := &Check{Kind: k, Name: b.Labels[0], DeclRange: b.DefRange, Meta: map[string]*hcl.Attribute{}, Args: map[string]*hcl.Attribute{}, src: src}
+	var diags hcl.Diagnostics
+	if !hclsyntax.ValidIdentifier(c.Name) {
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid check name",
+			Detail:  "A name must start with a letter or underscore and may contain only letters, digits, underscores and dashes; it becomes part of the address " + k.Name + ".NAME.",
+			Subject: b.LabelRanges[0].Ptr()})
+	}
+	content, d := b.Body.Content(checkSchema(k))
+	diags = append(diags, d...)
+	for name, a := range content.Attributes {
+		switch name {
+		case "for_each":
+			c.ForEach = a
+		case "depends_on":
+			c.DependsOn = a
+		default:
+			if _, isArg := k.Arg(name); isArg {
+				c.Args[name] = a
+			} else {
+				c.Meta[name] = a
+			}
+		}
+	}
+	for _, blk := range content.Blocks {
+		switch blk.Type {
+		case "expect":
+			if c.Expect != nil {
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Duplicate expect block",
+					Detail: "A check has at most one expect block; put every expectation in it.", Subject: blk.DefRange.Ptr()})
+				continue
+			}
+			ec, d := blk.Body.Content(expectSchema(k))
+			diags = append(diags, d...)
+			c.Expect = ec.Attributes
+			if c.Expect == nil {
+				c.Expect = map[string]*hcl.Attribute{}
+			}
+		case "assert":
+			ac, d := blk.Body.Content(assertSchema)
+			diags = append(diags, d...)
+			if d.HasErrors() {
+				continue
+			}
+			cond := ac.Attributes["condition"].Expr
+			a := Assert{Condition: cond, Text: string(cond.Range().SliceBytes(src))}
+			if m, ok := ac.Attributes["error_message"]; ok {
+				a.ErrorMessage = m.Expr
+			}
+			c.Asserts = append(c.Asserts, a)
+		}
+	}
+	if c.Expect == nil && len(c.Asserts) == 0 && !diags.HasErrors() {
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Check expects nothing",
+			Detail:  fmt.Sprintf("The check %s.%s has neither an expect block nor an assert block, so it could never fail. Add expect { … } with what the network must look like.", k.Name, c.Name),
+			Subject: b.DefRange.Ptr()})
+	}
+	return c, diags
+}
+
+// ResultType is the type of a kind's result as expressions see it: the
+// kind's fields and duration_ms, which the runner measures for every kind.
+func ResultType(k *checks.Kind) cty.Type {
+	attrs := map[string]cty.Type{"duration_ms": cty.Number}
+	for name, t := range k.Result.AttributeTypes() {
+		attrs[name] = t
+	}
+	return cty.Object(attrs)
+}

@@ -1,0 +1,276 @@
+package schema
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/nettest/nettest/checks"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+)
+
+// evaluate checks, before the run, everything the instance's expressions say:
+// meta-arguments, the kind's arguments and expectations, and asserts against
+// an unknown self. Values that depend on other checks stay unknown.
+func (i *Instance) evaluate(unknown map[string]cty.Value) hcl.Diagnostics {
+	s := i.suite
+	if s.loadCtx == nil {
+		s.loadCtx = s.ctx.NewChild()
+		s.loadCtx.Variables = unknown
+	}
+	ctx := i.child(s.loadCtx)
+	c := i.Check
+	var diags hcl.Diagnostics
+
+	i.Timeout, i.Retries, i.RetryInterval = s.Defaults.Timeout, s.Defaults.Retries, s.Defaults.RetryInterval
+	diags = append(diags, s.metaDuration(c.Meta["timeout"], ctx, &i.Timeout)...)
+	diags = append(diags, s.metaDuration(c.Meta["retry_interval"], ctx, &i.RetryInterval)...)
+	diags = append(diags, s.metaInt(c.Meta["retries"], ctx, &i.Retries)...)
+	if a := c.Meta["description"]; a != nil {
+		v, d := evalKnown(a, ctx, cty.String)
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			i.Description = v.AsString()
+		}
+	}
+	if a := c.Meta["tags"]; a != nil {
+		v, d := evalKnown(a, ctx, cty.List(cty.String))
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			i.Tags = checks.Strings(v)
+		}
+	}
+	_, d := i.Skip(ctx)
+	diags = append(diags, d...)
+
+	i.Args, d = i.evalArgs(ctx)
+	diags = append(diags, d...)
+	i.Expect = map[string]cty.Value{}
+	for _, e := range c.Kind.Expect {
+		if a, ok := c.Expect[e.Name]; ok {
+			v, d := evalTyped(a, ctx, e.Type, e.Validate, "expectation")
+			diags = append(diags, d...)
+			i.Expect[e.Name] = v
+		}
+	}
+	self := i.child(ctx)
+	self.Variables["self"] = cty.UnknownVal(ResultType(c.Kind))
+	for _, a := range c.Asserts {
+		v, d := a.Condition.Value(self)
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			if _, err := convert.Convert(v, cty.Bool); err != nil {
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid assert condition",
+					Detail: fmt.Sprintf("The condition must be a bool expression, such as self.duration_ms < 500; this one is a %s.", v.Type().FriendlyName()), Subject: a.Condition.Range().Ptr()})
+			}
+		}
+	}
+	return diags
+}
+
+// child returns a context below parent holding `each` for this instance.
+func (i *Instance) child(parent *hcl.EvalContext) *hcl.EvalContext {
+	ctx := parent.NewChild()
+	ctx.Variables = map[string]cty.Value{}
+	if i.each != cty.NilVal {
+		ctx.Variables["each"] = i.each
+	}
+	return ctx
+}
+
+// RunContext is the evaluation context of the instance once its
+// dependencies have run: results maps each dependency to what it observed.
+// Only the dependencies are in it, so building it costs what the instance
+// refers to, not the size of the suite.
+func (i *Instance) RunContext(results map[*Instance]cty.Value) *hcl.EvalContext {
+	perCheck := map[*Check]map[string]cty.Value{}
+	single := map[*Check]cty.Value{}
+	for _, dep := range i.Deps {
+		v, ok := results[dep]
+		if !ok || v == cty.NilVal {
+			v = cty.UnknownVal(ResultType(dep.Check.Kind))
+		}
+		if dep.Key == cty.NilVal {
+			single[dep.Check] = v
+			continue
+		}
+		if perCheck[dep.Check] == nil {
+			perCheck[dep.Check] = map[string]cty.Value{}
+		}
+		perCheck[dep.Check][dep.Key.AsString()] = v
+	}
+	kinds := map[string]map[string]cty.Value{}
+	put := func(c *Check, v cty.Value) {
+		if kinds[c.Kind.Name] == nil {
+			kinds[c.Kind.Name] = map[string]cty.Value{}
+		}
+		kinds[c.Kind.Name][c.Name] = v
+	}
+	for c, v := range single {
+		put(c, v)
+	}
+	for c, m := range perCheck {
+		put(c, cty.ObjectVal(m))
+	}
+	ctx := i.child(i.suite.ctx)
+	for kind, m := range kinds {
+		ctx.Variables[kind] = cty.ObjectVal(m)
+	}
+	return ctx
+}
+
+// Skip evaluates the skip meta-argument; a check without one is not skipped.
+// Before the run, a skip that depends on another check is unknown and reads
+// false.
+func (i *Instance) Skip(ctx *hcl.EvalContext) (bool, hcl.Diagnostics) {
+	a := i.Check.Meta["skip"]
+	if a == nil {
+		return false, nil
+	}
+	v, diags := evalTyped(a, ctx, cty.Bool, nil, "argument")
+	if diags.HasErrors() || !v.IsKnown() || v.IsNull() {
+		return false, diags
+	}
+	v, _ = v.Unmark()
+	return v.True(), diags
+}
+
+// EvalArgs evaluates the kind's arguments: each converted to its type,
+// validated when known, absent ones set to their default. The result is the
+// object a probe receives once unmarked.
+func (i *Instance) EvalArgs(ctx *hcl.EvalContext) (cty.Value, hcl.Diagnostics) {
+	return i.evalArgs(ctx)
+}
+
+func (i *Instance) evalArgs(ctx *hcl.EvalContext) (cty.Value, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
+	attrs := make(map[string]cty.Value, len(i.Check.Kind.Args))
+	for _, arg := range i.Check.Kind.Args {
+		a, ok := i.Check.Args[arg.Name]
+		if !ok {
+			if arg.Default != cty.NilVal {
+				attrs[arg.Name] = arg.Default
+			} else {
+				attrs[arg.Name] = cty.NullVal(arg.Type)
+			}
+			continue
+		}
+		v, d := evalTyped(a, ctx, arg.Type, arg.Validate, "argument")
+		diags = append(diags, d...)
+		if v.IsNull() && arg.Default != cty.NilVal {
+			v = arg.Default
+		}
+		if v.IsNull() && arg.Required {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Missing value for required argument",
+				Detail: fmt.Sprintf("The argument %q is required; it cannot be null.", arg.Name), Subject: a.Expr.Range().Ptr()})
+		}
+		attrs[arg.Name] = v
+	}
+	return cty.ObjectVal(attrs), diags
+}
+
+// evalTyped evaluates an attribute, converts it to typ and, when it is
+// known, runs the validator. On error it returns an unknown value of typ so
+// evaluation can go on and find further problems.
+func evalTyped(a *hcl.Attribute, ctx *hcl.EvalContext, typ cty.Type, validate func(cty.Value) error, what string) (cty.Value, hcl.Diagnostics) {
+	v, diags := a.Expr.Value(ctx)
+	if diags.HasErrors() {
+		return cty.UnknownVal(typ), diags
+	}
+	conv, err := convert.Convert(v, typ)
+	if err != nil {
+		return cty.UnknownVal(typ), hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Incorrect attribute value type",
+			Detail:      fmt.Sprintf("Inappropriate value for %s %q: %s.", what, a.Name, err),
+			Subject:     a.Expr.Range().Ptr(),
+			Expression:  a.Expr,
+			EvalContext: ctx,
+		}}
+	}
+	if validate != nil && conv.IsWhollyKnown() && !conv.IsNull() {
+		plain, _ := conv.UnmarkDeep()
+		if err := validate(plain); err != nil {
+			detail := err.Error()
+			if conv.ContainsMarked() {
+				detail = "The value, which is sensitive, is not valid."
+			}
+			return cty.UnknownVal(typ), hcl.Diagnostics{{Severity: hcl.DiagError, Summary: fmt.Sprintf("Invalid value for %s %q", what, a.Name),
+				Detail: capitalise(detail) + ".", Subject: a.Expr.Range().Ptr()}}
+		}
+	}
+	return conv, nil
+}
+
+// Judge compares what a probe observed with the instance's expectations and
+// asserts. Each unmet expectation or false assert is one diff; messages are
+// the error_message of the asserts that failed. A diagnostic means the
+// verdict itself could not be reached (an expression failed), which makes
+// the check an error rather than a failure.
+func (i *Instance) Judge(ctx *hcl.EvalContext, result cty.Value) (diffs []checks.Diff, messages []string, diags hcl.Diagnostics) {
+	c := i.Check
+	for _, e := range c.Kind.Expect {
+		a, ok := c.Expect[e.Name]
+		if !ok {
+			continue
+		}
+		want, d := evalTyped(a, ctx, e.Type, e.Validate, "expectation")
+		diags = append(diags, d...)
+		if d.HasErrors() || want.IsNull() { // null switches an expectation off
+			continue
+		}
+		plain, _ := want.UnmarkDeep()
+		if diff := e.Compare(plain, result); diff != nil {
+			if want.ContainsMarked() {
+				diff.Expected = "(sensitive value)"
+			}
+			diffs = append(diffs, *diff)
+		}
+	}
+	self := i.child(ctx)
+	self.Variables["self"] = result
+	for _, a := range c.Asserts {
+		v, d := a.Condition.Value(self)
+		diags = append(diags, d...)
+		if d.HasErrors() {
+			continue
+		}
+		v, _ = v.UnmarkDeep()
+		ok, err := convert.Convert(v, cty.Bool)
+		if err != nil || ok.IsNull() || !ok.IsKnown() {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid assert condition",
+				Detail: "The condition did not give true or false.", Subject: a.Condition.Range().Ptr()})
+			continue
+		}
+		if ok.True() {
+			continue
+		}
+		msg := "assert failed: " + a.Text
+		if a.ErrorMessage != nil {
+			if m, d := a.ErrorMessage.Value(self); !d.HasErrors() && m.Type() == cty.String && m.IsKnown() && !m.IsNull() {
+				msg = m.AsString()
+				if m.IsMarked() {
+					msg = "(sensitive value)"
+				}
+			}
+		}
+		messages = append(messages, msg)
+		diffs = append(diffs, checks.Diff{Field: "assert", Expected: a.Text, Actual: "false: " + msg})
+	}
+	return diffs, messages, diags
+}
+
+// Redact replaces the values of sensitive variables in text that came from
+// the network or from a probe, which marks cannot follow.
+func (s *Suite) Redact(text string) string {
+	for _, secret := range s.sensitive {
+		text = strings.ReplaceAll(text, secret, "(sensitive value)")
+	}
+	return text
+}
+
+func capitalise(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}

@@ -1,0 +1,315 @@
+package schema
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/agext/levenshtein"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/nettest/nettest/checks"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+)
+
+// Instance is one check to run: a check block, or one key of its for_each.
+type Instance struct {
+	Check *Check
+	// Key is the for_each key, or cty.NilVal for a block without for_each.
+	Key cty.Value
+	// Address is KIND.NAME or KIND.NAME["KEY"], Terraform's spelling.
+	Address string
+	// Deps are the instances this one refers to or names in depends_on,
+	// sorted by address. They run first and must pass.
+	Deps []*Instance
+
+	Description   string
+	Tags          []string
+	Timeout       time.Duration
+	Retries       int
+	RetryInterval time.Duration
+
+	// Args holds the kind's arguments as known before the run; values that
+	// depend on another check are unknown here.
+	Args cty.Value
+	// Expect holds the expected values as known before the run.
+	Expect map[string]cty.Value
+
+	each  cty.Value // the each object; cty.NilVal without for_each
+	suite *Suite
+}
+
+// Kind is the instance's check kind.
+func (i *Instance) Kind() *checks.Kind { return i.Check.Kind }
+
+// Range is where the instance's block is declared.
+func (i *Instance) Range() hcl.Range { return i.Check.DeclRange }
+
+// expand turns check blocks into instances, resolves the references between
+// them and evaluates everything that is known before the run, so that wrong
+// types, bad values and unknown references are found now.
+func (s *Suite) expand() hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	byCheck := map[*Check][]*Instance{}
+	for _, c := range s.Checks {
+		insts, d := s.expandCheck(c)
+		diags = append(diags, d...)
+		byCheck[c] = insts
+		s.Instances = append(s.Instances, insts...)
+	}
+	if diags.HasErrors() {
+		return diags
+	}
+	unknown := s.unknownResults(byCheck)
+	index := map[string]*Check{}
+	for _, c := range s.Checks {
+		index[c.Kind.Name+"."+c.Name] = c
+	}
+	for _, inst := range s.Instances {
+		d := inst.resolve(index, byCheck)
+		diags = append(diags, d...)
+		if d.HasErrors() {
+			continue
+		}
+		diags = append(diags, inst.evaluate(unknown)...)
+	}
+	return dedupe(diags)
+}
+
+// expandCheck evaluates for_each. Like Terraform, it takes a map, an object
+// or a set; its keys must be known before the run.
+func (s *Suite) expandCheck(c *Check) ([]*Instance, hcl.Diagnostics) {
+	addr := c.Kind.Name + "." + c.Name
+	if c.ForEach == nil {
+		return []*Instance{{Check: c, Address: addr, suite: s}}, nil
+	}
+	v, diags := c.ForEach.Expr.Value(s.ctx)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	if v.IsMarked() {
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid for_each argument",
+			Detail: "for_each cannot use a sensitive value: its keys become part of every report.", Subject: c.ForEach.Expr.Range().Ptr()}}
+	}
+	bad := func(detail string) ([]*Instance, hcl.Diagnostics) {
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid for_each argument", Detail: detail, Subject: c.ForEach.Expr.Range().Ptr()}}
+	}
+	if !v.IsWhollyKnown() {
+		return bad("The for_each value must be known before the run: it cannot depend on another check's result.")
+	}
+	if v.IsNull() {
+		return bad("The for_each value is null; give a map, an object or a set.")
+	}
+	t := v.Type()
+	var insts []*Instance
+	switch {
+	case t.IsMapType() || t.IsObjectType():
+		for it := v.ElementIterator(); it.Next(); {
+			k, e := it.Element()
+			insts = append(insts, s.newInstance(c, k.AsString(), k, e))
+		}
+	case t.IsSetType():
+		for it := v.ElementIterator(); it.Next(); {
+			_, e := it.Element()
+			ks, err := convert.Convert(e, cty.String)
+			if err != nil || ks.IsNull() {
+				return bad(fmt.Sprintf("The elements of a for_each set become keys, so they must be strings or numbers, not %s.", e.Type().FriendlyName()))
+			}
+			insts = append(insts, s.newInstance(c, ks.AsString(), ks, e))
+		}
+	default:
+		return bad(fmt.Sprintf("The for_each value must be a map, an object or a set, not a %s. For a list, write toset(...).", t.FriendlyName()))
+	}
+	sort.Slice(insts, func(a, b int) bool { return insts[a].Key.AsString() < insts[b].Key.AsString() })
+	return insts, nil
+}
+
+func (s *Suite) newInstance(c *Check, key string, k, value cty.Value) *Instance {
+	return &Instance{
+		Check:   c,
+		Key:     cty.StringVal(key),
+		Address: fmt.Sprintf("%s.%s[%q]", c.Kind.Name, c.Name, key),
+		each:    cty.ObjectVal(map[string]cty.Value{"key": k, "value": value}),
+		suite:   s,
+	}
+}
+
+// unknownResults is the value of every check kind's variable before the run:
+// each check's result is an unknown value of its result type, so references
+// are type-checked (a misspelt field is a diagnostic) without running.
+func (s *Suite) unknownResults(byCheck map[*Check][]*Instance) map[string]cty.Value {
+	perKind := map[string]map[string]cty.Value{}
+	for _, k := range checks.Kinds() {
+		perKind[k.Name] = map[string]cty.Value{}
+	}
+	for _, c := range s.Checks {
+		rt := ResultType(c.Kind)
+		if c.ForEach == nil {
+			perKind[c.Kind.Name][c.Name] = cty.UnknownVal(rt)
+			continue
+		}
+		keyed := map[string]cty.Value{}
+		for _, inst := range byCheck[c] {
+			keyed[inst.Key.AsString()] = cty.UnknownVal(rt)
+		}
+		perKind[c.Kind.Name][c.Name] = cty.ObjectVal(keyed)
+	}
+	out := map[string]cty.Value{}
+	for kind, m := range perKind {
+		out[kind] = cty.ObjectVal(m)
+	}
+	return out
+}
+
+// references lists every traversal in the instance's expressions.
+func (i *Instance) references() []hcl.Traversal {
+	c := i.Check
+	var out []hcl.Traversal
+	add := func(a *hcl.Attribute) {
+		if a != nil {
+			out = append(out, a.Expr.Variables()...)
+		}
+	}
+	for _, a := range c.Args {
+		add(a)
+	}
+	for _, a := range c.Expect {
+		add(a)
+	}
+	for _, a := range c.Meta {
+		add(a)
+	}
+	for _, a := range c.Asserts {
+		out = append(out, a.Condition.Variables()...)
+		if a.ErrorMessage != nil {
+			out = append(out, a.ErrorMessage.Variables()...)
+		}
+	}
+	return out
+}
+
+// resolve finds the instances this one depends on: those its expressions
+// refer to and those depends_on names.
+func (i *Instance) resolve(index map[string]*Check, byCheck map[*Check][]*Instance) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	deps := map[*Instance]bool{}
+	add := func(t hcl.Traversal, explicit bool) {
+		kind := t.RootName()
+		if _, isKind := checks.Lookup(kind); !isKind {
+			if explicit {
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid depends_on reference",
+					Detail: "depends_on lists checks, written KIND.NAME or KIND.NAME[\"KEY\"].", Subject: t.SourceRange().Ptr()})
+			}
+			return
+		}
+		if len(t) < 2 {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid reference",
+				Detail: fmt.Sprintf("A reference to a %s check needs its name: %s.NAME.", kind, kind), Subject: t.SourceRange().Ptr()})
+			return
+		}
+		attr, ok := t[1].(hcl.TraverseAttr)
+		if !ok {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid reference",
+				Detail: fmt.Sprintf("Write %s.NAME to refer to a %s check.", kind, kind), Subject: t.SourceRange().Ptr()})
+			return
+		}
+		target, ok := index[kind+"."+attr.Name]
+		if !ok {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Reference to undeclared check",
+				Detail: fmt.Sprintf("No %s check named %q is declared.%s", kind, attr.Name, suggestCheck(index, kind, attr.Name)), Subject: t.SourceRange().Ptr()})
+			return
+		}
+		insts := byCheck[target]
+		if target.ForEach != nil && len(t) > 2 {
+			if idx, ok := t[2].(hcl.TraverseIndex); ok {
+				key, err := convert.Convert(idx.Key, cty.String)
+				if err != nil || key.IsNull() || !key.IsKnown() {
+					return // evaluation reports the bad index
+				}
+				insts = nil
+				for _, inst := range byCheck[target] {
+					if inst.Key.AsString() == key.AsString() {
+						insts = []*Instance{inst}
+					}
+				}
+				if insts == nil {
+					diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Reference to missing instance",
+						Detail: fmt.Sprintf("%s.%s has no instance with the key %q; its for_each has %s.", kind, attr.Name, key.AsString(), keyList(byCheck[target])), Subject: t.SourceRange().Ptr()})
+					return
+				}
+			}
+		}
+		for _, inst := range insts {
+			deps[inst] = true
+		}
+	}
+	for _, t := range i.references() {
+		add(t, false)
+	}
+	if a := i.Check.DependsOn; a != nil {
+		exprs, d := hcl.ExprList(a.Expr)
+		diags = append(diags, d...)
+		for _, e := range exprs {
+			t, d := hcl.AbsTraversalForExpr(e)
+			if d.HasErrors() {
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid depends_on reference",
+					Detail: "depends_on lists checks, written KIND.NAME or KIND.NAME[\"KEY\"], without quotes.", Subject: e.Range().Ptr()})
+				continue
+			}
+			add(t, true)
+		}
+	}
+	for d := range deps {
+		i.Deps = append(i.Deps, d)
+	}
+	sort.Slice(i.Deps, func(a, b int) bool { return i.Deps[a].Address < i.Deps[b].Address })
+	return diags
+}
+
+func suggestCheck(index map[string]*Check, kind, name string) string {
+	best, bestDist := "", 3
+	for _, c := range index {
+		if c.Kind.Name != kind {
+			continue
+		}
+		if d := levenshtein.Distance(c.Name, name, nil); d < bestDist {
+			best, bestDist = c.Name, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" Did you mean %s.%s?", kind, best)
+}
+
+func keyList(insts []*Instance) string {
+	var keys []string
+	for _, inst := range insts {
+		keys = append(keys, fmt.Sprintf("%q", inst.Key.AsString()))
+		if len(keys) == 10 {
+			keys = append(keys, "…")
+			break
+		}
+	}
+	return strings.Join(keys, ", ")
+}
+
+// dedupe drops repeated diagnostics: an error in a block with for_each is
+// found once per instance but reported once.
+func dedupe(diags hcl.Diagnostics) hcl.Diagnostics {
+	seen := map[string]bool{}
+	out := diags[:0]
+	for _, d := range diags {
+		key := d.Summary + "\x00" + d.Detail
+		if d.Subject != nil {
+			key += "\x00" + d.Subject.String()
+		}
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		out = append(out, d)
+	}
+	return out
+}

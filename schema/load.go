@@ -1,0 +1,257 @@
+// Package schema loads nettest suites: it parses *.nettest.hcl files, decodes
+// variables, locals, defaults and check blocks of every registered kind,
+// expands for_each, resolves references between checks, and reports every
+// problem it finds as an HCL diagnostic with the source range, in one pass.
+//
+// Nothing here touches the network: loading only reads the files it is given.
+package schema
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/nettest/nettest/checks"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// FileSuffix is the suffix of the files a directory contributes to a suite.
+const FileSuffix = ".nettest.hcl"
+
+// Suite is a loaded, validated set of files: everything a plan needs.
+type Suite struct {
+	// Files are the parsed files by name, for printing diagnostics with
+	// their source snippets.
+	Files map[string]*hcl.File
+	// FileNames lists the files in load order.
+	FileNames []string
+	Variables map[string]*Variable
+	Locals    map[string]*Local
+	Defaults  Defaults
+	// Checks are the check blocks in file order.
+	Checks []*Check
+	// Instances are the expanded checks (one per for_each key) in file order.
+	Instances []*Instance
+
+	ctx     *hcl.EvalContext // var, local and functions; the root of every evaluation
+	loadCtx *hcl.EvalContext // ctx plus every check result as unknown, for checking before the run
+	// sensitive holds the string forms of sensitive variables, to redact
+	// them from anything a probe observed.
+	sensitive []string
+}
+
+// Options are the inputs to Load that do not come from the files.
+type Options struct {
+	// Vars are --var NAME=VALUE and --var-file FILE in command-line order.
+	Vars []VarArg
+	// Env is the process environment (os.Environ()); NETTEST_VAR_name entries
+	// set variables.
+	Env []string
+	// Timeout, when non-zero, is the default timeout of checks that set none
+	// (the --timeout flag); it outranks the defaults block.
+	Timeout time.Duration
+}
+
+// Files lists the suite files named by paths: every *.nettest.hcl directly in
+// a directory (not below it, as Terraform reads a module), or a file named
+// directly whatever its name. No paths means the current directory.
+func Files(paths []string) ([]string, hcl.Diagnostics) {
+	if len(paths) == 0 {
+		paths = []string{"."}
+	}
+	var out []string
+	var diags hcl.Diagnostics
+	seen := map[string]bool{}
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot read path",
+				Detail: fmt.Sprintf("%s. Give a directory holding *%s files, or a file.", err, FileSuffix)})
+			continue
+		}
+		if !st.IsDir() {
+			if !seen[p] {
+				seen[p] = true
+				out = append(out, p)
+			}
+			continue
+		}
+		entries, err := os.ReadDir(p)
+		if err != nil {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot read directory", Detail: err.Error()})
+			continue
+		}
+		found := 0
+		for _, e := range entries {
+			if e.IsDir() || !strings.HasSuffix(e.Name(), FileSuffix) {
+				continue
+			}
+			f := filepath.Join(p, e.Name())
+			if !seen[f] {
+				seen[f] = true
+				out = append(out, f)
+			}
+			found++
+		}
+		if found == 0 {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "No suite files",
+				Detail: fmt.Sprintf("The directory %q holds no *%s files. Name a directory that does, or the files themselves.", p, FileSuffix)})
+		}
+	}
+	return out, diags
+}
+
+// Load reads the suite made of the given paths (see Files), decodes it and
+// validates everything that can be validated without the network.
+func Load(paths []string, opts Options) (*Suite, hcl.Diagnostics) {
+	names, diags := Files(paths)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	parser := hclparse.NewParser()
+	s := &Suite{Files: map[string]*hcl.File{}, Variables: map[string]*Variable{}, Locals: map[string]*Local{}}
+	var bodies []hcl.Body
+	for _, name := range names {
+		f, d := parser.ParseHCLFile(name)
+		diags = append(diags, d...)
+		if f == nil {
+			continue
+		}
+		s.Files[name] = f
+		s.FileNames = append(s.FileNames, name)
+		bodies = append(bodies, f.Body)
+	}
+	// The parser keeps every file it read, also the ones named by --var-file,
+	// so their diagnostics print with snippets too.
+	defer func() {
+		for name, f := range parser.Files() {
+			if _, ok := s.Files[name]; !ok {
+				s.Files[name] = f
+			}
+		}
+	}()
+	if diags.HasErrors() {
+		return s, diags
+	}
+
+	var blocks []*hcl.Block
+	for _, body := range bodies {
+		content, d := body.Content(rootSchema())
+		diags = append(diags, d...)
+		blocks = append(blocks, content.Blocks...)
+	}
+	diags = append(diags, s.decode(blocks, parser, opts)...)
+	return s, diags
+}
+
+// decode works through the top-level blocks in dependency order: variables,
+// then locals, then defaults, then checks, which may use all three.
+func (s *Suite) decode(blocks []*hcl.Block, parser *hclparse.Parser, opts Options) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	var defaults []*hcl.Block
+	for _, b := range blocks {
+		switch b.Type {
+		case "variable":
+			v, d := decodeVariable(b)
+			diags = append(diags, d...)
+			if v == nil {
+				continue
+			}
+			if prev, dup := s.Variables[v.Name]; dup {
+				diags = append(diags, duplicate("variable", v.Name, v.DeclRange, prev.DeclRange))
+				continue
+			}
+			s.Variables[v.Name] = v
+		case "defaults":
+			defaults = append(defaults, b)
+		}
+	}
+	diags = append(diags, s.assignVariables(parser, opts)...)
+	s.ctx = &hcl.EvalContext{Variables: map[string]cty.Value{}, Functions: functions}
+	s.ctx.Variables["var"] = s.variableObject()
+	if diags.HasErrors() {
+		return diags
+	}
+	diags = append(diags, s.validateVariables()...)
+
+	diags = append(diags, s.decodeLocals(blocks)...)
+	diags = append(diags, s.decodeDefaults(defaults, opts)...)
+	if diags.HasErrors() {
+		return diags
+	}
+
+	seen := map[string]*Check{}
+	for _, b := range blocks {
+		kind, ok := checks.Lookup(b.Type)
+		if !ok {
+			continue
+		}
+		c, d := decodeCheck(kind, b, s.source(b.DefRange.Filename))
+		diags = append(diags, d...)
+		if c == nil {
+			continue
+		}
+		key := c.Kind.Name + "." + c.Name
+		if prev, dup := seen[key]; dup {
+			diags = append(diags, duplicate(c.Kind.Name+" check", c.Name, c.DeclRange, prev.DeclRange))
+			continue
+		}
+		seen[key] = c
+		s.Checks = append(s.Checks, c)
+	}
+	if diags.HasErrors() {
+		return diags
+	}
+	diags = append(diags, s.expand()...)
+	return diags
+}
+
+// rootSchema lists the blocks a suite file may hold: the language's own and
+// one per registered check kind, so a typo gets HCL's "did you mean".
+func rootSchema() *hcl.BodySchema {
+	sc := &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
+		{Type: "variable", LabelNames: []string{"name"}},
+		{Type: "locals"},
+		{Type: "defaults"},
+	}}
+	for _, k := range checks.Kinds() {
+		sc.Blocks = append(sc.Blocks, hcl.BlockHeaderSchema{Type: k.Name, LabelNames: []string{"name"}})
+	}
+	return sc
+}
+
+func duplicate(what, name string, at, prev hcl.Range) *hcl.Diagnostic {
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  fmt.Sprintf("Duplicate %s %q", what, name),
+		Detail:   fmt.Sprintf("A %s named %q was already declared at %s. Names must be unique.", what, name, prev),
+		Subject:  at.Ptr(),
+	}
+}
+
+// Kinds returns the names of the kinds the suite uses, sorted.
+func (s *Suite) Kinds() []string {
+	set := map[string]bool{}
+	for _, c := range s.Checks {
+		set[c.Kind.Name] = true
+	}
+	out := make([]string, 0, len(set))
+	for k := range set {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// source returns the text of a loaded file.
+func (s *Suite) source(filename string) []byte {
+	if f, ok := s.Files[filename]; ok {
+		return f.Bytes
+	}
+	return nil
+}
