@@ -44,6 +44,9 @@ type Outcome struct {
 	Attempt, Attempts int
 	// Result is what the last attempt observed (cty.NilVal when none).
 	Result cty.Value
+	// Interrupted is true when the run was cancelled before this check
+	// could finish (an error) or start (a skip).
+	Interrupted bool
 }
 
 // Summary counts the outcomes of a run.
@@ -52,6 +55,8 @@ type Summary struct {
 	Duration                         time.Duration
 	// Interrupted is true when the run was cancelled (Ctrl-C, SIGTERM).
 	Interrupted bool
+	// Unfinished counts the checks the interruption stopped or never started.
+	Unfinished int
 	// ReportError is the first error a reporter returned from End (a JUnit
 	// file that could not be written).
 	ReportError error

@@ -80,6 +80,9 @@ func (p *Plan) Run(ctx context.Context, opts Options) Summary {
 		status[i] = o.Status
 		results[i] = o.Result
 		sum.count(o.Status)
+		if o.Interrupted {
+			sum.Unfinished++
+		}
 		rep.Finished(o)
 		for _, d := range p.dependents[i] {
 			if _, planned := pending[d]; !planned {
@@ -122,8 +125,10 @@ func (p *Plan) Run(ctx context.Context, opts Options) Summary {
 		for _, i := range p.Order {
 			if _, ok := status[i]; !ok {
 				o := p.skipped(i, "not run: the run was interrupted")
+				o.Interrupted = true
 				status[i] = Skip
 				sum.count(Skip)
+				sum.Unfinished++
 				rep.Finished(o)
 			}
 		}
@@ -162,9 +167,9 @@ func (p *Plan) skipped(i *schema.Instance, why string) Outcome {
 }
 
 // execute runs one instance: skip, arguments, then the attempts.
-func (p *Plan) execute(ctx context.Context, i *schema.Instance, evalCtx *hcl.EvalContext) Outcome {
+func (p *Plan) execute(ctx context.Context, i *schema.Instance, evalCtx *hcl.EvalContext) (o Outcome) {
 	start := time.Now()
-	o := newOutcome(i, Error)
+	o = newOutcome(i, Error)
 	defer func() { o.Duration = time.Since(start) }()
 
 	skip, diags := i.Skip(evalCtx)
@@ -188,7 +193,7 @@ func (p *Plan) execute(ctx context.Context, i *schema.Instance, evalCtx *hcl.Eva
 		o.Attempt = attempt
 		o.Status, o.Result, o.Diffs, messages = p.attempt(ctx, i, evalCtx, args)
 		if ctx.Err() != nil {
-			o.Status, o.Diffs = Error, nil
+			o.Status, o.Diffs, o.Interrupted = Error, nil, true
 			o.Message = "interrupted before the check finished"
 			return o
 		}
@@ -197,7 +202,7 @@ func (p *Plan) execute(ctx context.Context, i *schema.Instance, evalCtx *hcl.Eva
 		}
 		select {
 		case <-ctx.Done():
-			o.Status, o.Message = Error, "interrupted between attempts"
+			o.Status, o.Message, o.Interrupted = Error, "interrupted between attempts", true
 			return o
 		case <-time.After(i.RetryInterval):
 		}

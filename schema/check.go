@@ -28,7 +28,8 @@ type Check struct {
 	Expect  map[string]*hcl.Attribute
 	Asserts []Assert
 
-	src []byte // the file's text, to quote an assert's condition
+	src    []byte // the file's text, to quote an assert's condition
+	broken bool   // decoding failed: reported, and not evaluated further
 }
 
 // Assert is an assert block: a condition over self and the message shown

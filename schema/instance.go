@@ -55,11 +55,11 @@ func (s *Suite) expand() hcl.Diagnostics {
 	for _, c := range s.Checks {
 		insts, d := s.expandCheck(c)
 		diags = append(diags, d...)
+		if d.HasErrors() || (c.ForEach != nil && insts == nil) {
+			c.broken = true
+		}
 		byCheck[c] = insts
 		s.Instances = append(s.Instances, insts...)
-	}
-	if diags.HasErrors() {
-		return diags
 	}
 	unknown := s.unknownResults(byCheck)
 	index := map[string]*Check{}
@@ -69,12 +69,12 @@ func (s *Suite) expand() hcl.Diagnostics {
 	for _, inst := range s.Instances {
 		d := inst.resolve(index, byCheck)
 		diags = append(diags, d...)
-		if d.HasErrors() {
+		if d.HasErrors() || inst.Check.broken {
 			continue
 		}
 		diags = append(diags, inst.evaluate(unknown)...)
 	}
-	return dedupe(diags)
+	return diags
 }
 
 // expandCheck evaluates for_each. Like Terraform, it takes a map, an object
@@ -94,6 +94,9 @@ func (s *Suite) expandCheck(c *Check) ([]*Instance, hcl.Diagnostics) {
 	}
 	bad := func(detail string) ([]*Instance, hcl.Diagnostics) {
 		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid for_each argument", Detail: detail, Subject: c.ForEach.Expr.Range().Ptr()}}
+	}
+	if !v.IsWhollyKnown() && s.incomplete {
+		return nil, nil // a variable or local had no value: that error is reported already
 	}
 	if !v.IsWhollyKnown() {
 		return bad("The for_each value must be known before the run: it cannot depend on another check's result.")
@@ -145,6 +148,10 @@ func (s *Suite) unknownResults(byCheck map[*Check][]*Instance) map[string]cty.Va
 	}
 	for _, c := range s.Checks {
 		rt := ResultType(c.Kind)
+		if c.broken && c.ForEach != nil {
+			perKind[c.Kind.Name][c.Name] = cty.DynamicVal
+			continue
+		}
 		if c.ForEach == nil {
 			perKind[c.Kind.Name][c.Name] = cty.UnknownVal(rt)
 			continue

@@ -40,6 +40,9 @@ type Suite struct {
 
 	ctx     *hcl.EvalContext // var, local and functions; the root of every evaluation
 	loadCtx *hcl.EvalContext // ctx plus every check result as unknown, for checking before the run
+	// incomplete is true when variables, locals or defaults had errors, so
+	// some values are unknown for want of a value, not for want of a run.
+	incomplete bool
 	// sensitive holds the string forms of sensitive variables, to redact
 	// them from anything a probe observed.
 	sensitive []string
@@ -174,16 +177,14 @@ func (s *Suite) decode(blocks []*hcl.Block, parser *hclparse.Parser, opts Option
 	diags = append(diags, s.assignVariables(parser, opts)...)
 	s.ctx = &hcl.EvalContext{Variables: map[string]cty.Value{}, Functions: functions}
 	s.ctx.Variables["var"] = s.variableObject()
-	if diags.HasErrors() {
-		return diags
-	}
 	diags = append(diags, s.validateVariables()...)
-
 	diags = append(diags, s.decodeLocals(blocks)...)
 	diags = append(diags, s.decodeDefaults(defaults, opts)...)
-	if diags.HasErrors() {
-		return diags
-	}
+	s.incomplete = diags.HasErrors()
+
+	// Checks are decoded even after errors above, so that one run reports
+	// every problem: values that could not be found are unknown, and
+	// unknown values raise no further errors.
 
 	seen := map[string]*Check{}
 	for _, b := range blocks {
@@ -193,9 +194,7 @@ func (s *Suite) decode(blocks []*hcl.Block, parser *hclparse.Parser, opts Option
 		}
 		c, d := decodeCheck(kind, b, s.source(b.DefRange.Filename))
 		diags = append(diags, d...)
-		if c == nil {
-			continue
-		}
+		c.broken = d.HasErrors()
 		key := c.Kind.Name + "." + c.Name
 		if prev, dup := seen[key]; dup {
 			diags = append(diags, duplicate(c.Kind.Name+" check", c.Name, c.DeclRange, prev.DeclRange))
@@ -204,11 +203,8 @@ func (s *Suite) decode(blocks []*hcl.Block, parser *hclparse.Parser, opts Option
 		seen[key] = c
 		s.Checks = append(s.Checks, c)
 	}
-	if diags.HasErrors() {
-		return diags
-	}
 	diags = append(diags, s.expand()...)
-	return diags
+	return dedupe(diags)
 }
 
 // rootSchema lists the blocks a suite file may hold: the language's own and

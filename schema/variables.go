@@ -94,6 +94,7 @@ func decodeVariable(b *hcl.Block) (*Variable, hcl.Diagnostics) {
 			if err != nil {
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid default value for variable",
 					Detail: fmt.Sprintf("This default value is not compatible with the variable's type: %s.", err), Subject: a.Expr.Range().Ptr()})
+				v.Default = cty.UnknownVal(v.Type) // reported here, not again as missing
 			} else {
 				v.Default = conv
 			}
@@ -254,7 +255,7 @@ func (s *Suite) variableObject() cty.Value {
 	attrs := make(map[string]cty.Value, len(s.Variables))
 	for name, v := range s.Variables {
 		if v.Value == cty.NilVal {
-			attrs[name] = cty.DynamicVal
+			attrs[name] = cty.UnknownVal(v.Type)
 		} else {
 			attrs[name] = v.Value
 		}
@@ -273,6 +274,9 @@ func (s *Suite) validateVariables() hcl.Diagnostics {
 				continue
 			}
 			ok, _ = ok.Unmark()
+			if !ok.IsKnown() { // the variable has no value: reported already
+				continue
+			}
 			if ok.Type() != cty.Bool || ok.IsNull() || !ok.IsKnown() {
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid validation condition",
 					Detail: "The condition must be a bool expression over var." + v.Name + ".", Subject: val.Condition.Range().Ptr()})

@@ -1,0 +1,417 @@
+package runner_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nettest/nettest/checks"
+	"github.com/nettest/nettest/runner"
+	"github.com/nettest/nettest/schema"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// The runner is tested with a kind of its own, "fake", whose probe does
+// what its arguments say: pass, fail, error, panic or wait, after a delay,
+// and records when it ran. The engine is what is under test here; real
+// kinds are tested against real sockets in their own packages.
+
+type fakeConfig struct {
+	Value     string `cty:"value"`
+	Sleep     string `cty:"sleep"`
+	Mode      string `cty:"mode"`
+	PassAfter int    `cty:"pass_after"`
+}
+
+type fakeResult struct {
+	Value string `cty:"value"`
+	OK    bool   `cty:"ok"`
+}
+
+var (
+	mu        sync.Mutex
+	attempts  = map[string]int{}
+	started   = map[string]time.Time{}
+	ended     = map[string]time.Time{}
+	running   atomic.Int32
+	maxActive atomic.Int32
+)
+
+func init() {
+	checks.Register(checks.Kind{
+		Name: "fake",
+		Args: []checks.Arg{
+			{Name: "value", Type: cty.String, Required: true},
+			{Name: "sleep", Type: cty.String, Default: cty.StringVal("0s"), Validate: checks.ValidDuration},
+			{Name: "mode", Type: cty.String, Default: cty.StringVal("pass"), Validate: checks.OneOf("pass", "fail", "error", "panic", "hang")},
+			{Name: "pass_after", Type: cty.Number, Default: cty.NumberIntVal(0)},
+		},
+		Expect: []checks.Expectation{checks.Equal("ok", cty.Bool, ""), checks.Equal("value", cty.String, "")},
+		Result: checks.TypeOf[fakeResult](),
+		Probe:  checks.Typed(fakeProbe),
+	})
+}
+
+func fakeProbe(ctx context.Context, c fakeConfig) (fakeResult, error) {
+	n := running.Add(1)
+	defer running.Add(-1)
+	for {
+		m := maxActive.Load()
+		if n <= m || maxActive.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	mu.Lock()
+	attempts[c.Value]++
+	attempt := attempts[c.Value]
+	if _, ok := started[c.Value]; !ok {
+		started[c.Value] = time.Now()
+	}
+	mu.Unlock()
+	defer func() {
+		mu.Lock()
+		ended[c.Value] = time.Now()
+		mu.Unlock()
+	}()
+
+	sleep, _ := time.ParseDuration(c.Sleep)
+	if c.Mode == "hang" {
+		sleep = time.Hour
+	}
+	select {
+	case <-time.After(sleep):
+	case <-ctx.Done():
+		return fakeResult{}, errors.New("gave up: " + ctx.Err().Error())
+	}
+	switch {
+	case c.Mode == "error":
+		return fakeResult{}, errors.New("cannot observe: " + c.Value)
+	case c.Mode == "panic":
+		panic("boom")
+	case c.Mode == "fail" || attempt <= c.PassAfter:
+		return fakeResult{Value: c.Value, OK: false}, nil
+	}
+	return fakeResult{Value: c.Value, OK: true}, nil
+}
+
+func reset() {
+	mu.Lock()
+	defer mu.Unlock()
+	attempts, started, ended = map[string]int{}, map[string]time.Time{}, map[string]time.Time{}
+	maxActive.Store(0)
+}
+
+type recorder struct {
+	begun    int
+	order    []string
+	outcomes map[string]runner.Outcome
+	summary  *runner.Summary
+}
+
+func (r *recorder) Begin(n int) { r.begun = n }
+func (r *recorder) Finished(o runner.Outcome) {
+	r.order = append(r.order, o.Address)
+	r.outcomes[o.Address] = o
+}
+func (r *recorder) End(s runner.Summary) error { r.summary = &s; return nil }
+
+func run(t *testing.T, ctx context.Context, src string, parallelism int) (*recorder, runner.Summary) {
+	t.Helper()
+	reset()
+	file := filepath.Join(t.TempDir(), "s.nettest.hcl")
+	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	suite, diags := schema.Load([]string{file}, schema.Options{})
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	plan, diags := runner.NewPlan(suite, nil)
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	rec := &recorder{outcomes: map[string]runner.Outcome{}}
+	sum := plan.Run(ctx, runner.Options{Parallelism: parallelism, Reporter: rec})
+	if rec.summary == nil {
+		t.Fatal("End was not called")
+	}
+	return rec, sum
+}
+
+func TestDependencyOrderAndResults(t *testing.T) {
+	rec, sum := run(t, context.Background(), `
+fake "b" {
+  value = "${fake.a.value}-then-b"
+  expect {
+    value = "a-then-b"
+  }
+}
+fake "a" {
+  value = "a"
+  sleep = "50ms"
+  expect {
+    ok = true
+  }
+}
+`, 10)
+	if sum.Passed != 2 {
+		t.Fatalf("summary %+v, outcomes %+v", sum, rec.outcomes)
+	}
+	if !ended["a"].Before(started["a-then-b"]) {
+		t.Error("fake.b started before fake.a finished")
+	}
+	if strings.Join(rec.order, " ") != "fake.a fake.b" {
+		t.Errorf("finish order %q", rec.order)
+	}
+}
+
+func TestParallelismBound(t *testing.T) {
+	_, sum := run(t, context.Background(), `
+fake "many" {
+  for_each = toset([for i in range(12) : tostring(i)])
+  value    = each.key
+  sleep    = "30ms"
+  expect {
+    ok = true
+  }
+}
+`, 3)
+	if sum.Passed != 12 {
+		t.Fatalf("summary %+v", sum)
+	}
+	if got := maxActive.Load(); got != 3 {
+		t.Errorf("at most %d probes ran at once, want exactly 3", got)
+	}
+}
+
+func TestSkipWhenDependencyDidNotPass(t *testing.T) {
+	rec, sum := run(t, context.Background(), `
+fake "a" {
+  value = "a"
+  mode  = "fail"
+  expect {
+    ok = true
+  }
+}
+fake "b" {
+  value      = "b"
+  depends_on = [fake.a]
+  expect {
+    ok = true
+  }
+}
+fake "c" {
+  value = fake.b.value
+  expect {
+    ok = true
+  }
+}
+fake "independent" {
+  value = "i"
+  expect {
+    ok = true
+  }
+}
+`, 4)
+	if sum.Failed != 1 || sum.Skipped != 2 || sum.Passed != 1 {
+		t.Fatalf("summary %+v", sum)
+	}
+	if got := rec.outcomes["fake.b"].Message; got != "dependency fake.a did not pass (fail)" {
+		t.Errorf("fake.b: %q", got)
+	}
+	if got := rec.outcomes["fake.c"].Message; got != "dependency fake.b did not pass (skip)" {
+		t.Errorf("fake.c: %q", got)
+	}
+	if _, ran := started["b"]; ran {
+		t.Error("a skipped check was probed")
+	}
+	a := rec.outcomes["fake.a"]
+	if len(a.Diffs) != 1 || a.Diffs[0] != (checks.Diff{Field: "ok", Expected: "true", Actual: "false"}) {
+		t.Errorf("diff of fake.a: %+v", a.Diffs)
+	}
+}
+
+func TestRetries(t *testing.T) {
+	rec, _ := run(t, context.Background(), `
+fake "flaky" {
+  value          = "flaky"
+  pass_after     = 2
+  retries        = 3
+  retry_interval = "10ms"
+  expect {
+    ok = true
+  }
+}
+fake "broken" {
+  value          = "broken"
+  mode           = "fail"
+  retries        = 1
+  retry_interval = "10ms"
+  expect {
+    ok = true
+  }
+}
+`, 4)
+	flaky := rec.outcomes["fake.flaky"]
+	if flaky.Status != runner.Pass || flaky.Message != "passed on attempt 3 of 4" || flaky.Attempt != 3 {
+		t.Errorf("flaky: %+v", flaky)
+	}
+	broken := rec.outcomes["fake.broken"]
+	if broken.Status != runner.Fail || !strings.Contains(broken.Message, "failed on all 2 attempts") || attempts["broken"] != 2 {
+		t.Errorf("broken: %+v (attempts %d)", broken, attempts["broken"])
+	}
+}
+
+func TestErrorsTimeoutsAndPanics(t *testing.T) {
+	rec, sum := run(t, context.Background(), `
+fake "cannot" {
+  value = "cannot"
+  mode  = "error"
+  expect {
+    ok = true
+  }
+}
+fake "slow" {
+  value   = "slow"
+  mode    = "hang"
+  timeout = "50ms"
+  expect {
+    ok = true
+  }
+}
+fake "bug" {
+  value = "bug"
+  mode  = "panic"
+  expect {
+    ok = true
+  }
+}
+fake "skipped" {
+  value = "s"
+  skip  = true
+  expect {
+    ok = true
+  }
+}
+`, 4)
+	if sum.Errored != 3 || sum.Skipped != 1 {
+		t.Fatalf("summary %+v", sum)
+	}
+	for addr, want := range map[string]string{
+		"fake.cannot":  "cannot observe: cannot",
+		"fake.slow":    "gave up: context deadline exceeded",
+		"fake.bug":     "internal error in the fake check: boom",
+		"fake.skipped": "skip is true",
+	} {
+		if got := rec.outcomes[addr].Message; !strings.Contains(got, want) {
+			t.Errorf("%s: message %q, want it to contain %q", addr, got, want)
+		}
+	}
+}
+
+func TestCancellation(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	start := time.Now()
+	rec, sum := run(t, ctx, `
+fake "hang" {
+  for_each = toset(["1", "2", "3", "4", "5"])
+  value    = each.key
+  mode     = "hang"
+  timeout  = "1m"
+  expect {
+    ok = true
+  }
+}
+`, 2)
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("cancellation took %s", took)
+	}
+	if !sum.Interrupted || sum.Errored != 2 || sum.Skipped != 3 {
+		t.Fatalf("summary %+v", sum)
+	}
+	if rec.begun != 5 || len(rec.outcomes) != 5 {
+		t.Errorf("every check must be reported: begun %d, reported %d", rec.begun, len(rec.outcomes))
+	}
+	for _, o := range rec.outcomes {
+		if o.Status == runner.Error && o.Message != "interrupted before the check finished" ||
+			o.Status == runner.Skip && o.Message != "not run: the run was interrupted" {
+			t.Errorf("%s: %s %q", o.Address, o.Status, o.Message)
+		}
+	}
+}
+
+func TestSensitiveValuesAreRedacted(t *testing.T) {
+	rec, _ := run(t, context.Background(), `
+variable "token" {
+  default   = "hunter2-secret"
+  sensitive = true
+}
+fake "echo" {
+  value = var.token
+  expect {
+    value = "${var.token}-other"
+  }
+  assert {
+    condition     = self.value == "x"
+    error_message = "got ${self.value}"
+  }
+}
+`, 1)
+	o := rec.outcomes["fake.echo"]
+	if o.Status != runner.Fail {
+		t.Fatalf("%+v", o)
+	}
+	all := o.Message
+	for _, d := range o.Diffs {
+		all += d.Expected + d.Actual
+	}
+	if strings.Contains(all, "hunter2") {
+		t.Errorf("secret in the report: %q / %+v", o.Message, o.Diffs)
+	}
+	if !strings.Contains(all, "(sensitive value)") {
+		t.Errorf("redaction not shown: %q / %+v", o.Message, o.Diffs)
+	}
+}
+
+func TestRunFilterKeepsDependencies(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "s.nettest.hcl")
+	os.WriteFile(file, []byte(`
+fake "a" {
+  value = "a"
+  expect {
+    ok = true
+  }
+}
+fake "b" {
+  value = fake.a.value
+  expect {
+    ok = true
+  }
+}
+fake "c" {
+  value = "c"
+  expect {
+    ok = true
+  }
+}
+`), 0o644)
+	suite, diags := schema.Load([]string{file}, schema.Options{})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	plan, _ := runner.NewPlan(suite, regexpMust(`^fake\.b$`))
+	var got []string
+	for _, i := range plan.Order {
+		got = append(got, i.Address)
+	}
+	if strings.Join(got, " ") != "fake.a fake.b" {
+		t.Errorf("plan with --run: %q", got)
+	}
+}

@@ -1,0 +1,255 @@
+package schema_test
+
+import (
+	"bufio"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+	_ "github.com/nettest/nettest/checks/all"
+	"github.com/nettest/nettest/runner"
+	"github.com/nettest/nettest/schema"
+)
+
+// errorMarker is how a fixture marks the diagnostic expected on a line.
+var errorMarker = regexp.MustCompile(`#\s*ERROR:\s*(.+?)\s*$`)
+
+// TestInvalidFixtures loads each file of testdata/invalid and compares the
+// diagnostics, line by line, with the "# ERROR: summary" markers in the file.
+// Every marked line must get exactly that summary, and no other line any.
+func TestInvalidFixtures(t *testing.T) {
+	files, _ := filepath.Glob("testdata/invalid/*.nettest.hcl")
+	if len(files) == 0 {
+		t.Fatal("no fixtures found")
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			want := markers(t, file)
+			suite, diags := schema.Load([]string{file}, schema.Options{})
+			if !diags.HasErrors() {
+				_, diags = runner.NewPlan(suite, nil)
+			}
+			got := map[int][]string{}
+			for _, d := range diags {
+				if d.Severity != hcl.DiagError {
+					continue
+				}
+				if d.Subject == nil {
+					t.Errorf("diagnostic without a source range: %s: %s", d.Summary, d.Detail)
+					continue
+				}
+				got[d.Subject.Start.Line] = append(got[d.Subject.Start.Line], d.Summary)
+			}
+			for line, summary := range want {
+				if !contains(got[line], summary) {
+					t.Errorf("line %d: want %q, got %q", line, summary, got[line])
+				}
+			}
+			for line, summaries := range got {
+				if _, ok := want[line]; !ok {
+					t.Errorf("line %d: unexpected %q", line, summaries)
+				}
+			}
+			if t.Failed() {
+				t.Logf("all diagnostics:\n%s", text(diags))
+			}
+		})
+	}
+}
+
+func markers(t *testing.T, file string) map[int]string {
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	out := map[int]string{}
+	sc := bufio.NewScanner(f)
+	for line := 1; sc.Scan(); line++ {
+		if m := errorMarker.FindStringSubmatch(sc.Text()); m != nil {
+			out[line] = m[1]
+		}
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func text(diags hcl.Diagnostics) string {
+	var lines []string
+	for _, d := range diags {
+		l := d.Summary + ": " + d.Detail
+		if d.Subject != nil {
+			l = d.Subject.String() + ": " + l
+		}
+		lines = append(lines, l)
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
+}
+
+func TestValidSuite(t *testing.T) {
+	suite, diags := schema.Load([]string{"testdata/valid"}, schema.Options{})
+	if diags.HasErrors() {
+		t.Fatalf("valid suite refused:\n%s", text(diags))
+	}
+	var addrs []string
+	for _, i := range suite.Instances {
+		addrs = append(addrs, i.Address)
+	}
+	want := []string{`tcp.public["443"]`, `tcp.public["80"]`, `tcp.named["http"]`, `tcp.named["https"]`, "tcp.ssh_blocked", "tcp.after"}
+	if strings.Join(addrs, " ") != strings.Join(want, " ") {
+		t.Errorf("instances:\n got %q\nwant %q", addrs, want)
+	}
+	byAddr := map[string]*schema.Instance{}
+	for _, i := range suite.Instances {
+		byAddr[i.Address] = i
+	}
+	pub := byAddr[`tcp.public["80"]`]
+	if pub.Description != "public port 80" || strings.Join(pub.Tags, ",") != "public,web-2" {
+		t.Errorf("description/tags: %q %q", pub.Description, pub.Tags)
+	}
+	if pub.Timeout.String() != "3s" || pub.Retries != 1 || pub.RetryInterval.String() != "100ms" {
+		t.Errorf("defaults not applied: %s %d %s", pub.Timeout, pub.Retries, pub.RetryInterval)
+	}
+	ssh := byAddr["tcp.ssh_blocked"]
+	if ssh.Timeout.String() != "1s" || ssh.Retries != 0 {
+		t.Errorf("own meta-arguments not applied: %s %d", ssh.Timeout, ssh.Retries)
+	}
+	if got := ssh.Args.GetAttr("host").AsString(); got != "198.18.0.1" {
+		t.Errorf("cidrhost local: got %q", got)
+	}
+	after := byAddr["tcp.after"]
+	var deps []string
+	for _, d := range after.Deps {
+		deps = append(deps, d.Address)
+	}
+	if strings.Join(deps, " ") != `tcp.named["https"] tcp.public["80"] tcp.ssh_blocked` {
+		t.Errorf("deps of tcp.after: %q", deps)
+	}
+	if after.Args.GetAttr("host").IsKnown() {
+		t.Error("a value from another check must be unknown before the run")
+	}
+}
+
+// TestVariablePrecedence follows Terraform: default < environment < --var
+// and --var-file in command-line order.
+func TestVariablePrecedence(t *testing.T) {
+	dir := t.TempDir()
+	suite := filepath.Join(dir, "s.nettest.hcl")
+	write(t, suite, `
+variable "host" {
+  type    = string
+  default = "from-default"
+}
+variable "ports" {
+  type    = list(number)
+  default = [1]
+}
+tcp "x" {
+  host = var.host
+  port = var.ports[0]
+  expect {
+    open = true
+  }
+}
+`)
+	varFile := filepath.Join(dir, "v.hcl")
+	write(t, varFile, `host = "from-file"`+"\n"+`ports = [3, 4]`+"\n")
+	tests := []struct {
+		name     string
+		vars     []schema.VarArg
+		env      []string
+		wantHost string
+		wantPort string
+	}{
+		{"default", nil, nil, "from-default", "1"},
+		{"env", nil, []string{"NETTEST_VAR_host=from-env", "NETTEST_VAR_ports=[2]"}, "from-env", "2"},
+		{"file beats env", []schema.VarArg{{File: varFile}}, []string{"NETTEST_VAR_host=from-env"}, "from-file", "3"},
+		{"later flag wins", []schema.VarArg{{Name: "host", Value: "from-flag"}, {File: varFile}}, nil, "from-file", "3"},
+		{"flag after file wins", []schema.VarArg{{File: varFile}, {Name: "host", Value: "from-flag"}, {Name: "ports", Value: "[9]"}}, nil, "from-flag", "9"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, diags := schema.Load([]string{suite}, schema.Options{Vars: tt.vars, Env: tt.env})
+			if diags.HasErrors() {
+				t.Fatal(text(diags))
+			}
+			args := s.Instances[0].Args
+			if got := args.GetAttr("host").AsString(); got != tt.wantHost {
+				t.Errorf("host = %q, want %q", got, tt.wantHost)
+			}
+			if got := args.GetAttr("port").AsBigFloat().String(); got != tt.wantPort {
+				t.Errorf("port = %s, want %s", got, tt.wantPort)
+			}
+		})
+	}
+}
+
+func TestVariableErrors(t *testing.T) {
+	dir := t.TempDir()
+	suite := filepath.Join(dir, "s.nettest.hcl")
+	write(t, suite, `
+variable "port" {
+  type = number
+}
+tcp "x" {
+  host = "127.0.0.1"
+  port = var.port
+  expect {
+    open = true
+  }
+}
+`)
+	tests := []struct {
+		name string
+		vars []schema.VarArg
+		want string
+	}{
+		{"missing", nil, "No value for required variable"},
+		{"wrong type", []schema.VarArg{{Name: "port", Value: "eighty"}}, "Invalid value for variable"},
+		{"undeclared", []schema.VarArg{{Name: "prot", Value: "80"}}, "Value for undeclared variable"},
+		{"out of range", []schema.VarArg{{Name: "port", Value: "0"}}, `Invalid value for argument "port"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, diags := schema.Load([]string{suite}, schema.Options{Vars: tt.vars})
+			if !strings.Contains(text(diags), tt.want) {
+				t.Errorf("want %q in:\n%s", tt.want, text(diags))
+			}
+		})
+	}
+	_, diags := schema.Load([]string{suite}, schema.Options{Vars: []schema.VarArg{{Name: "prot", Value: "80"}}})
+	if !strings.Contains(text(diags), `Did you mean "port"?`) {
+		t.Errorf("no suggestion for a misspelt variable:\n%s", text(diags))
+	}
+}
+
+func TestNoFiles(t *testing.T) {
+	_, diags := schema.Load([]string{t.TempDir()}, schema.Options{})
+	if !strings.Contains(text(diags), "No suite files") {
+		t.Errorf("got %s", text(diags))
+	}
+	_, diags = schema.Load([]string{"testdata/nonexistent"}, schema.Options{})
+	if !strings.Contains(text(diags), "Cannot read path") {
+		t.Errorf("got %s", text(diags))
+	}
+}
+
+func write(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
