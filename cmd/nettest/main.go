@@ -1,0 +1,104 @@
+// Command nettest runs declarative network tests written in HCL.
+//
+// The command itself is thin: it parses flags into plain structs, calls the
+// schema package to load, the runner to plan and run, and the report package
+// to write what happened. Exit codes are the contract CI relies on.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+
+	_ "github.com/nettest/nettest/checks/all"
+)
+
+// Exit codes of every command.
+const (
+	exitOK          = 0
+	exitFailed      = 1   // a check failed or errored; fmt --check found a file to change
+	exitConfig      = 2   // bad configuration or usage: nothing ran
+	exitInterrupted = 130 // Ctrl-C or SIGTERM; reports were still written
+)
+
+// version is set at build time with -ldflags "-X main.version=v1.2.3";
+// otherwise the module version or the VCS revision is shown.
+var version = ""
+
+const usage = `Usage: nettest <command> [flags] [PATH...]
+
+nettest checks that the network looks the way you declared it: which hosts
+answer, which ports are open and which must stay closed, what a URL returns,
+what DNS answers, which firewall rules are installed. Checks live in
+*.nettest.hcl files; PATH is a directory holding such files (default: the
+current directory) or a file.
+
+Commands:
+  test       Load, plan and run the checks; report each one (exit 0 all passed,
+             1 something failed or errored, 2 bad configuration, 130 interrupted)
+  validate   Check the files without touching the network (exit 0 valid, 2 invalid)
+  plan       Show the checks in the order they would run
+  fmt        Rewrite files in the canonical format (--check: only report)
+  kinds      List the check kinds with their arguments, expectations and results
+  version    Print the version
+
+Run 'nettest <command> --help' for the flags of a command.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run executes one command line and returns the exit code; main and the
+// end-to-end tests share it.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitConfig
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "test":
+		return cmdTest(rest, stdout, stderr)
+	case "validate":
+		return cmdValidate(rest, stdout, stderr)
+	case "plan":
+		return cmdPlan(rest, stdout, stderr)
+	case "fmt":
+		return cmdFmt(rest, stdout, stderr)
+	case "kinds":
+		return cmdKinds(rest, stdout, stderr)
+	case "version", "--version", "-version", "-v":
+		fmt.Fprintf(stdout, "nettest %s\n", buildVersion())
+		return exitOK
+	case "help", "--help", "-help", "-h":
+		if len(rest) > 0 {
+			return run([]string{rest[0], "--help"}, stdout, stderr)
+		}
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "nettest: unknown command %q\n\n%s", cmd, usage)
+	return exitConfig
+}
+
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(unknown)"
+	}
+	v := info.Main.Version
+	for _, s := range info.Settings {
+		if s.Key == "vcs.revision" && (v == "" || v == "(devel)") {
+			v = "devel-" + s.Value[:min(12, len(s.Value))]
+		}
+	}
+	if v == "" {
+		v = "(devel)"
+	}
+	return v + " " + info.GoVersion
+}

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/nettest/nettest/report"
+	"github.com/nettest/nettest/runner"
+	"github.com/nettest/nettest/schema"
+)
+
+const testHelp = `Usage: nettest test [flags] [PATH...]
+
+Loads every *.nettest.hcl file in PATH (default: the current directory),
+plans the run and runs the checks in parallel. Each check is reported as it
+finishes; failures follow with a field-by-field diff of expected and actual,
+and the last line counts them.
+
+Exit codes: 0 every check passed (skips allowed), 1 a check failed or errored,
+2 configuration or usage error (nothing ran), 130 interrupted by Ctrl-C or
+SIGTERM (the reports are still written; unfinished checks are errors, checks
+not started are skipped).
+
+Examples:
+  nettest test                                  # the suite in this directory
+  nettest test --junit=report.xml ./network     # also write JUnit XML for CI
+  nettest test --var web_host=10.0.0.5 --run 'tcp\.'  # only the tcp checks
+  nettest test --json | jq 'select(.status=="fail")'
+`
+
+type testFlags struct {
+	parallelism int
+	timeout     time.Duration
+	vars        []schema.VarArg
+	run         string
+	junit       string
+	json        bool
+	noColor     bool
+	verbose     bool
+}
+
+func cmdTest(args []string, stdout, stderr io.Writer) int {
+	var f testFlags
+	fs := newFlagSet("test", testHelp, stderr)
+	fs.IntVar(&f.parallelism, "parallelism", runner.DefaultParallelism, "Run at most `N` checks at once. Checks mostly wait on the network (a filtered port\nwaits its whole timeout), not on the CPU, so the default is high; raise it for\nsuites of thousands of filtered ports, lower it to go easy on a fragile target.")
+	fs.DurationVar(&f.timeout, "timeout", 0, "Default `DURATION` of a check that sets no timeout (default 5s, or the defaults block's).")
+	addVarFlags(fs, &f.vars)
+	fs.StringVar(&f.run, "run", "", "Run only the checks whose address matches `REGEX` (and the checks they depend on).")
+	fs.StringVar(&f.junit, "junit", "", "Write a JUnit XML report to `FILE` (also when interrupted).")
+	fs.BoolVar(&f.json, "json", false, "Print JSON lines on stdout instead of the human report: one per check, then a summary.")
+	fs.BoolVar(&f.noColor, "no-color", false, "Never colour the output (colour is used only on a terminal anyway; NO_COLOR works too).")
+	fs.BoolVar(&f.verbose, "verbose", false, "Also show what every passing check observed.")
+	paths, err := parse(fs, args)
+	if err != nil {
+		return parseError(err)
+	}
+	if f.parallelism < 1 {
+		fmt.Fprintln(stderr, "nettest: --parallelism must be at least 1")
+		return exitConfig
+	}
+	if f.timeout < 0 {
+		fmt.Fprintln(stderr, "nettest: --timeout cannot be negative")
+		return exitConfig
+	}
+	filter, ok := compileFilter(f.run, stderr)
+	if !ok {
+		return exitConfig
+	}
+	if f.junit != "" {
+		if st, err := os.Stat(filepath.Dir(f.junit)); err != nil || !st.IsDir() {
+			fmt.Fprintf(stderr, "nettest: --junit: the directory of %s does not exist\n", f.junit)
+			return exitConfig
+		}
+	}
+
+	plan, code := loadPlan(paths, schema.Options{Vars: f.vars, Env: os.Environ(), Timeout: f.timeout}, filter, stderr)
+	if code != exitOK {
+		return code
+	}
+
+	var reporters []runner.Reporter
+	if f.json {
+		reporters = append(reporters, report.NewJSON(stdout))
+	} else {
+		tty := false
+		if file, ok := stdout.(*os.File); ok {
+			tty = report.IsTerminal(file)
+		}
+		color := tty && !f.noColor && os.Getenv("NO_COLOR") == ""
+		progress := tty && os.Getenv("CI") == ""
+		reporters = append(reporters, report.NewConsole(stdout, report.ConsoleOptions{Color: color, Progress: progress, Verbose: f.verbose}))
+	}
+	if f.junit != "" {
+		reporters = append(reporters, report.NewJUnit(f.junit))
+	}
+
+	// The first Ctrl-C cancels the run and the reports are written; stop()
+	// then restores the default, so a second one ends the process at once.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
+	sum := plan.Run(ctx, runner.Options{Parallelism: f.parallelism, Reporter: report.Multi(reporters...)})
+	stop()
+
+	if sum.ReportError != nil {
+		fmt.Fprintf(stderr, "nettest: writing the report: %v\n", sum.ReportError)
+	}
+	switch {
+	case sum.Interrupted:
+		return exitInterrupted
+	case sum.Failed > 0 || sum.Errored > 0 || sum.ReportError != nil:
+		return exitFailed
+	}
+	return exitOK
+}

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/nettest/nettest/checks"
+	"github.com/nettest/nettest/schema"
+	"github.com/zclconf/go-cty/cty"
+)
+
+const validateHelp = `Usage: nettest validate [flags] [PATH...]
+
+Loads the files and checks everything that can be checked without touching
+the network: syntax, unknown arguments and blocks, types, ports, durations,
+regular expressions, URLs, references between checks, cycles, variables and
+their validation blocks. Every problem is reported with its file, line and
+source snippet. Exit code 0 when valid, 2 when not.
+`
+
+const planHelp = `Usage: nettest plan [flags] [PATH...]
+
+Shows the checks that 'nettest test' would run, expanded (one line per
+for_each key) and in run order: a check comes after the checks it refers to.
+Values known only after a dependency has run read "(known after ADDRESS)".
+Touches no network. Exit code 0, or 2 when the configuration is invalid.
+`
+
+func cmdValidate(args []string, stdout, stderr io.Writer) int {
+	var vars []schema.VarArg
+	fs := newFlagSet("validate", validateHelp, stderr)
+	addVarFlags(fs, &vars)
+	paths, err := parse(fs, args)
+	if err != nil {
+		return parseError(err)
+	}
+	plan, code := loadPlan(paths, schema.Options{Vars: vars, Env: os.Environ()}, nil, stderr)
+	if code != exitOK {
+		return code
+	}
+	fmt.Fprintf(stdout, "Valid: %d checks in %d files.\n", len(plan.Order), len(plan.Suite.FileNames))
+	return exitOK
+}
+
+func cmdPlan(args []string, stdout, stderr io.Writer) int {
+	var vars []schema.VarArg
+	var run string
+	fs := newFlagSet("plan", planHelp, stderr)
+	addVarFlags(fs, &vars)
+	fs.StringVar(&run, "run", "", "Show only the checks whose address matches `REGEX` (and their dependencies).")
+	paths, err := parse(fs, args)
+	if err != nil {
+		return parseError(err)
+	}
+	filter, ok := compileFilter(run, stderr)
+	if !ok {
+		return exitConfig
+	}
+	plan, code := loadPlan(paths, schema.Options{Vars: vars, Env: os.Environ()}, filter, stderr)
+	if code != exitOK {
+		return code
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d checks in %d files, in run order:\n", len(plan.Order), len(plan.Suite.FileNames))
+	for n, inst := range plan.Order {
+		r := inst.Range()
+		fmt.Fprintf(&b, "\n%4d  %s  (%s:%d)\n", n+1, inst.Address, r.Filename, r.Start.Line)
+		later := "run"
+		if len(inst.Deps) > 0 {
+			var deps []string
+			for _, d := range inst.Deps {
+				deps = append(deps, d.Address)
+			}
+			later = strings.Join(deps, ", ")
+			fmt.Fprintf(&b, "        after %s\n", later)
+		}
+		if inst.Description != "" {
+			fmt.Fprintf(&b, "        # %s\n", inst.Description)
+		}
+		for _, a := range inst.Kind().Args {
+			v := inst.Args.GetAttr(a.Name)
+			if v.IsNull() {
+				continue
+			}
+			fmt.Fprintf(&b, "        %s = %s\n", a.Name, show(v, later))
+		}
+		names := make([]string, 0, len(inst.Expect))
+		for name := range inst.Expect {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		for _, name := range names {
+			fmt.Fprintf(&b, "        expect.%s = %s\n", name, show(inst.Expect[name], later))
+		}
+		if n := len(inst.Check.Asserts); n > 0 {
+			fmt.Fprintf(&b, "        %d assert(s)\n", n)
+		}
+		fmt.Fprintf(&b, "        timeout %s, %d retries\n", inst.Timeout, inst.Retries)
+	}
+	_, err = io.WriteString(stdout, b.String())
+	if err != nil {
+		return exitFailed
+	}
+	return exitOK
+}
+
+// show writes a planned value; an unknown one names what it waits for.
+func show(v cty.Value, after string) string {
+	if !v.IsWhollyKnown() {
+		return "(known after " + after + ")"
+	}
+	return checks.Show(v)
+}
