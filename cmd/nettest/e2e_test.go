@@ -1,0 +1,304 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// These tests run the built binary as a user or a CI job would and check
+// what they would see: exit codes, output and report files.
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "nettest-e2e")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "nettest")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		panic("go build: " + err.Error() + "\n" + string(out))
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func nettest(t *testing.T, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return result{code, out.String(), errb.String()}
+}
+
+// ports returns a listening port and a port nothing listens on.
+func ports(t *testing.T) (open, closed int) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	l2, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed = l2.Addr().(*net.TCPAddr).Port
+	l2.Close()
+	return l.Addr().(*net.TCPAddr).Port, closed
+}
+
+func TestExitCodes(t *testing.T) {
+	open, closed := ports(t)
+	vars := []string{"--var", "open_port=" + strconv.Itoa(open), "--var=closed_port=" + strconv.Itoa(closed)}
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stdout string
+		stderr string
+	}{
+		{"all pass", append([]string{"test", "testdata/ports.nettest.hcl"}, vars...), 0, "3 passed, 0 failed, 0 errored, 0 skipped in ", ""},
+		{"a failure", []string{"test", "testdata/ports.nettest.hcl", "--var", "open_port=" + strconv.Itoa(closed), "--var", "closed_port=" + strconv.Itoa(closed)}, 1,
+			"1 passed, 1 failed, 0 errored, 1 skipped in ", ""},
+		{"invalid config", []string{"test", "testdata/invalid.nettest.hcl"}, 2, "", `Invalid value for argument "port"`},
+		{"missing variable", []string{"test", "testdata/ports.nettest.hcl"}, 2, "", "No value for required variable"},
+		{"unknown flag", []string{"test", "--paralelism=3", "testdata"}, 2, "", "flag provided but not defined"},
+		{"unknown command", []string{"tset"}, 2, "", `unknown command "tset"`},
+		{"validate ok", append([]string{"validate", "testdata/ports.nettest.hcl"}, vars...), 0, "Valid: 3 checks in 1 files.", ""},
+		{"validate invalid", []string{"validate", "testdata/invalid.nettest.hcl"}, 2, "", "on testdata/invalid.nettest.hcl line 3"},
+		{"plan", append([]string{"plan", "testdata/ports.nettest.hcl"}, vars...), 0, "(known after tcp.open)", ""},
+		{"help", []string{"test", "--help"}, 0, "", "--parallelism=N"},
+		{"version", []string{"version"}, 0, "nettest ", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := nettest(t, tt.args...)
+			if r.code != tt.code {
+				t.Errorf("exit code %d, want %d\nstdout:\n%s\nstderr:\n%s", r.code, tt.code, r.stdout, r.stderr)
+			}
+			if !strings.Contains(r.stdout, tt.stdout) {
+				t.Errorf("stdout lacks %q:\n%s", tt.stdout, r.stdout)
+			}
+			if !strings.Contains(r.stderr, tt.stderr) {
+				t.Errorf("stderr lacks %q:\n%s", tt.stderr, r.stderr)
+			}
+		})
+	}
+}
+
+func TestDiagnosticShowsSnippet(t *testing.T) {
+	r := nettest(t, "validate", "testdata/invalid.nettest.hcl")
+	for _, want := range []string{"Error: Invalid value for argument \"port\"", "on testdata/invalid.nettest.hcl line 3", "port = 80000", "Must be a whole number from 1 to 65535"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+}
+
+func TestJSONAndJUnit(t *testing.T) {
+	open, closed := ports(t)
+	junit := filepath.Join(t.TempDir(), "report.xml")
+	r := nettest(t, "test", "--json", "--junit="+junit, "testdata/ports.nettest.hcl",
+		"--var", "open_port="+strconv.Itoa(closed), "--var", "closed_port="+strconv.Itoa(open))
+	if r.code != 1 {
+		t.Fatalf("exit %d: %s %s", r.code, r.stdout, r.stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if len(lines) != 4 {
+		t.Fatalf("want 3 results and a summary, got:\n%s", r.stdout)
+	}
+	statuses := map[string]string{}
+	for _, l := range lines[:3] {
+		var ev struct {
+			Type, Address, Status string
+			Diffs                 []struct{ Field, Expected, Actual string }
+		}
+		if err := json.Unmarshal([]byte(l), &ev); err != nil || ev.Type != "result" {
+			t.Fatalf("bad line %q: %v", l, err)
+		}
+		statuses[ev.Address] = ev.Status
+		if ev.Address == "tcp.closed" && (len(ev.Diffs) != 1 || ev.Diffs[0].Expected != `"closed"` || ev.Diffs[0].Actual != `"open"`) {
+			t.Errorf("diff of tcp.closed: %+v", ev.Diffs)
+		}
+	}
+	if statuses["tcp.open"] != "fail" || statuses["tcp.closed"] != "fail" || statuses["tcp.after_open"] != "skip" {
+		t.Errorf("statuses %v", statuses)
+	}
+	var sum map[string]any
+	json.Unmarshal([]byte(lines[3]), &sum)
+	if sum["type"] != "summary" || sum["failed"] != 2.0 || sum["skipped"] != 1.0 {
+		t.Errorf("summary %v", sum)
+	}
+	validateJUnit(t, junit, 3)
+}
+
+// TestInterrupt sends SIGINT while a check waits on a port that never
+// answers: the run stops at once with exit code 130, and the JUnit report
+// is still written and valid.
+func TestInterrupt(t *testing.T) {
+	port := silentPort(t)
+	dir := t.TempDir()
+	suite := filepath.Join(dir, "hang.nettest.hcl")
+	os.WriteFile(suite, []byte(`
+tcp "silent" {
+  host    = "127.0.0.1"
+  port    = `+strconv.Itoa(port)+`
+  timeout = "60s"
+  expect {
+    open = true
+  }
+}
+tcp "later" {
+  host       = "127.0.0.1"
+  port       = `+strconv.Itoa(port)+`
+  depends_on = [tcp.silent]
+  expect {
+    open = true
+  }
+}
+`), 0o644)
+	junit := filepath.Join(dir, "report.xml")
+	cmd := exec.Command(binary, "test", "--junit="+junit, suite)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	start := time.Now()
+	cmd.Process.Signal(syscall.SIGINT)
+	err := cmd.Wait()
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("took %s to stop after SIGINT", took)
+	}
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
+		t.Fatalf("want exit 130, got %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "0 passed, 0 failed, 1 errored, 1 skipped") {
+		t.Errorf("output:\n%s", out.String())
+	}
+	validateJUnit(t, junit, 2)
+}
+
+// silentPort returns a loopback port whose handshakes never complete: a
+// socket listening with a backlog of zero whose queue is already full, so
+// the kernel drops further SYNs as a firewall would.
+func silentPort(t *testing.T) int {
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Listen(fd, 0); err != nil {
+		t.Fatal(err)
+	}
+	sa, _ := syscall.Getsockname(fd)
+	port := sa.(*syscall.SockaddrInet4).Port
+	// Fill the accept queue; connections beyond it are left unanswered.
+	for i := 0; i < 4; i++ {
+		c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), 200*time.Millisecond)
+		if err != nil {
+			break
+		}
+		t.Cleanup(func() { c.Close() })
+	}
+	return port
+}
+
+// validateJUnit checks the file against the shared schema with xmllint and
+// counts its test cases.
+func validateJUnit(t *testing.T, path string, cases int) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("JUnit report not written: %v", err)
+	}
+	var doc struct {
+		Suites []struct {
+			Cases []struct {
+				Name string `xml:"name,attr"`
+			} `xml:"testcase"`
+		} `xml:"testsuite"`
+	}
+	if err := xml.Unmarshal(data, &doc); err != nil {
+		t.Fatalf("JUnit report does not parse: %v\n%s", err, data)
+	}
+	n := 0
+	for _, s := range doc.Suites {
+		n += len(s.Cases)
+	}
+	if n != cases {
+		t.Errorf("JUnit has %d test cases, want %d", n, cases)
+	}
+	xsd, _ := filepath.Abs("../../../shared/junit-10.xsd")
+	xmllint, err := exec.LookPath("xmllint")
+	if _, serr := os.Stat(xsd); err != nil || serr != nil {
+		if os.Getenv("CI") != "" || os.Getenv("NETTEST_REQUIRE_ROOT") == "1" {
+			t.Fatalf("cannot validate the JUnit report: xmllint (Debian package libxml2-utils) or %s is missing", xsd)
+		}
+		t.Skip("xmllint or the schema is missing; install libxml2-utils")
+	}
+	if out, err := exec.Command(xmllint, "--noout", "--schema", xsd, path).CombinedOutput(); err != nil {
+		t.Errorf("JUnit report does not validate: %v\n%s\n%s", err, out, data)
+	}
+}
+
+func TestFmt(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "a.nettest.hcl")
+	os.WriteFile(file, []byte("tcp \"x\" {\nhost = \"127.0.0.1\"\n   port=80\n  expect {\n open = true\n}\n}\n"), 0o644)
+	if r := nettest(t, "fmt", "--check", dir); r.code != 1 || !strings.Contains(r.stdout, "a.nettest.hcl") {
+		t.Errorf("fmt --check on an unformatted file: %+v", r)
+	}
+	if r := nettest(t, "fmt", dir); r.code != 0 {
+		t.Errorf("fmt: %+v", r)
+	}
+	got, _ := os.ReadFile(file)
+	want := "tcp \"x\" {\n  host = \"127.0.0.1\"\n  port = 80\n  expect {\n    open = true\n  }\n}\n"
+	if string(got) != want {
+		t.Errorf("formatted:\n%s\nwant:\n%s", got, want)
+	}
+	if r := nettest(t, "fmt", "--check", dir); r.code != 0 || r.stdout != "" {
+		t.Errorf("fmt --check on a formatted file: %+v", r)
+	}
+	os.WriteFile(file, []byte("tcp \"x\" {\n  port = \n"), 0o644)
+	if r := nettest(t, "fmt", dir); r.code != 2 {
+		t.Errorf("fmt on a broken file: %+v", r)
+	}
+}
