@@ -302,3 +302,12 @@ func TestFmt(t *testing.T) {
 		t.Errorf("fmt on a broken file: %+v", r)
 	}
 }
+
+// TestDemo runs the README's first command: the embedded quickstart
+// against servers the binary starts itself.
+func TestDemo(t *testing.T) {
+	r := nettest(t, "demo")
+	if r.code != 0 || !strings.Contains(r.stdout, " passed, 0 failed, 0 errored, 0 skipped in ") {
+		t.Errorf("demo: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+}

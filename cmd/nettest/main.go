@@ -35,6 +35,8 @@ what DNS answers, which firewall rules are installed. Checks live in
 current directory) or a file.
 
 Commands:
+  demo       Run the built-in quickstart suite against servers nettest starts
+             on 127.0.0.1: see what a run looks like, on any machine
   test       Load, plan and run the checks; report each one (exit 0 all passed,
              1 something failed or errored, 2 bad configuration, 130 interrupted)
   validate   Check the files without touching the network (exit 0 valid, 2 invalid)
@@ -67,6 +69,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdPlan(rest, stdout, stderr)
 	case "fmt":
 		return cmdFmt(rest, stdout, stderr)
+	case "demo":
+		return cmdDemo(rest, stdout, stderr)
 	case "kinds":
 		return cmdKinds(rest, stdout, stderr)
 	case "version", "--version", "-version", "-v":
