@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strconv"
 	"syscall"
 
@@ -99,7 +100,10 @@ func classify(ctx context.Context, err error) (state, detail string) {
 	switch {
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return Closed, "connection refused"
-	case ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, syscall.ETIMEDOUT):
+	// The dialer turns the context's deadline into a socket deadline, which
+	// can fire (os.ErrDeadlineExceeded, "i/o timeout") a moment before the
+	// context itself reports that it is done.
+	case ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, syscall.ETIMEDOUT):
 		return Filtered, "no answer within the timeout"
 	case errors.Is(err, syscall.EHOSTUNREACH):
 		return Filtered, "host unreachable (ICMP)"

@@ -1,0 +1,240 @@
+// Command tcp measures how fast nettest runs many tcp checks, against the
+// floor of a bare Go loop dialing the same addresses with the same
+// parallelism. Everything happens on loopback: half of the checks hit
+// listeners that accept and close, half hit ports that were listened on and
+// closed again (the kernel answers with a reset).
+//
+//	go build -o /tmp/nettest ./cmd/nettest
+//	go run ./bench/tcp -nettest=/tmp/nettest -n=2000,10000 -p=256
+//
+// For each N it prints the wall time, checks per second and, for nettest,
+// the peak resident set size of the process (getrusage of the child).
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"text/tabwriter"
+	"time"
+)
+
+func main() {
+	nettest := flag.String("nettest", "", "path to the nettest binary (empty: only the bare Go loop runs)")
+	sizes := flag.String("n", "2000,10000", "comma-separated numbers of checks")
+	parallelism := flag.Int("p", 256, "parallelism of both the Go loop and nettest --parallelism")
+	listeners := flag.Int("listeners", 500, "open ports (listeners) and as many closed ports; checks cycle over them")
+	timeout := flag.Duration("timeout", 5*time.Second, "per-check timeout")
+	keep := flag.Bool("keep", false, "keep the generated suites (their directory is printed)")
+	flag.Parse()
+
+	var ns []int
+	for _, f := range strings.Split(*sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 2 {
+			fatalf("-n: %q is not a number of checks (at least 2)", f)
+		}
+		ns = append(ns, n)
+	}
+
+	open, closed := openPorts(*listeners), closedPorts(*listeners)
+	dir, err := os.MkdirTemp("", "nettest-bench-tcp-")
+	if err != nil {
+		fatalf("%v", err)
+	}
+	if *keep {
+		fmt.Fprintf(os.Stderr, "suites in %s\n", dir)
+	} else {
+		defer os.RemoveAll(dir)
+	}
+
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "N\trunner\tparallelism\twall\tchecks/s\tpeak RSS\tresult\t\n")
+	for _, n := range ns {
+		targets := make([]target, n)
+		for i := range targets {
+			if i%2 == 0 {
+				targets[i] = target{open[(i/2)%len(open)], true}
+			} else {
+				targets[i] = target{closed[(i/2)%len(closed)], false}
+			}
+		}
+
+		wall, bad := goLoop(targets, *parallelism, *timeout)
+		fmt.Fprintf(tw, "%d\tGo dial loop\t%d\t%s\t%.0f\t-\t%s\t\n", n, *parallelism, round(wall), float64(n)/wall.Seconds(), okText(n, bad))
+
+		if *nettest != "" {
+			suite := filepath.Join(dir, fmt.Sprintf("n%d", n))
+			if err := writeSuite(suite, targets, *timeout); err != nil {
+				fatalf("%v", err)
+			}
+			wall, rss, summary := runNettest(*nettest, suite, *parallelism)
+			fmt.Fprintf(tw, "%d\tnettest test --json\t%d\t%s\t%.0f\t%.1f MiB\t%s\t\n", n, *parallelism, round(wall), float64(n)/wall.Seconds(), float64(rss)/1024, summary)
+			// Loading alone, to tell the cost of the suite from the cost
+			// of running it.
+			wall, rss, summary = runNettest(*nettest, suite, 0)
+			fmt.Fprintf(tw, "%d\tnettest validate\t-\t%s\t%.0f\t%.1f MiB\t%s\t\n", n, round(wall), float64(n)/wall.Seconds(), float64(rss)/1024, summary)
+		}
+	}
+	tw.Flush()
+}
+
+// target is one check: a loopback port and whether it should be open.
+type target struct {
+	port int
+	open bool
+}
+
+// openPorts starts k listeners that accept and close at once, so the
+// listen backlog never fills however fast the checks come.
+func openPorts(k int) []int {
+	ports := make([]int, k)
+	for i := range ports {
+		ln, err := net.Listen("tcp4", "127.0.0.1:0")
+		if err != nil {
+			fatalf("listening: %v (raise ulimit -n?)", err)
+		}
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				c.Close()
+			}
+		}()
+		ports[i] = ln.Addr().(*net.TCPAddr).Port
+	}
+	return ports
+}
+
+// closedPorts returns k ports that were listened on and closed: nothing
+// listens there, so a SYN gets a reset.
+func closedPorts(k int) []int {
+	lns := make([]net.Listener, k)
+	ports := make([]int, k)
+	for i := range lns {
+		ln, err := net.Listen("tcp4", "127.0.0.1:0")
+		if err != nil {
+			fatalf("listening: %v", err)
+		}
+		lns[i], ports[i] = ln, ln.Addr().(*net.TCPAddr).Port
+	}
+	for _, ln := range lns {
+		ln.Close()
+	}
+	return ports
+}
+
+// goLoop dials every target with p workers and returns the wall time and
+// how many targets did not come out as expected.
+func goLoop(targets []target, p int, timeout time.Duration) (time.Duration, int64) {
+	var bad atomic.Int64
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := 0; w < p; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var d net.Dialer
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(targets) {
+					return
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), timeout)
+				c, err := d.DialContext(ctx, "tcp", "127.0.0.1:"+strconv.Itoa(targets[i].port))
+				cancel()
+				if err == nil {
+					c.Close()
+				}
+				if (err == nil) != targets[i].open {
+					if bad.Add(1) == 1 {
+						fmt.Fprintf(os.Stderr, "first unexpected: port %d (want open=%t): %v\n", targets[i].port, targets[i].open, err)
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return time.Since(start), bad.Load()
+}
+
+// writeSuite writes one file of plain tcp blocks, one per target.
+func writeSuite(dir string, targets []target, timeout time.Duration) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "defaults {\n  timeout = %q\n}\n\n", timeout.String())
+	for i, t := range targets {
+		fmt.Fprintf(&b, "tcp \"c%d\" {\n  host = \"127.0.0.1\"\n  port = %d\n  expect {\n    open = %t\n  }\n}\n\n", i, t.port, t.open)
+	}
+	return os.WriteFile(filepath.Join(dir, "bench.nettest.hcl"), b.Bytes(), 0o644)
+}
+
+// runNettest runs nettest test on the suite (nettest validate when p is 0)
+// and returns the wall time of the process, its peak RSS in KiB and a
+// summary of its JSON report.
+func runNettest(bin, suite string, p int) (time.Duration, int64, string) {
+	cmd := exec.Command(bin, "test", "--json", "--parallelism="+strconv.Itoa(p), suite)
+	if p == 0 {
+		cmd = exec.Command(bin, "validate", suite)
+	}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	err := cmd.Run()
+	wall := time.Since(start)
+	if cmd.ProcessState == nil {
+		fatalf("running %s: %v", bin, err)
+	}
+	rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss // KiB on Linux
+	summary := fmt.Sprintf("exit %d", cmd.ProcessState.ExitCode())
+	sc := bufio.NewScanner(&stdout)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var line struct {
+			Type                             string
+			Passed, Failed, Errored, Skipped int
+		}
+		if json.Unmarshal(sc.Bytes(), &line) == nil && line.Type == "summary" {
+			summary = fmt.Sprintf("%d passed, %d failed, %d errored", line.Passed, line.Failed, line.Errored)
+		}
+	}
+	if cmd.ProcessState.ExitCode() != 0 {
+		msg := stderr.String()
+		if len(msg) > 500 {
+			msg = msg[:500]
+		}
+		fmt.Fprintf(os.Stderr, "nettest exited %d: %s\n", cmd.ProcessState.ExitCode(), msg)
+	}
+	return wall, rss, summary
+}
+
+func okText(n int, bad int64) string {
+	if bad == 0 {
+		return fmt.Sprintf("%d as expected", n)
+	}
+	return fmt.Sprintf("%d unexpected", bad)
+}
+
+func round(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
+
+func fatalf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "bench/tcp: "+format+"\n", args...)
+	os.Exit(2)
+}

@@ -1,0 +1,242 @@
+package tcp_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"reflect"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/nettest/nettest/checks"
+	"github.com/nettest/nettest/checks/checktest"
+	"github.com/nettest/nettest/checks/tcp"
+	"github.com/nettest/nettest/runner"
+)
+
+// serve accepts and closes connections until the listener is closed, so the
+// kernel's accept queue never fills during a test.
+func serve(ln net.Listener) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		c.Close()
+	}
+}
+
+// listen opens a listener that the test closes at its end.
+func listen(t *testing.T, network, addr string) net.Listener {
+	t.Helper()
+	ln, err := net.Listen(network, addr)
+	if err != nil {
+		t.Skipf("cannot listen on %s %s here: %v", network, addr, err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go serve(ln)
+	return ln
+}
+
+// closedPort returns a port on host that was listened on and closed, so
+// nothing listens there now and the kernel answers a SYN with a reset.
+func closedPort(t *testing.T, network, host string) int {
+	t.Helper()
+	ln, err := net.Listen(network, net.JoinHostPort(host, "0"))
+	if err != nil {
+		t.Skipf("cannot listen on %s %s here: %v", network, host, err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	return port
+}
+
+func port(ln net.Listener) int { return ln.Addr().(*net.TCPAddr).Port }
+
+// TestProbeLoopback covers what loopback can show: open and closed on IPv4
+// and IPv6, by address and by the name localhost. Filtered needs a firewall
+// and lives in lab_test.go.
+func TestProbeLoopback(t *testing.T) {
+	v4 := listen(t, "tcp4", "127.0.0.1:0")
+	// localhost may resolve to ::1 first; listen there on the same port
+	// when the machine has IPv6, so the answer is "open" either way.
+	if ln, err := net.Listen("tcp6", net.JoinHostPort("::1", strconv.Itoa(port(v4)))); err == nil {
+		t.Cleanup(func() { ln.Close() })
+		go serve(ln)
+	}
+	closed4 := closedPort(t, "tcp4", "127.0.0.1")
+
+	tests := []struct {
+		name string
+		// cfg may start listeners; it skips the case when the machine
+		// lacks IPv6.
+		cfg  func(t *testing.T) tcp.Config
+		want func(cfg tcp.Config) tcp.Result
+	}{
+		{
+			name: "open IPv4",
+			cfg:  func(*testing.T) tcp.Config { return tcp.Config{Host: "127.0.0.1", Port: port(v4)} },
+			want: func(c tcp.Config) tcp.Result {
+				return tcp.Result{Host: c.Host, Port: c.Port, Address: "127.0.0.1:" + strconv.Itoa(c.Port), Open: true, State: tcp.Open}
+			},
+		},
+		{
+			name: "closed IPv4",
+			cfg:  func(*testing.T) tcp.Config { return tcp.Config{Host: "127.0.0.1", Port: closed4} },
+			want: func(c tcp.Config) tcp.Result {
+				return tcp.Result{Host: c.Host, Port: c.Port, Address: "127.0.0.1:" + strconv.Itoa(c.Port), State: tcp.Closed, Error: "connection refused"}
+			},
+		},
+		{
+			name: "open IPv6",
+			cfg: func(t *testing.T) tcp.Config {
+				return tcp.Config{Host: "::1", Port: port(listen(t, "tcp6", "[::1]:0"))}
+			},
+			want: func(c tcp.Config) tcp.Result {
+				return tcp.Result{Host: c.Host, Port: c.Port, Address: "[::1]:" + strconv.Itoa(c.Port), Open: true, State: tcp.Open}
+			},
+		},
+		{
+			name: "closed IPv6",
+			cfg: func(t *testing.T) tcp.Config {
+				return tcp.Config{Host: "::1", Port: closedPort(t, "tcp6", "::1")}
+			},
+			want: func(c tcp.Config) tcp.Result {
+				return tcp.Result{Host: c.Host, Port: c.Port, Address: "[::1]:" + strconv.Itoa(c.Port), State: tcp.Closed, Error: "connection refused"}
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := tt.cfg(t)
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			got, err := tcp.Probe(ctx, cfg)
+			if err != nil {
+				t.Fatalf("Probe(%+v) error = %v, want an observation", cfg, err)
+			}
+			if want := tt.want(cfg); got != want {
+				t.Errorf("Probe(%+v)\n got %+v\nwant %+v", cfg, got, want)
+			}
+		})
+	}
+}
+
+// TestProbeLocalhostName resolves localhost through /etc/hosts, the one name
+// tests may resolve without a lab resolver.
+func TestProbeLocalhostName(t *testing.T) {
+	v4 := listen(t, "tcp4", "127.0.0.1:0")
+	if ln, err := net.Listen("tcp6", net.JoinHostPort("::1", strconv.Itoa(port(v4)))); err == nil {
+		t.Cleanup(func() { ln.Close() })
+		go serve(ln)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	got, err := tcp.Probe(ctx, tcp.Config{Host: "localhost", Port: port(v4)})
+	if err != nil {
+		t.Fatalf("Probe(localhost) error = %v", err)
+	}
+	p := strconv.Itoa(port(v4))
+	if !got.Open || got.State != tcp.Open || got.Host != "localhost" ||
+		(got.Address != "127.0.0.1:"+p && got.Address != "[::1]:"+p) {
+		t.Errorf("Probe(localhost:%s) = %+v, want open at 127.0.0.1:%s or [::1]:%s", p, got, p, p)
+	}
+}
+
+// TestProbeHonoursCancellation checks that a probe whose context is already
+// over returns at once with a non-open state instead of dialing.
+func TestProbeHonoursCancellation(t *testing.T) {
+	ln := listen(t, "tcp4", "127.0.0.1:0")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	start := time.Now()
+	got, err := tcp.Probe(ctx, tcp.Config{Host: "127.0.0.1", Port: port(ln)})
+	if time.Since(start) > time.Second {
+		t.Errorf("Probe with a cancelled context took %s", time.Since(start))
+	}
+	if err == nil && got.Open {
+		t.Errorf("Probe with a cancelled context = %+v, want not open", got)
+	}
+}
+
+// TestSuiteLoopback runs tcp blocks as a user writes them, through the
+// loader and runner, and checks the verdict and diff a user would read.
+func TestSuiteLoopback(t *testing.T) {
+	open := port(listen(t, "tcp4", "127.0.0.1:0"))
+	closed := closedPort(t, "tcp4", "127.0.0.1")
+	src := fmt.Sprintf(`
+locals {
+  open   = %d
+  closed = %d
+}
+
+tcp "open" {
+  host = "127.0.0.1"
+  port = local.open
+  expect {
+    open  = true
+    state = "open"
+  }
+}
+
+tcp "closed" {
+  host = "127.0.0.1"
+  port = local.closed
+  expect {
+    open  = false
+    state = "closed"
+  }
+}
+
+tcp "expected_open_but_closed" {
+  host = "127.0.0.1"
+  port = local.closed
+  expect {
+    open = true
+  }
+}
+
+tcp "expected_filtered_but_open" {
+  host = "127.0.0.1"
+  port = local.open
+  expect {
+    state = "filtered"
+  }
+}
+
+tcp "assert_on_result" {
+  host = "127.0.0.1"
+  port = local.closed
+  assert {
+    condition     = self.error == "connection refused" && self.address == "127.0.0.1:${local.closed}"
+    error_message = "unexpected error or address"
+  }
+}
+`, open, closed)
+	tests := []struct {
+		address string
+		status  runner.Status
+		diffs   []checks.Diff
+	}{
+		{"tcp.open", runner.Pass, nil},
+		{"tcp.closed", runner.Pass, nil},
+		{"tcp.expected_open_but_closed", runner.Fail, []checks.Diff{{Field: "open", Expected: "true", Actual: "false"}}},
+		{"tcp.expected_filtered_but_open", runner.Fail, []checks.Diff{{Field: "state", Expected: `"filtered"`, Actual: `"open"`}}},
+		{"tcp.assert_on_result", runner.Pass, nil},
+	}
+	got := checktest.Run(t, src)
+	if len(got) != len(tests) {
+		t.Errorf("got %d outcomes, want %d", len(got), len(tests))
+	}
+	for _, tt := range tests {
+		o, ok := got[tt.address]
+		if !ok {
+			t.Errorf("%s: no outcome", tt.address)
+			continue
+		}
+		if o.Status != tt.status || !reflect.DeepEqual(o.Diffs, tt.diffs) {
+			t.Errorf("%s = %s %+v (%s), want %s %+v", tt.address, o.Status, o.Diffs, o.Message, tt.status, tt.diffs)
+		}
+	}
+}
