@@ -52,6 +52,17 @@ func (p *Plan) Run(ctx context.Context, opts Options) Summary {
 		limit = DefaultParallelism
 	}
 	rep.Begin(len(p.Order))
+	// Reporters run on a goroutine of their own, fed in finishing order,
+	// so that formatting and writing a report line never holds up the
+	// scheduling of the next check.
+	events := make(chan Outcome, 1024)
+	reported := make(chan struct{})
+	go func() {
+		defer close(reported)
+		for o := range events {
+			rep.Finished(o)
+		}
+	}()
 
 	var sum Summary
 	results := make(map[*schema.Instance]cty.Value, len(p.Order))
@@ -83,7 +94,7 @@ func (p *Plan) Run(ctx context.Context, opts Options) Summary {
 		if o.Interrupted {
 			sum.Unfinished++
 		}
-		rep.Finished(o)
+		events <- o
 		for _, d := range p.dependents[i] {
 			if _, planned := pending[d]; !planned {
 				continue
@@ -129,10 +140,12 @@ func (p *Plan) Run(ctx context.Context, opts Options) Summary {
 				status[i] = Skip
 				sum.count(Skip)
 				sum.Unfinished++
-				rep.Finished(o)
+				events <- o
 			}
 		}
 	}
+	close(events)
+	<-reported
 	sum.Duration = time.Since(start)
 	if err := rep.End(sum); err != nil {
 		sum.ReportError = err

@@ -46,6 +46,11 @@ func (i *Instance) evaluate(unknown map[string]cty.Value) hcl.Diagnostics {
 
 	i.Args, d = i.evalArgs(ctx)
 	diags = append(diags, d...)
+	// Arguments that depend on no other check are final now: the run uses
+	// them as they are instead of evaluating them again for every check,
+	// which matters in suites of thousands. (Every function is pure, so a
+	// second evaluation could not give another value.)
+	i.argsFinal = !d.HasErrors() && i.Args.IsWhollyKnown()
 	i.Expect = map[string]cty.Value{}
 	for _, e := range c.Kind.Expect {
 		if a, ok := c.Expect[e.Name]; ok {
@@ -140,6 +145,9 @@ func (i *Instance) Skip(ctx *hcl.EvalContext) (bool, hcl.Diagnostics) {
 // validated when known, absent ones set to their default. The result is the
 // object a probe receives once unmarked.
 func (i *Instance) EvalArgs(ctx *hcl.EvalContext) (cty.Value, hcl.Diagnostics) {
+	if i.argsFinal {
+		return i.Args, nil
+	}
 	return i.evalArgs(ctx)
 }
 
@@ -213,9 +221,16 @@ func (i *Instance) Judge(ctx *hcl.EvalContext, result cty.Value) (diffs []checks
 		if !ok {
 			continue
 		}
-		want, d := evalTyped(a, ctx, e.Type, e.Validate, "expectation")
-		diags = append(diags, d...)
-		if d.HasErrors() || want.IsNull() { // null switches an expectation off
+		want := i.Expect[e.Name]
+		if !want.IsWhollyKnown() { // it depends on another check's result
+			var d hcl.Diagnostics
+			want, d = evalTyped(a, ctx, e.Type, e.Validate, "expectation")
+			diags = append(diags, d...)
+			if d.HasErrors() {
+				continue
+			}
+		}
+		if want.IsNull() { // null switches an expectation off
 			continue
 		}
 		plain, _ := want.UnmarkDeep()

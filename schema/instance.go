@@ -36,8 +36,9 @@ type Instance struct {
 	// Expect holds the expected values as known before the run.
 	Expect map[string]cty.Value
 
-	each  cty.Value // the each object; cty.NilVal without for_each
-	suite *Suite
+	argsFinal bool      // Args is wholly known: the run need not evaluate it again
+	each      cty.Value // the each object; cty.NilVal without for_each
+	suite     *Suite
 }
 
 // Kind is the instance's check kind.
