@@ -3,5 +3,6 @@
 package all
 
 import (
+	_ "github.com/nettest/nettest/checks/dns"
 	_ "github.com/nettest/nettest/checks/tcp"
 )

@@ -1,0 +1,218 @@
+package dns
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+	"strconv"
+	"strings"
+
+	miekg "github.com/miekg/dns"
+	"github.com/nettest/nettest/checks"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// format writes one answer the way the documentation promises, close to the
+// record data dig prints:
+//
+//	A, AAAA          192.0.2.10, 2001:db8::10
+//	CNAME, NS, PTR   target.example.com.
+//	MX               10 mail.example.com.
+//	SRV              priority weight port target.example.com.
+//	SOA              mname rname serial refresh retry expire minimum
+//	TXT              the strings of the record joined with nothing between
+//	CAA              0 issue "letsencrypt.org"
+//
+// Names are absolute (trailing dot) and in lower case, because DNS compares
+// names without regard to case and a server may echo any mix of cases.
+func format(rr miekg.RR) string {
+	switch rr := rr.(type) {
+	case *miekg.A:
+		return rr.A.String()
+	case *miekg.AAAA:
+		return rr.AAAA.String()
+	case *miekg.CNAME:
+		return lowerName(rr.Target)
+	case *miekg.NS:
+		return lowerName(rr.Ns)
+	case *miekg.PTR:
+		return lowerName(rr.Ptr)
+	case *miekg.MX:
+		return fmt.Sprintf("%d %s", rr.Preference, lowerName(rr.Mx))
+	case *miekg.SRV:
+		return fmt.Sprintf("%d %d %d %s", rr.Priority, rr.Weight, rr.Port, lowerName(rr.Target))
+	case *miekg.SOA:
+		return fmt.Sprintf("%s %s %d %d %d %d %d", lowerName(rr.Ns), lowerName(rr.Mbox), rr.Serial, rr.Refresh, rr.Retry, rr.Expire, rr.Minttl)
+	case *miekg.TXT:
+		// SPF and DKIM records longer than 255 bytes are split into several
+		// strings that mean their concatenation (RFC 7208, 3.3).
+		return strings.Join(rr.Txt, "")
+	case *miekg.CAA:
+		return fmt.Sprintf("%d %s %s", rr.Flag, rr.Tag, strconv.Quote(rr.Value))
+	}
+	// Not reached for the supported types; the presentation format is a
+	// readable fallback.
+	return strings.TrimPrefix(rr.String(), rr.Header().String())
+}
+
+func lowerName(s string) string {
+	return miekg.Fqdn(strings.ToLower(s))
+}
+
+// normalise brings an expected answer to the form format gives, so that
+// "Mail.Example.com" matches "10 mail.example.com." in an MX answer and
+// "2001:DB8::1" matches "2001:db8::1": users write names as they please, the
+// comparison is the one DNS itself makes. Text that does not parse is left as
+// written, and will show in the diff.
+func normalise(qtype, s string) string {
+	s = strings.TrimSpace(s)
+	f := strings.Fields(s)
+	name := func(i int) {
+		if i < len(f) {
+			f[i] = lowerName(f[i])
+		}
+	}
+	switch qtype {
+	case "A", "AAAA":
+		if ip, err := netip.ParseAddr(s); err == nil {
+			return ip.String()
+		}
+		return s
+	case "CNAME", "NS", "PTR":
+		if len(f) == 1 {
+			return lowerName(s)
+		}
+		return s
+	case "MX":
+		name(1)
+	case "SRV":
+		name(3)
+	case "SOA":
+		name(0)
+		name(1)
+	default:
+		return s
+	}
+	return strings.Join(f, " ")
+}
+
+// normalised returns the expected strings in answer form, for the type the
+// probe asked (read from the result, since expectations do not see the
+// arguments).
+func normalised(want, result cty.Value) (expected, got []string) {
+	typ := ""
+	if t := checks.Field(result, "type"); t.Type() == cty.String && t.IsKnown() && !t.IsNull() {
+		typ = t.AsString()
+	}
+	for _, s := range checks.Strings(want) {
+		expected = append(expected, normalise(typ, s))
+	}
+	return expected, checks.Strings(checks.Field(result, "answers"))
+}
+
+// answersExpectation is met when the answers are exactly the expected set,
+// in any order: the order of A records changes from query to query on a
+// round-robin server.
+func answersExpectation() checks.Expectation {
+	return checks.Expectation{
+		Name: "answers",
+		Type: cty.List(cty.String),
+		Doc:  "The exact set of answers of the asked type, in any order, written as the answers result field shows them; [] requires no answer.",
+		Compare: func(want, result cty.Value) *checks.Diff {
+			w, g := normalised(want, result)
+			if sameSet(w, g) {
+				return nil
+			}
+			return &checks.Diff{Field: "answers", Expected: checks.Show(want), Actual: checks.Show(checks.Field(result, "answers"))}
+		},
+	}
+}
+
+// containsExpectation is met when every expected answer is among the
+// answers, which may hold more.
+func containsExpectation() checks.Expectation {
+	return checks.Expectation{
+		Name: "contains",
+		Type: cty.List(cty.String),
+		Doc:  "Answers that must be among the answers, which may hold others too.",
+		Compare: func(want, result cty.Value) *checks.Diff {
+			w, g := normalised(want, result)
+			have := map[string]bool{}
+			for _, s := range g {
+				have[s] = true
+			}
+			var missing []string
+			raw := checks.Strings(want)
+			for i, s := range w {
+				if !have[s] {
+					missing = append(missing, strconv.Quote(raw[i]))
+				}
+			}
+			if len(missing) == 0 {
+				return nil
+			}
+			return &checks.Diff{
+				Field:    "answers",
+				Expected: "contains " + checks.Show(want),
+				Actual:   checks.Show(checks.Field(result, "answers")) + " (missing " + strings.Join(missing, ", ") + ")",
+			}
+		},
+	}
+}
+
+func sameSet(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	a, b = sorted(a), sorted(b)
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func sorted(ss []string) []string {
+	out := append([]string(nil), ss...)
+	sort.Strings(out)
+	return out
+}
+
+// rcodeExpectation compares response codes by their value, so "nxdomain"
+// and the old spelling "NOTIMPL" work as well.
+func rcodeExpectation() checks.Expectation {
+	return checks.Expectation{
+		Name:     "rcode",
+		Type:     cty.String,
+		Doc:      `The response code: "NOERROR", "NXDOMAIN", "SERVFAIL", "REFUSED", "FORMERR", "NOTIMP", … (any case).`,
+		Validate: validRcode,
+		Compare: func(want, result cty.Value) *checks.Diff {
+			got := checks.Field(result, "rcode")
+			if got.Type() == cty.String && got.IsKnown() && !got.IsNull() {
+				w, ok1 := miekg.StringToRcode[strings.ToUpper(want.AsString())]
+				g, ok2 := miekg.StringToRcode[got.AsString()]
+				if ok1 && ok2 && w == g {
+					return nil
+				}
+			}
+			return &checks.Diff{Field: "rcode", Expected: checks.Show(want), Actual: checks.Show(got)}
+		},
+	}
+}
+
+func validRcode(v cty.Value) error {
+	if _, ok := miekg.StringToRcode[strings.ToUpper(v.AsString())]; ok {
+		return nil
+	}
+	return fmt.Errorf("%q is not a DNS response code; use one of \"NOERROR\", \"NXDOMAIN\", \"SERVFAIL\", \"REFUSED\", \"FORMERR\", \"NOTIMP\"", v.AsString())
+}
+
+// rcodeName is the mnemonic of a response code, or its number when it has
+// none.
+func rcodeName(code int) string {
+	if s, ok := miekg.RcodeToString[code]; ok {
+		return s
+	}
+	return strconv.Itoa(code)
+}

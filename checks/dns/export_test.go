@@ -1,0 +1,11 @@
+package dns
+
+import "testing"
+
+// StartZone and Dropper let the suite tests (package dns_test, which goes
+// through the loader and so must import the kind from outside) start the
+// same servers as the probe tests.
+var (
+	StartZone = func(t testing.TB) string { _, addr := startZone(t); return addr }
+	Dropper   = dropper
+)
