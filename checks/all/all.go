@@ -4,5 +4,9 @@ package all
 
 import (
 	_ "github.com/nettest/nettest/checks/dns"
+	_ "github.com/nettest/nettest/checks/neighbor"
+	_ "github.com/nettest/nettest/checks/route"
+	_ "github.com/nettest/nettest/checks/sysctl"
 	_ "github.com/nettest/nettest/checks/tcp"
+	_ "github.com/nettest/nettest/checks/ulimit"
 )

@@ -1,0 +1,105 @@
+package neighbor_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/nettest/nettest/checks"
+	"github.com/nettest/nettest/internal/lab"
+)
+
+// report is one JSON line of `nettest test --json`.
+type report struct {
+	Type    string
+	Address string
+	Status  string
+	Message string
+	Diffs   []checks.Diff
+}
+
+// TestCLIInLab runs neighbor blocks with the nettest binary inside a
+// namespace, as a user on that host would: the server resolved (its MAC read
+// from the server's own namespace, written in upper case), an unused address
+// absent, a permanent entry, and an unused address wrongly expected present.
+func TestCLIInLab(t *testing.T) {
+	l := lab.New(t)
+	client, server := l.Host("client"), l.Host("server")
+	ifc, sifc := l.Link(client, "198.18.6.1/24", server, "198.18.6.2/24")
+	mac := strings.TrimSpace(server.Run(t, "cat", "/sys/class/net/"+sifc+"/address"))
+	client.Run(t, "ip", "neigh", "add", "198.18.6.50", "lladdr", "02:00:5e:10:00:50", "dev", ifc, "nud", "permanent")
+
+	dir := t.TempDir()
+	suite := fmt.Sprintf(`
+neighbor "server" {
+  address = "198.18.6.2"
+  resolve = true
+  expect {
+    present   = true
+    mac       = %[1]q
+    state     = "reachable"
+    interface = %[2]q
+  }
+}
+
+neighbor "unused" {
+  address = "198.18.6.99"
+  expect {
+    present = false
+  }
+}
+
+neighbor "static" {
+  address   = "198.18.6.50"
+  interface = %[2]q
+  expect {
+    mac   = "02-00-5E-10-00-50"
+    state = "permanent"
+  }
+}
+
+neighbor "unused_expected_present" {
+  address = "198.18.6.98"
+  expect {
+    present = true
+  }
+}
+`, strings.ToUpper(mac), ifc)
+	if err := os.WriteFile(filepath.Join(dir, "lab.nettest.hcl"), []byte(suite), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code := client.Exec(lab.Nettest(t), "test", "--json", dir)
+	if code != 1 {
+		t.Errorf("exit code = %d, want 1\nstderr:\n%s", code, stderr)
+	}
+	results := map[string]report{}
+	for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
+		var r report
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("bad JSON line %q: %v\nstderr:\n%s", line, err, stderr)
+		}
+		if r.Type == "result" {
+			results[r.Address] = r
+		}
+	}
+	tests := []report{
+		{Address: "neighbor.server", Status: "pass"},
+		{Address: "neighbor.unused", Status: "pass"},
+		{Address: "neighbor.static", Status: "pass"},
+		{Address: "neighbor.unused_expected_present", Status: "fail", Diffs: []checks.Diff{{Field: "present", Expected: "true", Actual: "false"}}},
+	}
+	for _, want := range tests {
+		got, ok := results[want.Address]
+		if !ok {
+			t.Errorf("%s: not reported", want.Address)
+			continue
+		}
+		if got.Status != want.Status || got.Message != want.Message || !slices.Equal(got.Diffs, want.Diffs) {
+			t.Errorf("%s: %s %q %+v\nwant %s %q %+v", want.Address, got.Status, got.Message, got.Diffs, want.Status, want.Message, want.Diffs)
+		}
+	}
+}

@@ -1,0 +1,120 @@
+package route_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/nettest/nettest/checks"
+	"github.com/nettest/nettest/internal/lab"
+)
+
+// report is one JSON line of `nettest test --json`.
+type report struct {
+	Type    string
+	Address string
+	Status  string
+	Message string
+	Diffs   []checks.Diff
+}
+
+// runCLI runs the nettest binary inside host on a suite and returns its
+// result lines by address and its exit code.
+func runCLI(t *testing.T, host *lab.Host, suite string) (map[string]report, int) {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "lab.nettest.hcl"), []byte(suite), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code := host.Exec(lab.Nettest(t), "test", "--json", dir)
+	results := map[string]report{}
+	for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
+		var r report
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("bad JSON line %q: %v\nstderr:\n%s", line, err, stderr)
+		}
+		if r.Type == "result" {
+			results[r.Address] = r
+		}
+	}
+	return results, code
+}
+
+// TestCLIInLab runs route blocks with the nettest binary inside a
+// namespace, as a user on that host would: an on-link route, a route via a
+// gateway, no route at all, and a wrong expectation that fails with its diff.
+func TestCLIInLab(t *testing.T) {
+	l := lab.New(t)
+	client := l.Host("client")
+	ifc, _ := l.Link(client, "198.18.5.1/24", l.Host("router"), "198.18.5.2/24")
+	client.Run(t, "ip", "route", "add", "198.18.50.0/24", "via", "198.18.5.2")
+
+	results, code := runCLI(t, client, fmt.Sprintf(`
+route "on_link" {
+  destination = "198.18.5.2"
+  expect {
+    reachable = true
+    gateway   = ""
+    interface = %[1]q
+    source    = "198.18.5.1"
+    prefix    = "198.18.5.0/24"
+  }
+}
+
+route "via_gateway" {
+  destination = "198.18.50.0/24"
+  expect {
+    gateway   = "198.18.5.2"
+    interface = %[1]q
+    prefix    = "198.18.50.0/24"
+    type      = "unicast"
+  }
+}
+
+route "no_route" {                      # no default route in the lab
+  destination = "198.18.99.1"
+  expect {
+    reachable = false
+  }
+}
+
+route "wrong_gateway" {
+  destination = "198.18.50.9"
+  expect {
+    gateway = "198.18.5.254"
+  }
+}
+
+route "bad_interface" {
+  destination = "198.18.5.2"
+  interface   = "eth9"
+  expect {
+    reachable = true
+  }
+}
+`, ifc))
+	if code != 1 {
+		t.Errorf("exit code = %d, want 1", code)
+	}
+	tests := []report{
+		{Address: "route.on_link", Status: "pass"},
+		{Address: "route.via_gateway", Status: "pass"},
+		{Address: "route.no_route", Status: "pass"},
+		{Address: "route.wrong_gateway", Status: "fail", Diffs: []checks.Diff{{Field: "gateway", Expected: `"198.18.5.254"`, Actual: `"198.18.5.2"`}}},
+		{Address: "route.bad_interface", Status: "error", Message: `no interface named "eth9" in this network namespace`},
+	}
+	for _, want := range tests {
+		got, ok := results[want.Address]
+		if !ok {
+			t.Errorf("%s: not reported", want.Address)
+			continue
+		}
+		if got.Status != want.Status || !strings.Contains(got.Message, want.Message) || !slices.Equal(got.Diffs, want.Diffs) {
+			t.Errorf("%s: %s %q %+v\nwant %s containing %q %+v", want.Address, got.Status, got.Message, got.Diffs, want.Status, want.Message, want.Diffs)
+		}
+	}
+}

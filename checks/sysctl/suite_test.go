@@ -1,0 +1,105 @@
+package sysctl_test
+
+import (
+	"fmt"
+	"math/big"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/nettest/nettest/checks"
+	"github.com/nettest/nettest/checks/checktest"
+	"github.com/nettest/nettest/runner"
+)
+
+// TestSuite runs sysctl blocks as users write them, through the loader and
+// the runner, against the machine's own kernel (reading only).
+func TestSuite(t *testing.T) {
+	b, err := os.ReadFile("/proc/sys/fs/file-max")
+	if err != nil {
+		t.Skip("no /proc/sys/fs/file-max:", err)
+	}
+	fileMax, ok := new(big.Int).SetString(strings.TrimSpace(string(b)), 10)
+	if !ok {
+		t.Skip("fs.file-max is not a number here")
+	}
+	above := new(big.Int).Add(fileMax, big.NewInt(1))
+	src := fmt.Sprintf(`
+sysctl "file_max" {
+  key = "fs.file-max"
+  expect {
+    min = %[1]s
+  }
+}
+
+sysctl "file_max_too_low" {
+  key = "fs/file-max"
+  expect {
+    min = %[2]s
+  }
+}
+
+sysctl "port_range" {
+  key = "net.ipv4.ip_local_port_range"
+  assert {
+    condition     = self.numbers[0] >= 1024 && self.numbers[1] <= 65535 && self.number == null
+    error_message = "ephemeral ports must stay above 1023"
+  }
+}
+
+sysctl "ostype" {
+  key = "kernel.ostype"
+  expect {
+    value = "Linux"
+  }
+}
+
+sysctl "missing" {
+  key = "fs.foo"
+  expect {
+    value = "1"
+  }
+}
+`, fileMax, above)
+	outcomes := checktest.Run(t, src)
+	tests := []struct {
+		address string
+		status  runner.Status
+		message string
+		diffs   []checks.Diff
+	}{
+		{address: "sysctl.file_max", status: runner.Pass},
+		{address: "sysctl.file_max_too_low", status: runner.Fail,
+			diffs: []checks.Diff{{Field: "value", Expected: "at least " + above.String(), Actual: fileMax.String()}}},
+		{address: "sysctl.port_range", status: runner.Pass},
+		{address: "sysctl.ostype", status: runner.Pass},
+		{address: "sysctl.missing", status: runner.Error, message: "no sysctl fs.foo: /proc/sys/fs/foo does not exist"},
+	}
+	for _, tt := range tests {
+		o, ok := outcomes[tt.address]
+		if !ok {
+			t.Errorf("%s: no outcome", tt.address)
+			continue
+		}
+		if o.Status != tt.status || !strings.Contains(o.Message, tt.message) || !slices.Equal(o.Diffs, tt.diffs) {
+			t.Errorf("%s: %s %q %+v\nwant %s containing %q %+v", tt.address, o.Status, o.Message, o.Diffs, tt.status, tt.message, tt.diffs)
+		}
+	}
+}
+
+// TestInvalidKey: a key that could leave /proc/sys is refused before
+// anything runs.
+func TestInvalidKey(t *testing.T) {
+	diags := checktest.Load(t, `
+sysctl "escape" {
+  key = "net/../../etc/shadow"
+  expect {
+    value = "x"
+  }
+}
+`)
+	if text := checktest.Text(diags); !diags.HasErrors() || !strings.Contains(text, `has an empty, "." or ".." component`) {
+		t.Fatalf("diagnostics:\n%s", text)
+	}
+}
