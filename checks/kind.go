@@ -26,6 +26,11 @@ type Kind struct {
 	Args []Arg
 	// Expect lists the attributes allowed inside this kind's expect block.
 	Expect []Expectation
+	// Validate, when set, checks the arguments together (exactly one of
+	// two forms, say). The loader calls it when every argument is known
+	// before the run, with the object a probe would receive; its error
+	// becomes a diagnostic on the block.
+	Validate func(args cty.Value) error
 	// Result is the object type a probe returns. The runner adds
 	// duration_ms to it, so a kind does not declare that field.
 	Result cty.Type

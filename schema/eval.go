@@ -51,6 +51,13 @@ func (i *Instance) evaluate(unknown map[string]cty.Value) hcl.Diagnostics {
 	// which matters in suites of thousands. (Every function is pure, so a
 	// second evaluation could not give another value.)
 	i.argsFinal = !d.HasErrors() && i.Args.IsWhollyKnown()
+	if v := c.Kind.Validate; v != nil && i.argsFinal {
+		plain, _ := i.Args.UnmarkDeep()
+		if err := v(plain); err != nil {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid " + c.Kind.Name + " check",
+				Detail: capitalise(err.Error()) + ".", Subject: c.DeclRange.Ptr()})
+		}
+	}
 	i.Expect = map[string]cty.Value{}
 	for _, e := range c.Kind.Expect {
 		if a, ok := c.Expect[e.Name]; ok {

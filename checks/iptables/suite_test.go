@@ -1,0 +1,290 @@
+package iptables_test
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/nettest/nettest/checks"
+	"github.com/nettest/nettest/checks/checktest"
+	"github.com/nettest/nettest/checks/iptables"
+	"github.com/nettest/nettest/runner"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// TestLoadErrors shows the configuration errors a user gets for iptables
+// blocks, found before anything runs.
+func TestLoadErrors(t *testing.T) {
+	tests := []struct{ block, err string }{
+		{`table = "nats"
+		  chain = "INPUT"`, `"nats" is not one of "filter", "nat", "mangle", "raw", "security"`},
+		{`chain = "INPUT"
+		  rule  = "-A INPUT -p tcp --dport 22 -j ACCEPT"`, "write the rule without -A and the chain"},
+		{`chain = "INPUT"
+		  rule  = "-t nat -j ACCEPT"`, "the table goes in the table argument"},
+		{`chain = "INPUT"
+		  rule  = "-m comment --comment 'open -j ACCEPT"`, "unterminated single quote"},
+		{`chain = "INPUT -j ACCEPT"`, "contains a blank or a quote"},
+		{`chain     = "PREROUTING"
+		  rule      = "-j ACCEPT"
+		  from_port = 80`, "give either rule, or protocol, from_port and to_port (a port forward), not both"},
+		{`chain     = "PREROUTING"
+		  protocol  = "icmp"
+		  from_port = 80
+		  to_port   = 8080`, `"icmp" is not one of "tcp", "udp", "sctp"`},
+		{`chain     = "PREROUTING"
+		  protocol  = "tcp"
+		  from_port = 0
+		  to_port   = 8080`, "must be a whole number from 1 to 65535, got 0"},
+		{`chain     = "PREROUTING"
+		  protocol  = "tcp"
+		  from_port = 80
+		  to_port   = 70000`, "must be a whole number from 1 to 65535, got 70000"},
+		{`chain      = "PREROUTING"
+		  protocol   = "tcp"
+		  from_port  = 80
+		  to_port    = 8080
+		  to_address = "localhost"`, `"localhost" is not an IP address`},
+	}
+	for _, tt := range tests {
+		src := "iptables \"x\" {\n" + tt.block + "\nexpect {\npresent = true\n}\n}\n"
+		diags := checktest.Load(t, src)
+		if !diags.HasErrors() || !strings.Contains(strings.ToLower(checktest.Text(diags)), strings.ToLower(tt.err)) {
+			t.Errorf("loading\n%s\ngave:\n%s\nwant an error containing %q", src, checktest.Text(diags), tt.err)
+		}
+	}
+	diags := checktest.Load(t, `iptables "x" {
+		chain = "FORWARD"
+		expect {
+			policy = "drop"
+		}
+	}`)
+	if want := `"drop" is not one of "ACCEPT", "DROP"`; !strings.Contains(checktest.Text(diags), want) {
+		t.Errorf("policy = \"drop\" gave:\n%s\nwant %q", checktest.Text(diags), want)
+	}
+}
+
+// TestValidateArgs runs the whole-block check on the arguments object a
+// probe receives, for combinations no single argument shows. Values known
+// only after another check ran are not judged.
+func TestValidateArgs(t *testing.T) {
+	k, ok := checks.Lookup("iptables")
+	if !ok {
+		t.Fatal("the iptables kind is not registered")
+	}
+	args := func(set map[string]cty.Value) cty.Value {
+		attrs := map[string]cty.Value{}
+		for _, a := range k.Args {
+			attrs[a.Name] = cty.NullVal(a.Type)
+			if a.Default != cty.NilVal {
+				attrs[a.Name] = a.Default
+			}
+			if v, ok := set[a.Name]; ok {
+				attrs[a.Name] = v
+			}
+		}
+		return cty.ObjectVal(attrs)
+	}
+	tests := []struct {
+		set map[string]cty.Value
+		err string
+	}{
+		{set: map[string]cty.Value{"chain": cty.StringVal("INPUT")}},
+		{set: map[string]cty.Value{"chain": cty.StringVal("PREROUTING"), "protocol": cty.StringVal("tcp"), "from_port": cty.NumberIntVal(80), "to_port": cty.NumberIntVal(8080)}},
+		{set: map[string]cty.Value{"chain": cty.StringVal("PREROUTING"), "rule": cty.UnknownVal(cty.String), "from_port": cty.NumberIntVal(80)}},
+		{set: map[string]cty.Value{"chain": cty.StringVal("PREROUTING"), "rule": cty.StringVal("-j ACCEPT"), "from_port": cty.NumberIntVal(80)},
+			err: "give either rule, or protocol, from_port and to_port (a port forward), not both"},
+		{set: map[string]cty.Value{"chain": cty.StringVal("PREROUTING"), "to_port": cty.NumberIntVal(8080)},
+			err: "a port forward needs protocol, from_port and to_port; protocol and from_port missing"},
+		{set: map[string]cty.Value{"chain": cty.StringVal("PREROUTING"), "table": cty.StringVal("mangle"), "protocol": cty.StringVal("tcp"), "from_port": cty.NumberIntVal(80), "to_port": cty.NumberIntVal(8080)},
+			err: `a port forward is read from the nat table (REDIRECT and DNAT live there), not "mangle"; leave table out or set it to "nat"`},
+		{set: map[string]cty.Value{"chain": cty.StringVal("PREROUTING"), "ipv6": cty.True, "protocol": cty.StringVal("tcp"), "from_port": cty.NumberIntVal(80), "to_port": cty.NumberIntVal(8080), "to_address": cty.StringVal("127.0.0.1")},
+			err: "to_address 127.0.0.1 is not an IPv6 address; set ipv6 = false to read the IPv4 rules"},
+	}
+	for _, tt := range tests {
+		err := iptables.Validate(args(tt.set))
+		if (err == nil) != (tt.err == "") || (err != nil && err.Error() != tt.err) {
+			t.Errorf("Validate(%v) = %v, want %q", tt.set, err, tt.err)
+		}
+	}
+}
+
+// labSuite is a suite as a user writes it, for the lab server's rules
+// (see server): each iptables form passing, a failure with its diff, errors
+// with their messages. labWant is what becomes of each check.
+const labSuite = `
+variable "public_port" {
+  type    = number
+  default = 80
+}
+
+iptables "rule" {
+  table = "nat"
+  chain = "PREROUTING"
+  rule  = "-p tcp --dport ${var.public_port} -j REDIRECT --to-ports 8080"
+  expect {
+    present = true
+  }
+  assert {
+    condition     = self.matched == "-p tcp -m tcp --dport 80 -j REDIRECT --to-ports 8080"
+    error_message = "listed differently"
+  }
+}
+
+iptables "forward" {
+  chain     = "PREROUTING"
+  protocol  = "tcp"
+  from_port = var.public_port
+  to_port   = 8080
+  expect {
+    present = true
+  }
+}
+
+iptables "no_https_forward" {
+  chain     = "PREROUTING"
+  protocol  = "tcp"
+  from_port = 443
+  to_port   = 8443
+  expect {
+    present = false
+  }
+}
+
+iptables "missing" {
+  table = "nat"
+  chain = "PREROUTING"
+  rule  = "-p tcp --dport 443 -j REDIRECT --to-ports 8443"
+  expect {
+    present = true
+  }
+}
+
+iptables "forward_unwanted" {
+  chain     = "PREROUTING"
+  protocol  = "tcp"
+  from_port = 80
+  to_port   = 8080
+  expect {
+    present = false
+  }
+}
+
+iptables "forward_policy" {
+  chain = "FORWARD"
+  expect {
+    policy = "DROP"
+  }
+}
+
+iptables "input_policy" {
+  chain = "INPUT"
+  expect {
+    policy = "DROP"
+  }
+}
+
+iptables "ssh_rejected" {
+  chain = "INPUT"
+  rule  = "-p tcp --dport 22 -j REJECT"
+  expect {
+    present = true
+  }
+}
+
+iptables "telnet_dropped" {
+  chain = "INPUT"
+  rule  = "-p tcp --dport 23 -j DROP"
+  expect {
+    present = true
+  }
+}
+
+iptables "rules_listed" {
+  chain = "INPUT"
+  expect {
+    present = true
+  }
+  assert {
+    condition     = length(self.rules) == 3
+    error_message = "INPUT should hold three rules"
+  }
+}
+
+iptables "no_chain" {
+  table = "nat"
+  chain = "DOCKER"
+  rule  = "-j RETURN"
+  expect {
+    present = false
+  }
+}
+
+tcp "after_rule" {
+  host = "127.0.0.1"
+  port = 1
+  skip = !iptables.rule.present
+  expect {
+    open = false
+  }
+}
+`
+
+// outcome is the part of a check's outcome the lab tests compare.
+type outcome struct {
+	status  runner.Status
+	diffs   []checks.Diff
+	message string
+}
+
+var labWant = map[string]outcome{
+	"iptables.rule":             {status: runner.Pass},
+	"iptables.forward":          {status: runner.Pass},
+	"iptables.no_https_forward": {status: runner.Pass},
+	"iptables.missing": {status: runner.Fail, diffs: []checks.Diff{{Field: "present", Expected: "true",
+		Actual: `false (the chain holds ["-p tcp -m tcp --dport 80 -j REDIRECT --to-ports 8080", "-i lo -p udp -m multiport --dports 5300:5399 -j DNAT --to-destination 127.0.0.1:53"])`}}},
+	"iptables.forward_unwanted": {status: runner.Fail, diffs: []checks.Diff{{Field: "present", Expected: "false",
+		Actual: `true (matched "-p tcp -m tcp --dport 80 -j REDIRECT --to-ports 8080")`}}},
+	"iptables.forward_policy": {status: runner.Pass},
+	"iptables.input_policy":   {status: runner.Fail, diffs: []checks.Diff{{Field: "policy", Expected: `"DROP"`, Actual: `"ACCEPT"`}}},
+	"iptables.ssh_rejected":   {status: runner.Pass},
+	"iptables.telnet_dropped": {status: runner.Pass},
+	"iptables.rules_listed":   {status: runner.Pass},
+	"iptables.no_chain": {status: runner.Error,
+		message: "chain DOCKER does not exist in table nat (its chains: PREROUTING, INPUT, OUTPUT, POSTROUTING); check the chain's name, its case and the table"},
+	"tcp.after_rule": {status: runner.Pass},
+}
+
+// TestSuite runs labSuite in the test process (with iptables run inside the
+// server's namespace) through the real loader and runner.
+func TestSuite(t *testing.T) {
+	_, srv := server(t)
+	inNamespace(t, srv, defaultBackend)
+	out := checktest.Run(t, labSuite)
+	for addr, w := range labWant {
+		o, ok := out[addr]
+		if !ok {
+			t.Errorf("%s: no outcome", addr)
+			continue
+		}
+		got := outcome{status: o.Status, diffs: o.Diffs, message: o.Message}
+		if !sameOutcome(got, w) {
+			t.Errorf("%s: %+v, want %+v", addr, got, w)
+		}
+	}
+	if len(out) != len(labWant) {
+		t.Errorf("%d outcomes, want %d", len(out), len(labWant))
+	}
+}
+
+// sameOutcome compares statuses, diffs (for verdicts) and messages (for
+// errors, which need only contain the wanted text).
+func sameOutcome(got, want outcome) bool {
+	if got.status != want.status || !strings.Contains(got.message, want.message) {
+		return false
+	}
+	if want.status == runner.Error {
+		return true
+	}
+	return reflect.DeepEqual(got.diffs, want.diffs) || len(got.diffs) == 0 && len(want.diffs) == 0
+}
