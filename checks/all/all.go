@@ -4,6 +4,7 @@ package all
 
 import (
 	_ "github.com/nettest/nettest/checks/dns"
+	_ "github.com/nettest/nettest/checks/http"
 	_ "github.com/nettest/nettest/checks/iptables"
 	_ "github.com/nettest/nettest/checks/neighbor"
 	_ "github.com/nettest/nettest/checks/route"
