@@ -72,19 +72,22 @@ func main() {
 			}
 		}
 
-		wall, bad := goLoop(targets, *parallelism, *timeout)
-		fmt.Fprintf(tw, "%d\tGo dial loop\t%d\t%s\t%.0f\t-\t%s\t\n", n, *parallelism, round(wall), float64(n)/wall.Seconds(), okText(n, bad))
+		goWall, bad := goLoop(targets, *parallelism, *timeout)
+		fmt.Fprintf(tw, "%d\tGo dial loop\t%d\t%s\t%.0f\t-\t%s\t\n", n, *parallelism, round(goWall), float64(n)/goWall.Seconds(), okText(n, bad))
 
 		if *nettest != "" {
 			suite := filepath.Join(dir, fmt.Sprintf("n%d", n))
 			if err := writeSuite(suite, targets, *timeout); err != nil {
 				fatalf("%v", err)
 			}
-			wall, rss, summary := runNettest(*nettest, suite, *parallelism)
+			wall, rss, summary, run := runNettest(*nettest, suite, *parallelism)
 			fmt.Fprintf(tw, "%d\tnettest test --json\t%d\t%s\t%.0f\t%.1f MiB\t%s\t\n", n, *parallelism, round(wall), float64(n)/wall.Seconds(), float64(rss)/1024, summary)
+			// The run phase alone, as the summary line measures it: from the
+			// first check started to the last reported, without loading.
+			fmt.Fprintf(tw, "%d\t  of which running\t%d\t%s\t%.0f\t-\t%.0f%% of the Go loop's rate\t\n", n, *parallelism, round(run), float64(n)/run.Seconds(), 100*goWall.Seconds()/run.Seconds())
 			// Loading alone, to tell the cost of the suite from the cost
 			// of running it.
-			wall, rss, summary = runNettest(*nettest, suite, 0)
+			wall, rss, summary, _ = runNettest(*nettest, suite, 0)
 			fmt.Fprintf(tw, "%d\tnettest validate\t-\t%s\t%.0f\t%.1f MiB\t%s\t\n", n, round(wall), float64(n)/wall.Seconds(), float64(rss)/1024, summary)
 		}
 	}
@@ -189,7 +192,7 @@ func writeSuite(dir string, targets []target, timeout time.Duration) error {
 // runNettest runs nettest test on the suite (nettest validate when p is 0)
 // and returns the wall time of the process, its peak RSS in KiB and a
 // summary of its JSON report.
-func runNettest(bin, suite string, p int) (time.Duration, int64, string) {
+func runNettest(bin, suite string, p int) (time.Duration, int64, string, time.Duration) {
 	cmd := exec.Command(bin, "test", "--json", "--parallelism="+strconv.Itoa(p), suite)
 	if p == 0 {
 		cmd = exec.Command(bin, "validate", suite)
@@ -204,15 +207,18 @@ func runNettest(bin, suite string, p int) (time.Duration, int64, string) {
 	}
 	rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss // KiB on Linux
 	summary := fmt.Sprintf("exit %d", cmd.ProcessState.ExitCode())
+	var run time.Duration
 	sc := bufio.NewScanner(&stdout)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		var line struct {
 			Type                             string
 			Passed, Failed, Errored, Skipped int
+			DurationMS                       float64 `json:"duration_ms"`
 		}
 		if json.Unmarshal(sc.Bytes(), &line) == nil && line.Type == "summary" {
 			summary = fmt.Sprintf("%d passed, %d failed, %d errored", line.Passed, line.Failed, line.Errored)
+			run = time.Duration(line.DurationMS * float64(time.Millisecond))
 		}
 	}
 	if cmd.ProcessState.ExitCode() != 0 {
@@ -222,7 +228,7 @@ func runNettest(bin, suite string, p int) (time.Duration, int64, string) {
 		}
 		fmt.Fprintf(os.Stderr, "nettest exited %d: %s\n", cmd.ProcessState.ExitCode(), msg)
 	}
-	return wall, rss, summary
+	return wall, rss, summary, run
 }
 
 func okText(n int, bad int64) string {
