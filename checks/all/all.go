@@ -7,6 +7,7 @@ import (
 	_ "github.com/nettest/nettest/checks/http"
 	_ "github.com/nettest/nettest/checks/iptables"
 	_ "github.com/nettest/nettest/checks/neighbor"
+	_ "github.com/nettest/nettest/checks/ping"
 	_ "github.com/nettest/nettest/checks/route"
 	_ "github.com/nettest/nettest/checks/sysctl"
 	_ "github.com/nettest/nettest/checks/tcp"

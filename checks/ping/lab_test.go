@@ -1,0 +1,221 @@
+package ping
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nettest/nettest/internal/lab"
+)
+
+// Commands that change who the helper runs as. setpriv comes with
+// util-linux, which every Debian system has.
+var (
+	asNobody = []string{"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"}
+	// Root without CAP_NET_RAW: the capability is gone from the bounding
+	// set, so the exec'd helper cannot have it.
+	asRootWithoutNetRaw = []string{"setpriv", "--inh-caps=-net_raw", "--bounding-set=-net_raw"}
+)
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+// helperBinary returns a copy of this test binary that any user may run:
+// go test keeps its own copy in a directory only root can enter. TestMain
+// removes the copy when the tests end.
+func helperBinary(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		var dir string
+		if dir, binErr = os.MkdirTemp("", "nettest-ping-"); binErr != nil {
+			return
+		}
+		if binErr = os.Chmod(dir, 0o755); binErr != nil {
+			return
+		}
+		binPath = filepath.Join(dir, "ping.test")
+		var b []byte
+		if b, binErr = os.ReadFile(os.Args[0]); binErr != nil {
+			return
+		}
+		binErr = os.WriteFile(binPath, b, 0o755)
+	})
+	if binErr != nil {
+		t.Fatalf("copying the test binary: %v", binErr)
+	}
+	return binPath
+}
+
+// removeHelperBinary deletes the copy made by helperBinary.
+func removeHelperBinary() {
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+}
+
+// probeIn runs Probe in a helper process inside the namespace h, prefixed by
+// wrap (setpriv …), trying only the given socket kinds (all when empty).
+func probeIn(t *testing.T, h *lab.Host, wrap []string, sockets string, c Config, timeout time.Duration) helperReply {
+	t.Helper()
+	req, _ := json.Marshal(helperRequest{Config: c, Timeout: timeout})
+	args := []string{"env", helperEnv + "=" + string(req)}
+	if sockets != "" {
+		args = append(args, socketsEnv+"="+sockets)
+	}
+	args = append(append(args, wrap...), helperBinary(t))
+	stdout, stderr, code := h.Exec(args...)
+	var reply helperReply
+	if err := json.Unmarshal([]byte(stdout), &reply); code != 0 || err != nil {
+		t.Fatalf("helper in %s exited %d: %v\nstdout:\n%s\nstderr:\n%s", h.Name(), code, err, stdout, stderr)
+	}
+	return reply
+}
+
+// allowDatagram lets every group open ICMP datagram sockets in h: the
+// sysctl is per network namespace, so the machine's own stays untouched.
+func allowDatagram(t *testing.T, h *lab.Host) {
+	h.Run(t, "sysctl", "-q", "-w", "net.ipv4.ping_group_range=0 2147483647")
+}
+
+// TestNoPermission: without a datagram socket allowed and without CAP_NET_RAW
+// the check errors, and the message names the three ways out. It runs in a
+// fresh namespace, whose ping_group_range is the kernel's "1 0" (nobody may),
+// whatever the machine's own says.
+func TestNoPermission(t *testing.T) {
+	l := lab.New(t)
+	h := l.Host("noperm")
+	lab.RequireBinary(t, "setpriv", "util-linux")
+	tests := []struct {
+		name  string
+		wrap  []string
+		group string
+	}{
+		{"user nobody", asNobody, "group 65534"},
+		{"root without CAP_NET_RAW", asRootWithoutNetRaw, "group 0"},
+	}
+	for _, tt := range tests {
+		for _, host := range []string{"127.0.0.1", "::1"} {
+			t.Run(tt.name+" "+host, func(t *testing.T) {
+				reply := probeIn(t, h, tt.wrap, "", cfg(host), 3*time.Second)
+				want := "no permission to send ICMP echo requests: unprivileged ICMP sockets are not allowed for " + tt.group +
+					` (net.ipv4.ping_group_range is "1 0") and raw ICMP sockets need root or CAP_NET_RAW. ` +
+					"Fix it in one of three ways: run nettest as root; " +
+					"or give the binary the capability: sudo setcap cap_net_raw+ep $(which nettest); " +
+					`or allow unprivileged ping for every group: sudo sysctl -w net.ipv4.ping_group_range="0 2147483647"`
+				if reply.Error != want {
+					t.Errorf("got error %q\nwant %q", reply.Error, want)
+				}
+			})
+		}
+	}
+	// The same process may ping as soon as the namespace allows datagram
+	// sockets: the error's third remedy works.
+	allowDatagram(t, h)
+	t.Run("user nobody after the sysctl", func(t *testing.T) {
+		reply := probeIn(t, h, asNobody, "", cfg("127.0.0.1"), 3*time.Second)
+		if reply.Error != "" {
+			t.Fatalf("error: %s", reply.Error)
+		}
+		checkAnswered(t, reply.Result, "127.0.0.1", DefaultPackets)
+	})
+}
+
+// TestLab pings across a veth link: an address that answers, one whose echo
+// requests the server's firewall drops, and one no host has. Each case runs
+// with each kind of socket, the datagram one as user nobody.
+func TestLab(t *testing.T) {
+	l := lab.New(t)
+	client, server := l.Host("client"), l.Host("server")
+	l.Link(client, "198.18.7.1/24", server, "198.18.7.2/24")
+	l.Link(client, "2001:db8:7::1/64", server, "2001:db8:7::2/64")
+	server.Run(t, "ip", "addr", "add", "198.18.7.3/32", "dev", "lo")
+	server.Run(t, "ip", "addr", "add", "2001:db8:7::3/128", "dev", "lo")
+	client.Run(t, "ip", "route", "add", "198.18.7.3/32", "via", "198.18.7.2")
+	client.Run(t, "ip", "route", "add", "2001:db8:7::3/128", "via", "2001:db8:7::2")
+	server.Iptables(t, "-A", "INPUT", "-d", "198.18.7.3", "-p", "icmp", "--icmp-type", "echo-request", "-j", "DROP")
+	lab.RequireBinary(t, "ip6tables", "iptables")
+	server.Run(t, "ip6tables", "-w", "5", "-A", "INPUT", "-d", "2001:db8:7::3", "-p", "ipv6-icmp", "--icmpv6-type", "echo-request", "-j", "DROP")
+	client.Hosts(t, "198.18.7.2 server.lab", "2001:db8:7::2 server.lab")
+	allowDatagram(t, client)
+
+	const timeout = 1500 * time.Millisecond
+	tests := []struct {
+		name    string
+		cfg     Config
+		address string
+		answers bool
+		// For the silent cases: the error field, and whether the check
+		// must wait for the whole timeout (nothing tells it the
+		// requests are lost) or ends after the last request.
+		errText     string
+		waitTimeout bool
+	}{
+		{"server", cfg("198.18.7.2"), "198.18.7.2", true, "", false},
+		{"server over IPv6", cfg("2001:db8:7::2"), "2001:db8:7::2", true, "", false},
+		{"server by name", with(cfg("server.lab"), func(c *Config) { c.Family = ptr("ip4") }), "198.18.7.2", true, "", false},
+		{"server by name, IPv6", with(cfg("server.lab"), func(c *Config) { c.Family = ptr("ip6") }), "2001:db8:7::2", true, "", false},
+		{"echo requests dropped", cfg("198.18.7.3"), "198.18.7.3", false, "", true},
+		{"echo requests dropped, IPv6", cfg("2001:db8:7::3"), "2001:db8:7::3", false, "", true},
+		{"no host at the address", cfg("198.18.7.4"), "198.18.7.4", false, "", true},
+		{"no host at the address, IPv6", cfg("2001:db8:7::4"), "2001:db8:7::4", false, "", true},
+		{"no route to the address", cfg("198.19.0.1"), "198.19.0.1", false,
+			"sending echo request: network is unreachable (no route to the address)", false},
+		{"no route to the address, IPv6", cfg("2001:db8:99::1"), "2001:db8:99::1", false,
+			"sending echo request: network is unreachable (no route to the address)", false},
+	}
+	for _, sock := range []struct {
+		kind string
+		wrap []string
+	}{{raw, nil}, {datagram, asNobody}} {
+		t.Run(sock.kind, func(t *testing.T) {
+			t.Parallel()
+			for _, tt := range tests {
+				t.Run(tt.name, func(t *testing.T) {
+					t.Parallel()
+					reply := probeIn(t, client, sock.wrap, sock.kind, tt.cfg, timeout)
+					if reply.Error != "" {
+						t.Fatalf("error: %s", reply.Error)
+					}
+					if tt.answers {
+						checkAnswered(t, reply.Result, tt.address, DefaultPackets)
+						return
+					}
+					r := reply.Result
+					if r.Address != tt.address || r.Sent != DefaultPackets || r.Received != 0 || r.LossPercent != 100 || r.Reachable || r.Error != tt.errText {
+						t.Errorf("got address %q sent %d received %d loss %v%% reachable %v error %q, want %q, 3, 0, 100%%, false, %q",
+							r.Address, r.Sent, r.Received, r.LossPercent, r.Reachable, r.Error, tt.address, tt.errText)
+					}
+					if r.RTTMinMs != nil || r.RTTAvgMs != nil || r.RTTMaxMs != nil || r.RTTStddevMs != nil {
+						t.Errorf("RTT fields set without a reply: %+v", r)
+					}
+					// It waits for the replies until the timeout, and no longer;
+					// refused requests need no waiting.
+					lo, hi := timeout-100*time.Millisecond, timeout+time.Second
+					if !tt.waitTimeout {
+						lo, hi = 2*200*time.Millisecond, timeout-200*time.Millisecond
+					}
+					if reply.Elapsed < lo || reply.Elapsed > hi {
+						t.Errorf("took %v with a timeout of %v, want %v to %v", reply.Elapsed, timeout, lo, hi)
+					}
+				})
+			}
+		})
+	}
+
+	t.Run("a name that does not resolve", func(t *testing.T) {
+		// Nothing listens on port 53 in the namespace: the query is refused at once.
+		client.Resolv(t, "127.0.0.1")
+		reply := probeIn(t, client, nil, "", cfg("nothere.lab"), 3*time.Second)
+		if !strings.HasPrefix(reply.Error, `cannot resolve host "nothere.lab": `) ||
+			!strings.HasSuffix(reply.Error, "; check the name, /etc/hosts and /etc/resolv.conf, or use an IP address") {
+			t.Errorf("got error %q", reply.Error)
+		}
+	})
+}

@@ -1,0 +1,287 @@
+// Package ping is the ping check: does a host answer ICMP echo requests, how
+// many of them, and how fast?
+//
+// It sends a fixed number of echo requests, one every interval, and counts
+// the echo replies until every request is answered or the check's timeout
+// ends: a request still unanswered at the deadline counts as lost, as with
+// `ping -c N -w DEADLINE`.
+//
+// # Sockets and privileges
+//
+// Linux offers two ways to send echo requests. An ICMP datagram socket
+// (socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP)) needs no privilege when the
+// process's group lies in net.ipv4.ping_group_range; a raw ICMP socket needs
+// root or CAP_NET_RAW. The probe tries the datagram socket first and falls
+// back to the raw one; when neither may be opened it returns an error that
+// lists the three ways to allow it. nettest never changes the sysctl itself.
+//
+// # Why not pro-bing's Pinger
+//
+// pro-bing (the library the design card names) opens one socket per Pinger.
+// For datagram sockets that is fine: the kernel hands each reply to the one
+// socket whose ICMP identifier it carries. For raw sockets it is not: the
+// kernel delivers a copy of every ICMP packet the host receives to every raw
+// ICMP socket (raw_v4_input clones the packet once per socket before any
+// filter runs), so N concurrent Pingers cost N² copies, and a suite of 1,000
+// ping checks spends its CPU cloning and discarding other checks' replies.
+// Its receive loop also polls with short read deadlines while it waits, and
+// it resolves names without the check's context.
+//
+// So the probe runs the echo exchange itself on golang.org/x/net/icmp (the
+// package pro-bing builds on), with one shared raw socket per address family
+// for the whole process. Each check gets its own ICMP identifier on that
+// socket; one reader goroutine demultiplexes every reply by (identifier,
+// sequence number) to the check that sent it and checks that the payload is
+// that check's, so replies to other programs' pings, duplicates and late
+// replies to a previous check that had the same identifier are ignored.
+// Datagram sockets stay one per check, because there the kernel does the
+// demultiplexing. On 1,000 concurrent pings of loopback addresses this
+// costs about 60 ms of CPU where pro-bing's raw Pingers cost over a second
+// (BenchmarkProbe1000 and BenchmarkProBing1000); bench/ping compares
+// nettest with fping.
+package ping
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/nettest/nettest/checks"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// Defaults of the optional arguments.
+const (
+	// DefaultPackets is how many echo requests a check sends unless told.
+	DefaultPackets = 3
+	// DefaultInterval is the pause between two requests. 200 ms is the
+	// shortest interval iputils' ping long allowed an unprivileged user (so
+	// it is a rate no network operator will call a flood), yet three packets
+	// still go out within 400 ms, well inside a check's usual timeout of a
+	// few seconds. ping's own default of 1 s would make the default check
+	// last more than 2 s for no better answer.
+	DefaultInterval = "200ms"
+	// DefaultSize is the payload size in bytes: 56, as ping sends, which
+	// makes an 84-byte IPv4 packet.
+	DefaultSize = 56
+)
+
+// minInterval keeps a typo ("1us") from turning a check into a flood.
+const minInterval = time.Millisecond
+
+// maxSize is the largest echo payload an IPv4 packet can carry
+// (65535 - 20 bytes of IP header - 8 of ICMP header); IPv6 allows as much.
+const maxSize = 65507
+
+// lingerWithoutDeadline bounds the wait for the last replies when the
+// context has no deadline (the runner always gives one; direct callers may not).
+const lingerWithoutDeadline = 2 * time.Second
+
+// Config is what a ping block says.
+type Config struct {
+	Host     string  `cty:"host"`
+	Packets  int     `cty:"packets"`
+	Interval string  `cty:"interval"`
+	Size     int     `cty:"size"`
+	TTL      *int    `cty:"ttl"`
+	Family   *string `cty:"family"`
+}
+
+// Result is what a ping check observed; every field is usable as
+// ping.NAME.FIELD elsewhere and as self.FIELD in assert blocks. The rtt_*
+// fields are null when no reply came back, so an RTT bound is never met by
+// a host that did not answer.
+type Result struct {
+	Host        string   `cty:"host"`
+	Address     string   `cty:"address"`
+	Sent        int      `cty:"sent"`
+	Received    int      `cty:"received"`
+	LossPercent float64  `cty:"loss_percent"`
+	RTTMinMs    *float64 `cty:"rtt_min_ms"`
+	RTTAvgMs    *float64 `cty:"rtt_avg_ms"`
+	RTTMaxMs    *float64 `cty:"rtt_max_ms"`
+	RTTStddevMs *float64 `cty:"rtt_stddev_ms"`
+	Reachable   bool     `cty:"reachable"`
+	Error       string   `cty:"error"`
+}
+
+func init() {
+	checks.Register(checks.Kind{
+		Name:    "ping",
+		Summary: "Sends ICMP echo requests to a host and reports replies, loss and round-trip times.",
+		Args: []checks.Arg{
+			{Name: "host", Type: cty.String, Required: true, Validate: nonEmpty,
+				Doc: "Host name, IPv4 or IPv6 address to ping."},
+			{Name: "packets", Type: cty.Number, Default: cty.NumberIntVal(DefaultPackets), Validate: checks.IntRange(1, 65535),
+				Doc: "Number of echo requests to send, 1 to 65535."},
+			{Name: "interval", Type: cty.String, Default: cty.StringVal(DefaultInterval), Validate: validInterval,
+				Doc: "Pause between two echo requests, a duration of at least 1ms."},
+			{Name: "size", Type: cty.Number, Default: cty.NumberIntVal(DefaultSize), Validate: checks.IntRange(0, maxSize),
+				Doc: "Payload bytes per echo request, 0 to 65507."},
+			{Name: "ttl", Type: cty.Number, Validate: checks.IntRange(1, 255),
+				Doc: "IPv4 time to live or IPv6 hop limit of the requests, 1 to 255; the system default (usually 64) when unset."},
+			{Name: "family", Type: cty.String, Validate: checks.OneOf("ip4", "ip6"),
+				Doc: `"ip4" or "ip6": which address of a host name to ping; unset, the first address the resolver returns.`},
+		},
+		Expect: []checks.Expectation{
+			checks.Equal("reachable", cty.Bool, "Whether at least one echo reply must come back (true) or none may (false)."),
+			withValidate(checks.AtMost("max_loss_percent", "loss_percent", "Highest share of requests, in percent, that may go unanswered."), percent),
+			withValidate(checks.AtMost("max_avg_rtt_ms", "rtt_avg_ms", "Highest average round-trip time in milliseconds."), nonNegative),
+			withValidate(checks.AtMost("max_rtt_ms", "rtt_max_ms", "Highest round-trip time of any reply, in milliseconds."), nonNegative),
+		},
+		Result: checks.TypeOf[Result](),
+		Probe:  checks.Typed(Probe),
+	})
+}
+
+func withValidate(e checks.Expectation, v func(cty.Value) error) checks.Expectation {
+	e.Validate = v
+	return e
+}
+
+func nonEmpty(v cty.Value) error {
+	if v.AsString() == "" {
+		return errors.New("must not be empty: give a host name or an IP address")
+	}
+	return nil
+}
+
+func validInterval(v cty.Value) error {
+	if err := checks.ValidDuration(v); err != nil {
+		return err
+	}
+	if d, _ := time.ParseDuration(v.AsString()); d < minInterval {
+		return fmt.Errorf("must be at least %s, got %q", minInterval, v.AsString())
+	}
+	return nil
+}
+
+func percent(v cty.Value) error {
+	if f, _ := v.AsBigFloat().Float64(); f < 0 || f > 100 {
+		return fmt.Errorf("must be a percentage from 0 to 100, got %s", checks.Show(v))
+	}
+	return nil
+}
+
+func nonNegative(v cty.Value) error {
+	if v.AsBigFloat().Sign() < 0 {
+		return fmt.Errorf("must not be negative, got %s", checks.Show(v))
+	}
+	return nil
+}
+
+// Probe resolves the host, sends cfg.Packets echo requests cfg.Interval
+// apart and waits for their replies until all are in or the context's
+// deadline passes, whichever comes first. Replies that did not arrive by the
+// deadline are lost, so a host that does not answer takes the whole timeout.
+// Cancellation (Ctrl-C) ends the ping at once with an error: an interrupted
+// ping observed nothing a verdict could rest on.
+func Probe(ctx context.Context, cfg Config) (Result, error) {
+	r := Result{Host: cfg.Host}
+	packets := cfg.Packets
+	if packets < 1 {
+		packets = DefaultPackets
+	}
+	interval := checks.Duration(cfg.Interval, 200*time.Millisecond)
+	if interval < minInterval {
+		interval = minInterval
+	}
+	fam, addr, err := resolve(ctx, cfg.Host, cfg.Family)
+	if err != nil {
+		return r, err
+	}
+	r.Address = addr.String()
+
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, time.Duration(packets-1)*interval+lingerWithoutDeadline)
+		defer cancel()
+	}
+	ttl := -1 // the system default
+	if cfg.TTL != nil {
+		ttl = *cfg.TTL
+	}
+
+	x := newExchange(packets, cfg.Size)
+	ep, err := attach(fam, x)
+	if err != nil {
+		return r, err
+	}
+	defer ep.detach(x)
+	x.run(ctx, ep, addr, ttl, interval)
+
+	s := x.stats()
+	if s.sent == 0 || (errors.Is(ctx.Err(), context.Canceled) && !s.complete) {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return r, fmt.Errorf("the timeout ended before the first echo request to %s was sent; raise the check's timeout", r.Address)
+		}
+		return r, fmt.Errorf("ping of %s interrupted after %d of %d echo requests", r.Address, s.sent, packets)
+	}
+	r.Sent, r.Received, r.Error = s.sent, s.received, s.err
+	r.Reachable = s.received > 0
+	r.LossPercent = round3(float64(s.sent-s.received) / float64(s.sent) * 100)
+	if s.received > 0 {
+		r.RTTMinMs, r.RTTAvgMs, r.RTTMaxMs, r.RTTStddevMs = ms(s.min), ms(s.avg), ms(s.max), ms(s.stddev)
+	}
+	return r, nil
+}
+
+// resolve turns the host into one address of the wanted family. A host that
+// does not resolve is an error: the check could not be carried out, which
+// is not the same as a host that does not answer.
+func resolve(ctx context.Context, host string, want *string) (family, netip.Addr, error) {
+	ips, err := net.DefaultResolver.LookupIPAddr(ctx, host)
+	if err != nil || len(ips) == 0 {
+		if ctx.Err() != nil {
+			return 0, netip.Addr{}, fmt.Errorf("resolving %q did not finish within the timeout; check the resolver in /etc/resolv.conf or use an IP address", host)
+		}
+		return 0, netip.Addr{}, fmt.Errorf("cannot resolve host %q: %v; check the name, /etc/hosts and /etc/resolv.conf, or use an IP address", host, err)
+	}
+	for _, ip := range ips {
+		a, ok := netip.AddrFromSlice(ip.IP)
+		if !ok {
+			continue
+		}
+		a = a.Unmap().WithZone(ip.Zone)
+		fam := v6
+		if a.Is4() {
+			fam = v4
+		}
+		if want == nil || *want == fam.String() {
+			return fam, a, nil
+		}
+	}
+	return 0, netip.Addr{}, fmt.Errorf("host %q has no %s address (it resolves to %s); remove family or change it", host, familyName(*want), ipList(ips))
+}
+
+func familyName(f string) string {
+	if f == "ip6" {
+		return "IPv6"
+	}
+	return "IPv4"
+}
+
+func ipList(ips []net.IPAddr) string {
+	s := ""
+	for i, ip := range ips {
+		if i > 0 {
+			s += ", "
+		}
+		s += ip.String()
+	}
+	return s
+}
+
+// ms converts a duration to milliseconds with microsecond precision.
+func ms(d time.Duration) *float64 {
+	f := round3(float64(d) / float64(time.Millisecond))
+	return &f
+}
+
+func round3(f float64) float64 {
+	return math.Round(f*1000) / 1000
+}

@@ -1,0 +1,352 @@
+package ping
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// helperEnv, when set to a JSON helperRequest, makes the test binary run one
+// probe and print a helperReply instead of running tests. The lab and
+// privilege tests start the binary that way inside a namespace or as another
+// user, so the probe sees exactly what nettest would see there.
+const helperEnv = "NETTEST_PING_HELPER"
+
+// socketsEnv narrows the socket kinds the probe tries ("datagram", "raw"),
+// to exercise one path; the benchmarks honour it too.
+const socketsEnv = "NETTEST_PING_SOCKETS"
+
+type helperRequest struct {
+	Config  Config
+	Timeout time.Duration
+}
+
+type helperReply struct {
+	Result  Result
+	Error   string
+	Elapsed time.Duration
+}
+
+func TestMain(m *testing.M) {
+	if kinds := os.Getenv(socketsEnv); kinds != "" {
+		socketKinds = strings.Split(kinds, ",")
+	}
+	if req := os.Getenv(helperEnv); req != "" {
+		os.Exit(helper(req))
+	}
+	code := m.Run()
+	removeHelperBinary()
+	os.Exit(code)
+}
+
+func helper(req string) int {
+	var r helperRequest
+	if err := json.Unmarshal([]byte(req), &r); err != nil {
+		fmt.Fprintln(os.Stderr, "bad helper request:", err)
+		return 2
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), r.Timeout)
+	defer cancel()
+	start := time.Now()
+	res, err := Probe(ctx, r.Config)
+	reply := helperReply{Result: res, Elapsed: time.Since(start)}
+	if err != nil {
+		reply.Error = err.Error()
+	}
+	json.NewEncoder(os.Stdout).Encode(reply)
+	return 0
+}
+
+// RequirePing skips the test when this process may not send ICMP echo
+// requests (not root, no CAP_NET_RAW, ping_group_range excludes its group),
+// or fails it when NETTEST_REQUIRE_ROOT=1, as in CI. Exported for the
+// package's external tests.
+func RequirePing(t testing.TB) {
+	t.Helper()
+	x := newExchange(1, 0)
+	ep, err := attach(v4, x)
+	if err == nil {
+		ep.detach(x)
+		return
+	}
+	if os.Getenv("NETTEST_REQUIRE_ROOT") == "1" {
+		t.Fatalf("cannot ping, and NETTEST_REQUIRE_ROOT=1 forbids skipping: %v", err)
+	}
+	t.Skipf("cannot ping from this process: %v", err)
+}
+
+// cfg is a Config with the kind's defaults, as the loader would fill them in.
+func cfg(host string) Config {
+	return Config{Host: host, Packets: DefaultPackets, Interval: DefaultInterval, Size: DefaultSize}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// checkAnswered asserts what a user sees when every request was answered.
+func checkAnswered(t *testing.T, r Result, address string, packets int) {
+	t.Helper()
+	if r.Address != address || r.Sent != packets || r.Received != packets || r.LossPercent != 0 || !r.Reachable || r.Error != "" {
+		t.Errorf("got address %q sent %d received %d loss %v%% reachable %v error %q, want %q, %d, %d, 0%%, true, no error",
+			r.Address, r.Sent, r.Received, r.LossPercent, r.Reachable, r.Error, address, packets, packets)
+	}
+	if r.RTTMinMs == nil || r.RTTAvgMs == nil || r.RTTMaxMs == nil || r.RTTStddevMs == nil {
+		t.Fatalf("RTT fields are null although replies came back: %+v", r)
+	}
+	if !(0 <= *r.RTTMinMs && *r.RTTMinMs <= *r.RTTAvgMs && *r.RTTAvgMs <= *r.RTTMaxMs && *r.RTTStddevMs >= 0) {
+		t.Errorf("RTTs out of order: min %v avg %v max %v stddev %v", *r.RTTMinMs, *r.RTTAvgMs, *r.RTTMaxMs, *r.RTTStddevMs)
+	}
+	// Loopback answers within microseconds; a second means RTTs are computed wrongly.
+	if *r.RTTMaxMs > 1000 {
+		t.Errorf("max RTT %v ms on loopback", *r.RTTMaxMs)
+	}
+}
+
+// TestLoopback pings loopback addresses, which every Linux host answers
+// (all of 127.0.0.0/8 and ::1), with each argument varied once.
+func TestLoopback(t *testing.T) {
+	RequirePing(t)
+	tests := []struct {
+		name    string
+		cfg     Config
+		address string
+	}{
+		{"IPv4", cfg("127.0.0.1"), "127.0.0.1"},
+		{"IPv6", cfg("::1"), "::1"},
+		{"another address of 127/8", cfg("127.0.1.1"), "127.0.1.1"},
+		{"a name from /etc/hosts", cfg("localhost"), "127.0.0.1"},
+		{"a name with family ip4", with(cfg("localhost"), func(c *Config) { c.Family = ptr("ip4") }), "127.0.0.1"},
+		{"an IPv6 literal with family ip6", with(cfg("::1"), func(c *Config) { c.Family = ptr("ip6") }), "::1"},
+		{"one packet", with(cfg("127.0.0.1"), func(c *Config) { c.Packets = 1 }), "127.0.0.1"},
+		{"ten packets 10ms apart", with(cfg("127.0.0.1"), func(c *Config) { c.Packets, c.Interval = 10, "10ms" }), "127.0.0.1"},
+		{"ttl 1 (loopback is no hop)", with(cfg("127.0.0.1"), func(c *Config) { c.TTL = ptr(1) }), "127.0.0.1"},
+		{"hop limit 1 over IPv6", with(cfg("::1"), func(c *Config) { c.TTL = ptr(1) }), "::1"},
+		{"empty payload", with(cfg("127.0.0.1"), func(c *Config) { c.Size = 0 }), "127.0.0.1"},
+		{"one-byte payload", with(cfg("127.0.0.1"), func(c *Config) { c.Size = 1 }), "127.0.0.1"},
+		{"9000-byte payload", with(cfg("::1"), func(c *Config) { c.Size = 9000 }), "::1"},
+		{"largest IPv4 payload", with(cfg("127.0.0.1"), func(c *Config) { c.Size = maxSize }), "127.0.0.1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			r, err := Probe(ctx, tt.cfg)
+			if err != nil {
+				t.Fatalf("Probe: %v", err)
+			}
+			checkAnswered(t, r, tt.address, tt.cfg.Packets)
+		})
+	}
+}
+
+func with(c Config, f func(*Config)) Config {
+	f(&c)
+	return c
+}
+
+// TestErrors covers what cannot be pinged at all: an error, not a result.
+func TestErrors(t *testing.T) {
+	RequirePing(t)
+	tests := []struct {
+		name string
+		cfg  Config
+		want string
+	}{
+		{"IPv4 literal asked as IPv6", with(cfg("127.0.0.1"), func(c *Config) { c.Family = ptr("ip6") }),
+			`host "127.0.0.1" has no IPv6 address (it resolves to 127.0.0.1); remove family or change it`},
+		{"IPv6 literal asked as IPv4", with(cfg("::1"), func(c *Config) { c.Family = ptr("ip4") }),
+			`host "::1" has no IPv4 address (it resolves to ::1); remove family or change it`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			_, err := Probe(ctx, tt.cfg)
+			if err == nil || err.Error() != tt.want {
+				t.Errorf("got error %v\nwant %s", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestDeadlineEndsPing: the check's timeout bounds the whole ping. A ping of
+// more packets than fit ends at the deadline with what it saw so far.
+func TestDeadlineEndsPing(t *testing.T) {
+	RequirePing(t)
+	const timeout = 500 * time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	start := time.Now()
+	r, err := Probe(ctx, with(cfg("127.0.0.1"), func(c *Config) { c.Packets, c.Interval = 1000, "20ms" }))
+	elapsed := time.Since(start)
+	if err != nil {
+		t.Fatalf("Probe: %v", err)
+	}
+	if elapsed > timeout+500*time.Millisecond {
+		t.Errorf("took %v with a timeout of %v", elapsed, timeout)
+	}
+	// About 25 requests fit; a slow machine sends fewer, never more.
+	if r.Sent < 2 || r.Sent > 26 {
+		t.Errorf("sent %d requests in %v at one per 20ms", r.Sent, timeout)
+	}
+	// Only the request sent just before the deadline may go unanswered.
+	if r.Received < r.Sent-1 || !r.Reachable || r.RTTAvgMs == nil {
+		t.Errorf("got %d replies to %d requests on loopback, reachable %v", r.Received, r.Sent, r.Reachable)
+	}
+}
+
+// TestCancelReturnsPromptly: Ctrl-C cancels the context; the probe returns at
+// once with an error, since an interrupted ping proves nothing.
+func TestCancelReturnsPromptly(t *testing.T) {
+	RequirePing(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	time.AfterFunc(300*time.Millisecond, cancel)
+	start := time.Now()
+	_, err := Probe(ctx, with(cfg("127.0.0.1"), func(c *Config) { c.Packets, c.Interval = 100, "100ms" }))
+	elapsed := time.Since(start)
+	if err == nil || !strings.HasPrefix(err.Error(), "ping of 127.0.0.1 interrupted after ") || !strings.HasSuffix(err.Error(), " of 100 echo requests") {
+		t.Errorf("got error %v, want it to say the ping was interrupted", err)
+	}
+	if elapsed > time.Second {
+		t.Errorf("returned %v after the start, 300ms after which it was cancelled", elapsed)
+	}
+}
+
+// TestConcurrentChecks runs many checks at once against distinct loopback
+// addresses: each must count exactly its own replies, although (as root)
+// all of them share one raw socket that receives every reply.
+func TestConcurrentChecks(t *testing.T) {
+	RequirePing(t)
+	const n = 300
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		maxUser int
+		stop    = make(chan struct{})
+		sampled = make(chan struct{})
+	)
+	go func() {
+		defer close(sampled)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+			shared.mu.Lock()
+			if ep := shared.eps[v4]; ep != nil {
+				ep.mu.Lock()
+				mu.Lock()
+				maxUser = max(maxUser, len(ep.byID))
+				mu.Unlock()
+				ep.mu.Unlock()
+			}
+			shared.mu.Unlock()
+		}
+	}()
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			addr := benchAddr(i)
+			r, err := Probe(ctx, cfg(addr))
+			switch {
+			case err != nil:
+				errs <- err
+			case r.Address != addr || r.Sent != 3 || r.Received != 3:
+				errs <- fmt.Errorf("%s: address %s sent %d received %d", addr, r.Address, r.Sent, r.Received)
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	<-sampled
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if os.Geteuid() == 0 && !datagramAllowed() {
+		if maxUser < 2 {
+			t.Errorf("at most %d checks used the shared raw socket at once; want many", maxUser)
+		}
+		shared.mu.Lock()
+		defer shared.mu.Unlock()
+		if shared.eps[v4] != nil {
+			t.Error("the shared raw socket is still open after the last check ended")
+		}
+	}
+}
+
+// datagramAllowed tells whether this process may open ICMP datagram sockets.
+func datagramAllowed() bool {
+	for _, k := range socketKinds {
+		if k == datagram {
+			ep, err := openDatagram(v4, newExchange(1, 0))
+			if err == nil {
+				ep.conn.Close()
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// TestReplyMatching: a reply counts once, only for a request this check
+// sent, and only with this check's payload.
+func TestReplyMatching(t *testing.T) {
+	now := time.Now()
+	tests := []struct {
+		name     string
+		replies  func(x *exchange) // delivered after requests 0 and 1 were sent
+		received int
+	}{
+		{"one reply", func(x *exchange) { x.reply(0, x.payload, now) }, 1},
+		{"a duplicate counts once", func(x *exchange) { x.reply(1, x.payload, now); x.reply(1, x.payload, now) }, 1},
+		{"both replies", func(x *exchange) { x.reply(1, x.payload, now); x.reply(0, x.payload, now) }, 2},
+		{"a request not sent yet", func(x *exchange) { x.reply(2, x.payload, now) }, 0},
+		{"another check's payload", func(x *exchange) { x.reply(0, newExchange(3, DefaultSize).payload, now) }, 0},
+		{"a truncated payload", func(x *exchange) { x.reply(0, x.payload[:10], now) }, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			x := newExchange(3, DefaultSize)
+			x.sending(0)
+			x.sending(1)
+			tt.replies(x)
+			if s := x.stats(); s.received != tt.received || s.sent != 2 || s.complete {
+				t.Errorf("got sent %d received %d complete %v, want 2, %d, false", s.sent, s.received, s.complete, tt.received)
+			}
+		})
+	}
+}
+
+// TestStatistics: RTT statistics as ping computes them.
+func TestStatistics(t *testing.T) {
+	x := newExchange(4, 8)
+	start := time.Now()
+	for seq := range 4 {
+		x.sending(seq)
+		x.sentAt[seq] = start
+	}
+	for seq, rtt := range []time.Duration{1 * time.Millisecond, 3 * time.Millisecond, 2 * time.Millisecond} {
+		x.reply(seq, x.payload, start.Add(rtt))
+	}
+	s := x.stats()
+	want := stats{sent: 4, received: 3, min: time.Millisecond, avg: 2 * time.Millisecond, max: 3 * time.Millisecond,
+		stddev: 816496} // sqrt(2/3) ms
+	if s != want {
+		t.Errorf("got %+v\nwant %+v", s, want)
+	}
+	x.sendFailed(3, errors.New("boom"))
+	if s := x.stats(); !s.complete || s.err != "sending echo request: boom" {
+		t.Errorf("after the last request failed to send: complete %v error %q", s.complete, s.err)
+	}
+}

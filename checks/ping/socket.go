@@ -1,0 +1,342 @@
+package ping
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/net/icmp"
+	"golang.org/x/net/ipv4"
+	"golang.org/x/net/ipv6"
+)
+
+// family is an IP version.
+type family int
+
+const (
+	v4 family = iota
+	v6
+)
+
+// String returns the spelling of the family argument.
+func (f family) String() string {
+	if f == v6 {
+		return "ip6"
+	}
+	return "ip4"
+}
+
+// The two kinds of ICMP socket, in the order the probe tries them. Tests
+// run in a subprocess may narrow the list to exercise one path.
+const (
+	datagram = "datagram"
+	raw      = "raw"
+)
+
+var socketKinds = []string{datagram, raw}
+
+// sharedRcvBuf is the receive buffer asked for the shared raw socket. All
+// checks' replies queue in it: a suite starting 1,000 checks at once gets
+// 1,000 replies within a millisecond, far more than the default 208 KiB
+// holds (each queued reply costs about 1 KiB of kernel memory).
+const sharedRcvBuf = 8 << 20
+
+// endpoint is one ICMP socket and the exchanges its replies go to.
+type endpoint struct {
+	conn net.PacketConn
+	fam  family
+	kind string // datagram or raw
+	// setTTL sets the IPv4 TTL or IPv6 hop limit of later requests; -1
+	// restores the system default.
+	setTTL func(int) error
+
+	// wmu serialises writes with the TTL they need on a shared socket.
+	wmu    sync.Mutex
+	curTTL int
+
+	mu    sync.Mutex
+	byID  map[uint16]*exchange // raw: every exchange by ICMP identifier
+	only  *exchange            // datagram: the one exchange (the kernel demultiplexes)
+	next  uint16               // raw: where the search for a free identifier starts
+	users int                  // raw: exchanges attached
+}
+
+// shared holds the process's raw socket per family while checks use it.
+var shared struct {
+	mu  sync.Mutex
+	eps [2]*endpoint
+}
+
+// attach finds a socket for x: a datagram socket of its own when the kernel
+// allows one, else the shared raw socket of the family.
+func attach(fam family, x *exchange) (*endpoint, error) {
+	for _, kind := range socketKinds {
+		var ep *endpoint
+		var err error
+		if kind == datagram {
+			ep, err = openDatagram(fam, x)
+		} else {
+			ep, err = attachRaw(fam, x)
+		}
+		if err == nil {
+			return ep, nil
+		}
+		if !isPermission(err) {
+			return nil, openError(fam, err)
+		}
+	}
+	return nil, permissionError()
+}
+
+// detach ends x's use of the endpoint; the last user closes it.
+func (ep *endpoint) detach(x *exchange) {
+	if ep.kind == datagram {
+		ep.conn.Close()
+		return
+	}
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	ep.mu.Lock()
+	delete(ep.byID, x.id)
+	ep.users--
+	last := ep.users == 0
+	ep.mu.Unlock()
+	if last {
+		shared.eps[ep.fam] = nil
+		ep.conn.Close()
+	}
+}
+
+func openDatagram(fam family, x *exchange) (*endpoint, error) {
+	network, addr := "udp4", "0.0.0.0"
+	if fam == v6 {
+		network, addr = "udp6", "::"
+	}
+	c, err := icmp.ListenPacket(network, addr)
+	if err != nil {
+		return nil, err
+	}
+	ep := &endpoint{conn: c, fam: fam, kind: datagram, curTTL: -1, only: x}
+	if fam == v4 {
+		ep.setTTL = c.IPv4PacketConn().SetTTL
+	} else {
+		ep.setTTL = c.IPv6PacketConn().SetHopLimit
+	}
+	// The kernel writes its own identifier, the socket's "port", into
+	// every request; x.id is informational only.
+	if a, ok := c.LocalAddr().(*net.UDPAddr); ok {
+		x.id = uint16(a.Port)
+	}
+	go ep.read()
+	return ep, nil
+}
+
+func attachRaw(fam family, x *exchange) (*endpoint, error) {
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	ep := shared.eps[fam]
+	if ep == nil {
+		var err error
+		if ep, err = openRaw(fam); err != nil {
+			return nil, err
+		}
+		shared.eps[fam] = ep
+		go ep.read()
+	}
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
+	// Identifiers are handed out round-robin from a random start, so one
+	// is reused only after the other 65,535: late replies to a finished
+	// check find no exchange, or one whose payload nonce differs.
+	for range 1 << 16 {
+		id := ep.next
+		ep.next++
+		if ep.byID[id] == nil {
+			x.id = id
+			ep.byID[id] = x
+			ep.users++
+			return ep, nil
+		}
+	}
+	return nil, errors.New("more than 65,536 ping checks are running at once in this process; lower --parallelism")
+}
+
+func openRaw(fam family) (*endpoint, error) {
+	network, addr := "ip4:icmp", "0.0.0.0"
+	if fam == v6 {
+		network, addr = "ip6:ipv6-icmp", "::"
+	}
+	c, err := net.ListenPacket(network, addr)
+	if err != nil {
+		return nil, err
+	}
+	ep := &endpoint{
+		conn:   c,
+		fam:    fam,
+		kind:   raw,
+		curTTL: -1,
+		byID:   map[uint16]*exchange{},
+		next:   uint16(rand.N(1 << 16)),
+	}
+	// The kernel's ICMP filter drops everything but echo replies before
+	// they are queued: a raw socket otherwise also gets every echo
+	// request the host answers, including our own on loopback. A failure
+	// costs only CPU, so it is ignored.
+	if fam == v4 {
+		p := ipv4.NewPacketConn(c)
+		var f ipv4.ICMPFilter
+		f.SetAll(true)
+		f.Accept(ipv4.ICMPTypeEchoReply)
+		p.SetICMPFilter(&f)
+		ep.setTTL = p.SetTTL
+	} else {
+		p := ipv6.NewPacketConn(c)
+		var f ipv6.ICMPFilter
+		f.SetAll(true)
+		f.Accept(ipv6.ICMPTypeEchoReply)
+		p.SetICMPFilter(&f)
+		ep.setTTL = p.SetHopLimit
+	}
+	growReadBuffer(c.(*net.IPConn), sharedRcvBuf)
+	return ep, nil
+}
+
+// send writes request seq of x to addr with the given TTL (-1: default).
+func (ep *endpoint) send(ctx context.Context, x *exchange, seq int, addr netip.Addr, ttl int) {
+	typ := icmp.Type(ipv4.ICMPTypeEcho)
+	if ep.fam == v6 {
+		typ = ipv6.ICMPTypeEchoRequest
+	}
+	// For IPv6 Marshal leaves the checksum to the kernel, which computes
+	// it for every ICMPv6 socket.
+	msg, err := (&icmp.Message{Type: typ, Body: &icmp.Echo{ID: int(x.id), Seq: seq, Data: x.payload}}).Marshal(nil)
+	if err != nil {
+		x.sending(seq)
+		x.sendFailed(seq, err)
+		return
+	}
+	var dst net.Addr = &net.IPAddr{IP: addr.AsSlice(), Zone: addr.Zone()}
+	if ep.kind == datagram {
+		dst = &net.UDPAddr{IP: addr.AsSlice(), Zone: addr.Zone()}
+	}
+
+	ep.wmu.Lock()
+	defer ep.wmu.Unlock()
+	if ttl != ep.curTTL {
+		if err := ep.setTTL(ttl); err != nil {
+			x.sending(seq)
+			x.sendFailed(seq, err)
+			return
+		}
+		ep.curTTL = ttl
+	}
+	// A write blocks only when the socket's send buffer is full; the
+	// deadline keeps it from outliving the check.
+	if d, ok := ctx.Deadline(); ok {
+		ep.conn.SetWriteDeadline(d)
+	}
+	x.sending(seq)
+	if _, err := ep.conn.WriteTo(msg, dst); err != nil {
+		x.sendFailed(seq, err)
+	}
+}
+
+// read receives every packet of the socket until it is closed and hands
+// echo replies to the exchange that sent the request.
+func (ep *endpoint) read() {
+	buf := make([]byte, 1<<16)
+	proto, reply := 1, icmp.Type(ipv4.ICMPTypeEchoReply)
+	if ep.fam == v6 {
+		proto, reply = 58, ipv6.ICMPTypeEchoReply
+	}
+	for {
+		// A raw IPv4 socket returns the IP header too; the net package
+		// strips it, so buf starts at the ICMP header in every case.
+		n, _, err := ep.conn.ReadFrom(buf)
+		at := time.Now()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Nothing else is expected: an unconnected ICMP socket
+			// reports no ICMP errors. Pause so that a socket stuck in
+			// an error state cannot spin a CPU.
+			time.Sleep(time.Millisecond)
+			continue
+		}
+		m, err := icmp.ParseMessage(proto, buf[:n])
+		if err != nil || m.Type != reply {
+			continue
+		}
+		echo, ok := m.Body.(*icmp.Echo)
+		if !ok {
+			continue
+		}
+		x := ep.only
+		if ep.kind == raw {
+			ep.mu.Lock()
+			x = ep.byID[uint16(echo.ID)]
+			ep.mu.Unlock()
+		}
+		if x != nil {
+			x.reply(echo.Seq, echo.Data, at)
+		}
+	}
+}
+
+// isPermission tells whether opening a socket failed for lack of privilege
+// (or of kernel support for that kind of socket), so the next kind is worth
+// trying.
+func isPermission(err error) bool {
+	return errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EPERM) ||
+		errors.Is(err, syscall.EPROTONOSUPPORT) || errors.Is(err, syscall.ESOCKTNOSUPPORT)
+}
+
+// permissionError tells the user the three ways to let nettest ping.
+func permissionError() error {
+	rng := "unknown"
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ping_group_range"); err == nil {
+		rng = strings.Join(strings.Fields(string(b)), " ")
+	}
+	return fmt.Errorf("no permission to send ICMP echo requests: "+
+		"unprivileged ICMP sockets are not allowed for group %d (net.ipv4.ping_group_range is %q) "+
+		"and raw ICMP sockets need root or CAP_NET_RAW. "+
+		"Fix it in one of three ways: run nettest as root; "+
+		"or give the binary the capability: sudo setcap cap_net_raw+ep $(which nettest); "+
+		"or allow unprivileged ping for every group: sudo sysctl -w net.ipv4.ping_group_range=\"0 2147483647\"",
+		os.Getegid(), rng)
+}
+
+// openError explains a socket that could not be opened for another reason.
+func openError(fam family, err error) error {
+	switch {
+	case fam == v6 && errors.Is(err, syscall.EAFNOSUPPORT):
+		return fmt.Errorf("cannot ping an IPv6 address: IPv6 is disabled on this machine (%v); use an IPv4 address or family = \"ip4\"", err)
+	case errors.Is(err, syscall.EMFILE), errors.Is(err, syscall.ENFILE):
+		return fmt.Errorf("cannot open an ICMP socket: too many open files (%v); lower --parallelism or raise the limit (ulimit -n)", err)
+	}
+	return fmt.Errorf("cannot open an ICMP socket: %v", err)
+}
+
+// describe turns a socket error into a short phrase for the result.
+func describe(err error) string {
+	switch {
+	case errors.Is(err, syscall.ENETUNREACH):
+		return "network is unreachable (no route to the address)"
+	case errors.Is(err, syscall.EHOSTUNREACH):
+		return "host is unreachable"
+	case errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM):
+		return "not permitted (a broadcast address, or a local firewall rule): " + err.Error()
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return "the send buffer stayed full until the timeout"
+	}
+	return err.Error()
+}

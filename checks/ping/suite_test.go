@@ -1,0 +1,216 @@
+package ping_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/nettest/nettest/checks"
+	"github.com/nettest/nettest/checks/checktest"
+	"github.com/nettest/nettest/checks/ping"
+	"github.com/nettest/nettest/internal/lab"
+	"github.com/nettest/nettest/runner"
+)
+
+// TestSuiteLoopback runs ping blocks as a user writes them, through the
+// loader and the runner, and checks the verdict and diff a user would read.
+func TestSuiteLoopback(t *testing.T) {
+	ping.RequirePing(t)
+	src := `
+ping "loopback" {
+  host = "127.0.0.1"
+  expect {
+    reachable        = true
+    max_loss_percent = 0
+    max_avg_rtt_ms   = 100
+    max_rtt_ms       = 200
+  }
+}
+
+ping "loopback_v6" {
+  host     = "::1"
+  packets  = 5
+  interval = "20ms"
+  size     = 1400
+  ttl      = 2
+  family   = "ip6"
+  expect {
+    reachable = true
+  }
+  assert {
+    condition     = self.sent == 5 && self.received == 5 && self.address == "::1" && self.rtt_min_ms <= self.rtt_max_ms
+    error_message = "five replies from ::1 expected"
+  }
+}
+
+ping "must_not_answer_but_does" {
+  host    = "127.0.0.1"
+  packets = 1
+  expect {
+    reachable = false
+  }
+}
+
+ping "wrong_family" {
+  host   = "127.0.0.1"
+  family = "ip6"
+  expect {
+    reachable = true
+  }
+}
+`
+	tests := []struct {
+		address string
+		status  runner.Status
+		diffs   []checks.Diff
+		message string
+	}{
+		{"ping.loopback", runner.Pass, nil, ""},
+		{"ping.loopback_v6", runner.Pass, nil, ""},
+		{"ping.must_not_answer_but_does", runner.Fail, []checks.Diff{{Field: "reachable", Expected: "false", Actual: "true"}}, ""},
+		{"ping.wrong_family", runner.Error, nil, `host "127.0.0.1" has no IPv6 address (it resolves to 127.0.0.1); remove family or change it`},
+	}
+	got := checktest.Run(t, src)
+	if len(got) != len(tests) {
+		t.Errorf("got %d outcomes, want %d", len(got), len(tests))
+	}
+	for _, tt := range tests {
+		o, ok := got[tt.address]
+		if !ok {
+			t.Errorf("%s: no outcome", tt.address)
+			continue
+		}
+		if o.Status != tt.status || !reflect.DeepEqual(o.Diffs, tt.diffs) || (tt.message != "" && o.Message != tt.message) {
+			t.Errorf("%s = %s %+v (%s), want %s %+v (%s)", tt.address, o.Status, o.Diffs, o.Message, tt.status, tt.diffs, tt.message)
+		}
+	}
+}
+
+// TestArgumentsValidated: bad arguments and expectations are configuration
+// errors, found before anything runs, with a message that says what is wrong.
+func TestArgumentsValidated(t *testing.T) {
+	tests := []struct {
+		name, body, want string
+	}{
+		{"no host", `packets = 3`, `"host" is required`},
+		{"empty host", `host = ""`, "must not be empty: give a host name or an IP address"},
+		{"count is not an argument", `host = "127.0.0.1"` + "\n" + `count = 3`, `count`},
+		{"zero packets", `host = "127.0.0.1"` + "\n" + `packets = 0`, "must be a whole number from 1 to 65535, got 0"},
+		{"fractional packets", `host = "127.0.0.1"` + "\n" + `packets = 1.5`, "must be a whole number from 1 to 65535, got 1.5"},
+		{"interval without unit", `host = "127.0.0.1"` + "\n" + `interval = "200"`, `"200" is not a duration`},
+		{"interval too short", `host = "127.0.0.1"` + "\n" + `interval = "100us"`, `must be at least 1ms, got "100us"`},
+		{"negative size", `host = "127.0.0.1"` + "\n" + `size = -1`, "must be a whole number from 0 to 65507, got -1"},
+		{"oversized payload", `host = "127.0.0.1"` + "\n" + `size = 65508`, "must be a whole number from 0 to 65507, got 65508"},
+		{"ttl 0", `host = "127.0.0.1"` + "\n" + `ttl = 0`, "must be a whole number from 1 to 255, got 0"},
+		{"ttl 256", `host = "127.0.0.1"` + "\n" + `ttl = 256`, "must be a whole number from 1 to 255, got 256"},
+		{"family ipv6", `host = "127.0.0.1"` + "\n" + `family = "ipv6"`, `"ipv6" is not one of "ip4", "ip6"`},
+		{"loss above 100", `host = "127.0.0.1"` + "\n" + `expect { max_loss_percent = 101 }`, "must be a percentage from 0 to 100, got 101"},
+		{"negative RTT bound", `host = "127.0.0.1"` + "\n" + `expect { max_avg_rtt_ms = -1 }`, "must not be negative, got -1"},
+		{"unknown expectation", `host = "127.0.0.1"` + "\n" + `expect { open = true }`, `open`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body := tt.body
+			if !strings.Contains(body, "expect") {
+				body += "\nexpect { reachable = true }"
+			}
+			diags := checktest.Load(t, "ping \"p\" {\n"+body+"\n}\n")
+			if !diags.HasErrors() {
+				t.Fatalf("loaded without error, want one containing %q", tt.want)
+			}
+			// The loader starts the message with a capital letter.
+			if text := checktest.Text(diags); !strings.Contains(strings.ToLower(text), strings.ToLower(tt.want)) {
+				t.Errorf("got %s\nwant it to contain %q", text, tt.want)
+			}
+		})
+	}
+}
+
+// TestExampleSuiteValid: the example users copy loads.
+func TestExampleSuiteValid(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join("..", "..", "examples", "ping", "ping.nettest.hcl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diags := checktest.Load(t, string(src)); diags.HasErrors() {
+		t.Errorf("examples/ping does not load:\n%s", checktest.Text(diags))
+	}
+}
+
+// TestNettestInLab runs the nettest binary in a client namespace against a
+// server whose firewall drops echo requests to one of its addresses, as a
+// user checking "the gateway answers, the database does not" would.
+func TestNettestInLab(t *testing.T) {
+	l := lab.New(t)
+	client, server := l.Host("client"), l.Host("server")
+	l.Link(client, "198.18.8.1/24", server, "198.18.8.2/24")
+	server.Run(t, "ip", "addr", "add", "198.18.8.3/32", "dev", "lo")
+	client.Run(t, "ip", "route", "add", "198.18.8.3/32", "via", "198.18.8.2")
+	server.Iptables(t, "-A", "INPUT", "-d", "198.18.8.3", "-p", "icmp", "--icmp-type", "echo-request", "-j", "DROP")
+
+	dir := t.TempDir()
+	suite := `
+ping "gateway" {
+  host = "198.18.8.2"
+  expect {
+    reachable        = true
+    max_loss_percent = 0
+    max_avg_rtt_ms   = 50
+  }
+}
+
+ping "database_hidden" {
+  host    = "198.18.8.3"
+  timeout = "1s"
+  expect {
+    reachable = false
+  }
+}
+
+ping "database_rtt" {
+  host    = "198.18.8.3"
+  timeout = "1s"
+  expect {
+    max_avg_rtt_ms = 50
+  }
+}
+`
+	if err := os.WriteFile(filepath.Join(dir, "net.nettest.hcl"), []byte(suite), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code := client.Exec(lab.Nettest(t), "test", "--json", dir)
+	if code != 1 {
+		t.Errorf("exit code %d, want 1 (a check failed)\nstderr:\n%s", code, stderr)
+	}
+	type line struct {
+		Type, Address, Status string
+		Diffs                 []checks.Diff
+	}
+	want := map[string]line{
+		"ping.gateway":         {Status: "pass"},
+		"ping.database_hidden": {Status: "pass"},
+		// No reply, no RTT: the bound is not met by a host that is silent.
+		"ping.database_rtt": {Status: "fail", Diffs: []checks.Diff{{Field: "rtt_avg_ms", Expected: "at most 50", Actual: "null"}}},
+	}
+	seen := 0
+	for _, raw := range strings.Split(strings.TrimSpace(stdout), "\n") {
+		var l line
+		if err := json.Unmarshal([]byte(raw), &l); err != nil {
+			t.Fatalf("not JSON: %q: %v", raw, err)
+		}
+		if l.Type != "result" {
+			continue
+		}
+		seen++
+		w, ok := want[l.Address]
+		if !ok || l.Status != w.Status || len(l.Diffs)+len(w.Diffs) > 0 && !reflect.DeepEqual(l.Diffs, w.Diffs) {
+			t.Errorf("%s: %s %+v, want %s %+v", l.Address, l.Status, l.Diffs, w.Status, w.Diffs)
+		}
+	}
+	if seen != len(want) {
+		t.Errorf("got %d results, want %d:\n%s", seen, len(want), stdout)
+	}
+}
