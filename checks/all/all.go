@@ -11,5 +11,6 @@ import (
 	_ "github.com/nettest/nettest/checks/route"
 	_ "github.com/nettest/nettest/checks/sysctl"
 	_ "github.com/nettest/nettest/checks/tcp"
+	_ "github.com/nettest/nettest/checks/traceroute"
 	_ "github.com/nettest/nettest/checks/ulimit"
 )

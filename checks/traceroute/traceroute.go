@@ -1,0 +1,225 @@
+// Package traceroute is the traceroute check: which routers does the path to
+// a host go through, does it reach the host, and in how many hops?
+//
+// It sends probes (ICMP echo requests, UDP datagrams or TCP SYNs) with
+// increasing TTLs and listens for what comes back: each router where a
+// probe's TTL runs out answers ICMP Time Exceeded, the destination answers
+// the probe itself (Echo Reply, Port Unreachable, SYN-ACK or RST). Those ICMP
+// messages reach a program only through a raw socket, so the check needs
+// root or CAP_NET_RAW, whatever the protocol of its probes.
+package traceroute
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/nettest/nettest/checks"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// The protocols a trace can send its probes with.
+const (
+	ICMP = "icmp"
+	UDP  = "udp"
+	TCP  = "tcp"
+)
+
+// Defaults of the arguments.
+const (
+	DefaultMaxHops    = 30
+	DefaultHopTimeout = time.Second
+	// DefaultQueries is 3, as in traceroute: routers rate-limit their Time
+	// Exceeded messages and links drop packets, so with one probe per hop
+	// a single lost answer shows a healthy router as "*" and fails a via
+	// expectation that is in fact met. Probes of all hops go out at once,
+	// so the two extra queries cost little time (see trace).
+	DefaultQueries = 3
+	// DefaultUDPPort is traceroute's first port; probe n goes to port+n.
+	DefaultUDPPort = 33434
+	// DefaultTCPPort is the port TCP probes knock at when none is given.
+	DefaultTCPPort = 80
+)
+
+// Config is what a traceroute block says.
+type Config struct {
+	Host       string `cty:"host"`
+	MaxHops    int    `cty:"max_hops"`
+	Protocol   string `cty:"protocol"`
+	HopTimeout string `cty:"hop_timeout"`
+	Queries    int    `cty:"queries"`
+	Port       *int   `cty:"port"`
+}
+
+// Hop is one TTL of the path as the result shows it.
+type Hop struct {
+	// TTL is the hop's distance from this host, from 1.
+	TTL int `cty:"ttl"`
+	// Address is the router (or the destination) that answered first, ""
+	// when no probe of this TTL was answered (traceroute's "*").
+	Address string `cty:"address"`
+	// Addresses are all that answered, in order: more than one when the
+	// path is balanced over several routers.
+	Addresses []string `cty:"addresses"`
+	// RTTMs is the fastest answer in milliseconds, null when none came.
+	RTTMs *float64 `cty:"rtt_ms"`
+	// Replies is how many of the queries were answered.
+	Replies int `cty:"replies"`
+	// Unreachable names the Destination Unreachable a router sent instead
+	// of forwarding ("network", "host", "port", "prohibited", …).
+	Unreachable string `cty:"unreachable"`
+}
+
+// Result is what a traceroute check observed; every field is usable as
+// traceroute.NAME.FIELD elsewhere and as self.FIELD in assert blocks.
+type Result struct {
+	Host     string `cty:"host"`
+	Address  string `cty:"address"`
+	Protocol string `cty:"protocol"`
+	Reached  bool   `cty:"reached"`
+	HopCount int    `cty:"hop_count"`
+	Hops     []Hop  `cty:"hops"`
+	Error    string `cty:"error"`
+}
+
+func init() {
+	checks.Register(checks.Kind{
+		Name:    "traceroute",
+		Summary: "Traces the path to a host hop by hop and reports the routers on it and whether the host was reached.",
+		Args: []checks.Arg{
+			{Name: "host", Type: cty.String, Required: true, Doc: "Host name, IPv4 or IPv6 address to trace the path to."},
+			{Name: "max_hops", Type: cty.Number, Default: cty.NumberIntVal(DefaultMaxHops), Validate: checks.IntRange(1, 64), Doc: "Largest TTL probed, 1 to 64."},
+			{Name: "protocol", Type: cty.String, Default: cty.StringVal(ICMP), Validate: checks.OneOf(ICMP, UDP, TCP), Doc: `What the probes are: "icmp" echo requests, "udp" datagrams to unused ports, or "tcp" SYNs to port.`},
+			{Name: "hop_timeout", Type: cty.String, Default: cty.StringVal("1s"), Validate: validHopTimeout, Doc: "How long each probe waits for its answer."},
+			{Name: "queries", Type: cty.Number, Default: cty.NumberIntVal(DefaultQueries), Validate: checks.IntRange(1, 10), Doc: "Probes per hop, 1 to 10."},
+			{Name: "port", Type: cty.Number, Validate: checks.ValidPort, Doc: "udp: first destination port (default 33434, one more per probe); tcp: destination port (default 80)."},
+		},
+		Expect: []checks.Expectation{
+			checks.Equal("reached", cty.Bool, "Whether the destination must answer within max_hops (true) or must not (false)."),
+			checks.AtMost("max_hops", "hop_count", "The path may be at most this many hops long."),
+			Via(),
+		},
+		Result: checks.TypeOf[Result](),
+		Probe:  checks.Typed(Probe),
+	})
+}
+
+func validHopTimeout(v cty.Value) error {
+	if err := checks.ValidDuration(v); err != nil {
+		return err
+	}
+	if d, _ := time.ParseDuration(v.AsString()); d <= 0 {
+		return fmt.Errorf("hop_timeout must be longer than zero, got %q", v.AsString())
+	}
+	return nil
+}
+
+// Probe traces the path to cfg.Host. The context's deadline bounds the whole
+// trace: when it comes first, the hops seen so far are returned and error
+// says the trace was cut short.
+func Probe(ctx context.Context, cfg Config) (Result, error) {
+	cfg = withDefaults(cfg)
+	r := Result{Host: cfg.Host, Protocol: cfg.Protocol, Hops: []Hop{}}
+	hopTimeout := checks.Duration(cfg.HopTimeout, DefaultHopTimeout)
+	port := 0
+	switch cfg.Protocol {
+	case ICMP:
+		if cfg.Port != nil {
+			return r, errors.New(`port applies to protocol "udp" and "tcp" only; remove it or set protocol`)
+		}
+	case UDP:
+		port = DefaultUDPPort
+		if cfg.Port != nil {
+			port = *cfg.Port
+		}
+		if last := port + cfg.MaxHops*cfg.Queries - 1; last > 65535 {
+			return r, fmt.Errorf("udp probes go to ports %d to %d (port + max_hops × queries − 1), beyond 65535; lower port", port, last)
+		}
+	case TCP:
+		port = DefaultTCPPort
+		if cfg.Port != nil {
+			port = *cfg.Port
+		}
+	default:
+		return r, fmt.Errorf("protocol %q is not one of \"icmp\", \"udp\", \"tcp\"", cfg.Protocol)
+	}
+
+	target, err := resolve(ctx, cfg.Host)
+	if err != nil {
+		return r, err
+	}
+	r.Address = target.String()
+
+	l, err := acquire(target.Is6())
+	if errors.Is(err, errNoPrivilege) {
+		return r, fmt.Errorf("traceroute needs a raw ICMP socket to see the routers' Time Exceeded answers, which takes root or the CAP_NET_RAW capability: run nettest as root, or grant the binary the capability once with `sudo setcap cap_net_raw+ep $(command -v nettest)` (%v)", err)
+	}
+	if err != nil {
+		return r, err
+	}
+	defer l.release()
+
+	t := &trace{l: l, target: target, protocol: cfg.Protocol, maxHops: cfg.MaxHops,
+		queries: cfg.Queries, hopTimeout: hopTimeout, port: port}
+	if err := t.open(); err != nil {
+		return r, err
+	}
+	runErr := t.run(ctx)
+	t.close()
+
+	r.Hops, r.Reached = t.hops()
+	r.HopCount = len(r.Hops)
+	var send errSend
+	switch {
+	case r.Reached:
+	case errors.As(runErr, &send):
+		r.Error = fmt.Sprintf("sending a probe to %s failed: %s", target, send.Error())
+	case errors.Is(runErr, context.Canceled):
+		r.Error = "the run was interrupted before the trace finished"
+	case runErr != nil:
+		r.Error = fmt.Sprintf("the check's timeout ended the trace before every probe had its answer or its hop_timeout (%s); raise timeout or lower hop_timeout or max_hops", hopTimeout)
+	case r.HopCount > 0 && r.Hops[r.HopCount-1].Unreachable != "":
+		last := r.Hops[r.HopCount-1]
+		r.Error = fmt.Sprintf("hop %d (%s) answered destination unreachable (%s)", last.TTL, last.Address, last.Unreachable)
+	default:
+		r.Error = fmt.Sprintf("no answer from %s within %d hops and a hop_timeout of %s", target, cfg.MaxHops, hopTimeout)
+	}
+	return r, nil
+}
+
+// withDefaults fills in what a caller of Probe left at zero; the loader
+// itself always passes every argument.
+func withDefaults(cfg Config) Config {
+	if cfg.MaxHops == 0 {
+		cfg.MaxHops = DefaultMaxHops
+	}
+	if cfg.Protocol == "" {
+		cfg.Protocol = ICMP
+	}
+	if cfg.Queries == 0 {
+		cfg.Queries = DefaultQueries
+	}
+	return cfg
+}
+
+// resolve returns the address to trace: an IP literal as written, or the
+// first address the system resolver gives for a name, as the tcp check does.
+func resolve(ctx context.Context, host string) (netip.Addr, error) {
+	if a, err := netip.ParseAddr(host); err == nil {
+		if a.Zone() != "" {
+			return netip.Addr{}, fmt.Errorf("host %q has a zone; traceroute works on addresses without one", host)
+		}
+		return a.Unmap(), nil
+	}
+	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	if err != nil || len(ips) == 0 {
+		if ctx.Err() != nil {
+			return netip.Addr{}, fmt.Errorf("resolving %q did not finish within the timeout; check the resolver in /etc/resolv.conf or use an IP address", host)
+		}
+		return netip.Addr{}, fmt.Errorf("cannot resolve host %q: %v; check the name, /etc/hosts and /etc/resolv.conf, or use an IP address", host, err)
+	}
+	return ips[0].Unmap().WithZone(""), nil
+}
