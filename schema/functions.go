@@ -2,6 +2,8 @@ package schema
 
 import (
 	"github.com/hashicorp/go-cty-funcs/cidr"
+	"github.com/hashicorp/go-cty-funcs/crypto"
+	"github.com/hashicorp/go-cty-funcs/encoding"
 	"github.com/hashicorp/hcl/v2/ext/tryfunc"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/function"
@@ -14,6 +16,15 @@ import (
 // network, so loading a suite never touches the machine.
 var functions = map[string]function.Function{
 	"abs":             stdlib.AbsoluteFunc,
+	"alltrue":         allTrueFunc,
+	"anytrue":         anyTrueFunc,
+	"base64decode":    encoding.Base64DecodeFunc,
+	"base64encode":    encoding.Base64EncodeFunc,
+	"md5":             crypto.Md5Func,
+	"sha1":            crypto.Sha1Func,
+	"sha256":          crypto.Sha256Func,
+	"sha512":          crypto.Sha512Func,
+	"urlencode":       encoding.URLEncodeFunc,
 	"can":             tryfunc.CanFunc,
 	"ceil":            stdlib.CeilFunc,
 	"chomp":           stdlib.ChompFunc,
@@ -80,4 +91,37 @@ var functions = map[string]function.Function{
 	"upper":           stdlib.UpperFunc,
 	"values":          stdlib.ValuesFunc,
 	"zipmap":          stdlib.ZipmapFunc,
+}
+
+// allTrueFunc and anyTrueFunc are Terraform's alltrue and anytrue, which
+// cty's library lacks: handy in asserts over lists, such as
+// alltrue([for h in self.hops : h.rtt_ms != null]).
+var (
+	allTrueFunc = boolFold(true)
+	anyTrueFunc = boolFold(false)
+)
+
+// boolFold returns a function of a list of bools that is all (when all is
+// true) or any of them. An unknown element makes the result unknown.
+func boolFold(all bool) function.Function {
+	return function.New(&function.Spec{
+		Params: []function.Parameter{{Name: "list", Type: cty.List(cty.Bool)}},
+		Type:   function.StaticReturnType(cty.Bool),
+		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+			list := args[0]
+			if !list.IsWhollyKnown() {
+				return cty.UnknownVal(cty.Bool), nil
+			}
+			for it := list.ElementIterator(); it.Next(); {
+				_, v := it.Element()
+				if v.IsNull() {
+					continue
+				}
+				if v.True() != all {
+					return cty.BoolVal(!all), nil
+				}
+			}
+			return cty.BoolVal(all), nil
+		},
+	})
 }
