@@ -259,7 +259,7 @@ func (p *Plan) attempt(ctx context.Context, i *schema.Instance, evalCtx *hcl.Eva
 // panicking probe into an error and stops waiting for one that overruns its
 // deadline by more than grace.
 func probe(ctx context.Context, i *schema.Instance, args cty.Value) (cty.Value, error) {
-	pctx, cancel := context.WithTimeout(ctx, i.Timeout)
+	pctx, cancel := context.WithTimeout(checks.WithTimeout(ctx, i.Timeout), i.Timeout)
 	defer cancel()
 	type answer struct {
 		v   cty.Value

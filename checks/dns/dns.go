@@ -267,10 +267,14 @@ func describe(err error) string {
 	return err.Error()
 }
 
-// budget is the time the probe was given, for error messages. The deadline
-// was set a moment before the probe started, so the time left is rounded up
-// to 50ms: a 1s timeout reads "1s", not "998.7ms".
+// budget is the time the probe was given, for error messages: the check's
+// timeout as written, or the time it has been waiting.
 func (q query) budget(ctx context.Context) time.Duration {
+	if d := checks.TimeoutOf(ctx); d > 0 {
+		return d
+	}
+	// Called directly, without the runner: the deadline was set a moment
+	// before the probe started, so round the time left up to 50ms.
 	left := time.Since(q.start)
 	if deadline, ok := ctx.Deadline(); ok {
 		left = deadline.Sub(q.start)

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/nettest/nettest/checks"
 	"io"
 	"net"
 	"net/url"
@@ -134,8 +135,11 @@ func clientCertHint(cfg Config) string {
 	return fmt.Sprintf("check that client_cert_file %q holds a certificate the server trusts, valid now and meant for client authentication", *cfg.ClientCertFile)
 }
 
-// within says how long the check waited, from the context's deadline.
+// within says how long the check waited: its configured timeout.
 func within(ctx context.Context, start time.Time) string {
+	if d := checks.TimeoutOf(ctx); d > 0 {
+		return "within " + d.String() + " (the check's timeout)"
+	}
 	if dl, ok := ctx.Deadline(); ok {
 		return "within " + dl.Sub(start).Round(10*time.Millisecond).String() + " (the check's timeout)"
 	}

@@ -59,7 +59,9 @@ func probe(t *testing.T, timeout time.Duration, args map[string]cty.Value) (cty.
 			t.Fatalf("test passes unknown argument %q", name)
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	// As the runner does: the deadline, and the timeout as written for
+	// the probe's messages.
+	ctx, cancel := context.WithTimeout(checks.WithTimeout(context.Background(), timeout), timeout)
 	defer cancel()
 	return k.Probe(ctx, cty.ObjectVal(obj))
 }
