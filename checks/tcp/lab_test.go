@@ -224,7 +224,7 @@ tcp "must_be_open" {
 		{"tcp.closed", "pass", nil},
 		{`tcp.dropped["7001"]`, "pass", nil},
 		{"tcp.rejected", "pass", nil},
-		{"tcp.must_be_open", "fail", []diff{{"open", "true", "false"}}},
+		{"tcp.must_be_open", "fail", []diff{{"open", "true", "false (filtered: no answer within the timeout)"}}},
 	}
 	for _, tt := range tests {
 		g := got[tt.address]

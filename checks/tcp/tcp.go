@@ -53,12 +53,35 @@ func init() {
 			{Name: "port", Type: cty.Number, Required: true, Validate: checks.ValidPort, Doc: "TCP port, 1 to 65535."},
 		},
 		Expect: []checks.Expectation{
-			checks.Equal("open", cty.Bool, "Whether the handshake must complete (true) or must not (false: closed or filtered)."),
+			openExpectation(),
 			withStates(checks.Equal("state", cty.String, `The exact state: "open", "closed" (refused) or "filtered" (no answer or ICMP unreachable).`)),
 		},
 		Result: checks.TypeOf[Result](),
 		Probe:  checks.Typed(Probe),
 	})
+}
+
+// openExpectation compares open, and when it is not met says what the port
+// was instead, so that `expect { open = true }` failing reads
+// "false (closed: connection refused)" rather than a bare false.
+func openExpectation() checks.Expectation {
+	e := checks.Equal("open", cty.Bool, "Whether the handshake must complete (true) or must not (false: closed or filtered).")
+	equal := e.Compare
+	e.Compare = func(want, result cty.Value) *checks.Diff {
+		d := equal(want, result)
+		if d == nil {
+			return nil
+		}
+		if state := checks.Field(result, "state"); state.Type() == cty.String && !state.IsNull() && state.AsString() != Open {
+			d.Actual += " (" + state.AsString()
+			if why := checks.Field(result, "error"); why.Type() == cty.String && !why.IsNull() && why.AsString() != "" {
+				d.Actual += ": " + why.AsString()
+			}
+			d.Actual += ")"
+		}
+		return d
+	}
+	return e
 }
 
 func withStates(e checks.Expectation) checks.Expectation {

@@ -221,7 +221,7 @@ tcp "assert_on_result" {
 	}{
 		{"tcp.open", runner.Pass, nil},
 		{"tcp.closed", runner.Pass, nil},
-		{"tcp.expected_open_but_closed", runner.Fail, []checks.Diff{{Field: "open", Expected: "true", Actual: "false"}}},
+		{"tcp.expected_open_but_closed", runner.Fail, []checks.Diff{{Field: "open", Expected: "true", Actual: "false (closed: connection refused)"}}},
 		{"tcp.expected_filtered_but_open", runner.Fail, []checks.Diff{{Field: "state", Expected: `"filtered"`, Actual: `"open"`}}},
 		{"tcp.assert_on_result", runner.Pass, nil},
 	}
