@@ -655,7 +655,7 @@ func Nettest(t testing.TB) string {
 		path := filepath.Join(dir, "nettest")
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
-		out, err := exec.CommandContext(ctx, goBin, "build", "-o", path, "github.com/nettest/nettest/cmd/nettest").CombinedOutput()
+		out, err := exec.CommandContext(ctx, goBin, "build", "-buildvcs=false", "-o", path, "github.com/nettest/nettest/cmd/nettest").CombinedOutput()
 		if err != nil {
 			nettestErr = fmt.Errorf("go build ./cmd/nettest: %v\n%s", err, out)
 			return
