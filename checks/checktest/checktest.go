@@ -7,11 +7,13 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/nettest/nettest/checks"
 	"github.com/nettest/nettest/runner"
 	"github.com/nettest/nettest/schema"
 
@@ -53,6 +55,41 @@ func plan(t testing.TB, src string) (*runner.Plan, hcl.Diagnostics) {
 	}
 	p, d := runner.NewPlan(suite, nil)
 	return p, append(diags, d...)
+}
+
+// Want is the outcome a test expects of one check.
+type Want struct {
+	Address string
+	Status  runner.Status
+	// Message is a part of the outcome's message; "" accepts any.
+	Message string
+	// Diffs are the unmet expectations in the runner's order, which is
+	// the order of the kind's Expect list; nil when none.
+	Diffs []checks.Diff
+}
+
+// Expect compares outcomes, as Run returns them, with wants: every check
+// wanted has an outcome with that status, message and diffs, and there is
+// no outcome besides. Each difference is a test error naming the address.
+func Expect(t testing.TB, outcomes map[string]runner.Outcome, wants []Want) {
+	t.Helper()
+	wanted := map[string]bool{}
+	for _, w := range wants {
+		wanted[w.Address] = true
+		o, ok := outcomes[w.Address]
+		if !ok {
+			t.Errorf("%s: no outcome", w.Address)
+			continue
+		}
+		if o.Status != w.Status || !strings.Contains(o.Message, w.Message) || !slices.Equal(o.Diffs, w.Diffs) {
+			t.Errorf("%s: %s %q %+v\nwant %s containing %q %+v", w.Address, o.Status, o.Message, o.Diffs, w.Status, w.Message, w.Diffs)
+		}
+	}
+	for address, o := range outcomes {
+		if !wanted[address] {
+			t.Errorf("%s: %s %q %+v, an outcome the test does not expect", address, o.Status, o.Message, o.Diffs)
+		}
+	}
 }
 
 // Text writes diagnostics one per line: "line N: Summary: Detail".

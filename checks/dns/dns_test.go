@@ -5,13 +5,13 @@ import (
 	"net"
 	"reflect"
 	"regexp"
-	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	miekg "github.com/miekg/dns"
 	"github.com/nettest/nettest/checks"
+	"github.com/nettest/nettest/checks/kindtest"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/gocty"
 )
@@ -45,27 +45,7 @@ func verdict(t *testing.T, r Result, expect map[string]cty.Value) []checks.Diff 
 	if err != nil {
 		t.Fatal(err)
 	}
-	var names []string
-	for n := range expect {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	var diffs []checks.Diff
-	for _, n := range names {
-		e, ok := kind.Expectation(n)
-		if !ok {
-			t.Fatalf("no expectation %q", n)
-		}
-		if e.Validate != nil {
-			if err := e.Validate(expect[n]); err != nil {
-				t.Fatalf("expectation %s = %s does not validate: %v", n, checks.Show(expect[n]), err)
-			}
-		}
-		if d := e.Compare(expect[n], v); d != nil {
-			diffs = append(diffs, *d)
-		}
-	}
-	return diffs
+	return kindtest.Verdict(t, "dns", v, expect)
 }
 
 func strs(ss ...string) cty.Value {
@@ -227,8 +207,8 @@ func TestExpectations(t *testing.T) {
 		{"rcode mismatch", Config{Name: "nope.example.test"},
 			map[string]cty.Value{"rcode": cty.StringVal("NOERROR"), "min_answers": cty.NumberIntVal(1)},
 			[]checks.Diff{
-				{Field: "answer_count", Expected: "at least 1", Actual: "0"},
 				{Field: "rcode", Expected: `"NOERROR"`, Actual: `"NXDOMAIN"`},
+				{Field: "answer_count", Expected: "at least 1", Actual: "0"},
 			}},
 		{"answer count bounds", Config{Name: "api.example.test"},
 			map[string]cty.Value{"min_answers": cty.NumberIntVal(2), "max_answers": cty.NumberIntVal(2)},
@@ -236,8 +216,8 @@ func TestExpectations(t *testing.T) {
 		{"TTL bounds and the AA flag", Config{Name: "api.example.test"},
 			map[string]cty.Value{"min_ttl": cty.NumberIntVal(300), "max_ttl": cty.NumberIntVal(3600), "authoritative": cty.False},
 			[]checks.Diff{
-				{Field: "authoritative", Expected: "false", Actual: "true"},
 				{Field: "ttl", Expected: "at least 300", Actual: "60"},
+				{Field: "authoritative", Expected: "false", Actual: "true"},
 			}},
 	}
 	for _, tc := range tests {

@@ -1,13 +1,7 @@
 package dns_test
 
 import (
-	"bufio"
-	"context"
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"reflect"
-	"strings"
 	"testing"
 	"time"
 
@@ -61,20 +55,12 @@ func TestLabServer(t *testing.T) {
 		t.Run(tc.name+"/"+tc.typ+"/"+tc.protocol, func(t *testing.T) {
 			server := labServer
 			cfg := dns.Config{Name: tc.name, Type: tc.typ, Server: &server, Protocol: tc.protocol, RecursionDesired: true}
-			var r dns.Result
-			var probeErr error
-			// The server is an IP literal: the probe dials on this
-			// goroutine, so its sockets are the client namespace's.
-			if err := client.Do(func() error {
-				ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-				defer cancel()
-				r, probeErr = dns.Probe(ctx, cfg)
-				return nil
-			}); err != nil {
-				t.Fatal(err)
-			}
-			if probeErr != nil {
-				t.Fatalf("Probe: %v", probeErr)
+			// The server is an IP literal: the probe dials on the
+			// goroutine lab.Probe switches, so its sockets are the client
+			// namespace's.
+			r, err := lab.Probe(client, 3*time.Second, dns.Probe, cfg)
+			if err != nil {
+				t.Fatalf("Probe: %v", err)
 			}
 			if r.Rcode != tc.rcode || !reflect.DeepEqual(r.Answers, tc.answers) || r.Server != labServer+":53" || r.Protocol != tc.protocol {
 				t.Errorf("got %s %q from %s over %s; want %s %q from %s:53 over %s", r.Rcode, r.Answers, r.Server, r.Protocol, tc.rcode, tc.answers, labServer, tc.protocol)
@@ -91,9 +77,7 @@ func TestLabSystemResolver(t *testing.T) {
 	client, _ := dnsLab(t)
 	client.Resolv(t, labServer)
 	client.Hosts(t, "198.18.0.99 hosts-only.lab.test", "198.18.0.11 api.lab.test")
-	bin := lab.Nettest(t)
 
-	dir := t.TempDir()
 	suite := `
 dns "from_dns" {
   name = "web.lab.test"
@@ -146,32 +130,11 @@ dns "wrong" {
   }
 }
 `
-	if err := os.WriteFile(filepath.Join(dir, "dns.nettest.hcl"), []byte(suite), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	stdout, stderr, code := client.Exec(bin, "test", "--json", dir)
+	results, _, code, out := client.Nettest(t, lab.SuiteDir(t, map[string]string{"dns.nettest.hcl": suite}))
 	if code != 1 {
-		t.Errorf("exit code %d, want 1 (dns.wrong fails); stderr:\n%s", code, stderr)
+		t.Errorf("exit code %d, want 1 (dns.wrong fails)", code)
 	}
-
-	type result struct {
-		Type    string        `json:"type"`
-		Address string        `json:"address"`
-		Status  string        `json:"status"`
-		Message string        `json:"message"`
-		Diffs   []checks.Diff `json:"diffs"`
-	}
-	got := map[string]result{}
-	sc := bufio.NewScanner(strings.NewReader(stdout))
-	for sc.Scan() {
-		var r result
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatalf("not a JSON line: %q: %v", sc.Text(), err)
-		}
-		if r.Type == "result" {
-			got[r.Address] = r
-		}
-	}
+	got := lab.ByAddress(results)
 	want := map[string]string{
 		"dns.from_dns":     "pass",
 		"dns.from_hosts":   "pass",
@@ -190,6 +153,6 @@ dns "wrong" {
 		t.Errorf("dns.wrong diffs %+v, want %+v", d, wantDiff)
 	}
 	if t.Failed() {
-		t.Logf("stdout:\n%s\nstderr:\n%s", stdout, stderr)
+		t.Logf("nettest printed:\n%s", out)
 	}
 }

@@ -2,7 +2,6 @@ package dns_test
 
 import (
 	"fmt"
-	"reflect"
 	"strings"
 	"testing"
 
@@ -90,32 +89,15 @@ dns "dropped" {
   }
 }
 `, server, silent)
-	got := checktest.Run(t, src)
-
-	tests := []struct {
-		address string
-		status  runner.Status
-		message string // a part of it
-		diffs   []checks.Diff
-	}{
-		{"dns.api", runner.Pass, "", nil},
-		{"dns.mail", runner.Pass, "", nil},
-		{"dns.www", runner.Pass, "", nil},
-		{"dns.target", runner.Pass, "", nil},
-		{"dns.gone", runner.Pass, "", nil},
-		{"dns.wrong", runner.Fail, "", []checks.Diff{{Field: "answers", Expected: `["192.0.2.10"]`, Actual: `["192.0.2.10", "192.0.2.11", "192.0.2.12"]`}}},
-		{"dns.dropped", runner.Error, "no answer from " + silent + " over udp within ", nil},
-	}
-	for _, tc := range tests {
-		o, ok := got[tc.address]
-		if !ok {
-			t.Errorf("%s: no outcome", tc.address)
-			continue
-		}
-		if o.Status != tc.status || !strings.Contains(o.Message, tc.message) || !reflect.DeepEqual(o.Diffs, tc.diffs) {
-			t.Errorf("%s: %s %q %+v; want %s %q %+v", tc.address, o.Status, o.Message, o.Diffs, tc.status, tc.message, tc.diffs)
-		}
-	}
+	checktest.Expect(t, checktest.Run(t, src), []checktest.Want{
+		{Address: "dns.api", Status: runner.Pass},
+		{Address: "dns.mail", Status: runner.Pass},
+		{Address: "dns.www", Status: runner.Pass},
+		{Address: "dns.target", Status: runner.Pass},
+		{Address: "dns.gone", Status: runner.Pass},
+		{Address: "dns.wrong", Status: runner.Fail, Diffs: []checks.Diff{{Field: "answers", Expected: `["192.0.2.10"]`, Actual: `["192.0.2.10", "192.0.2.11", "192.0.2.12"]`}}},
+		{Address: "dns.dropped", Status: runner.Error, Message: "no answer from " + silent + " over udp within "},
+	})
 }
 
 // TestSuiteConfigErrors: bad arguments are configuration errors reported

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -13,7 +14,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/nettest/nettest/checks"
+	"github.com/nettest/nettest/checks/kindtest"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -133,24 +134,14 @@ func TestFaults(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			args := map[string]cty.Value{"url": str(tt.url)}
-			for k, v := range tt.args {
-				args[k] = v
-			}
+			maps.Copy(args, tt.args)
 			start := time.Now()
 			r, err := probe(t, timeout, args)
 			if took := time.Since(start); took > timeout+3*time.Second {
 				t.Errorf("took %v with a timeout of %v", took, timeout)
 			}
-			if len(tt.wantErr) > 0 {
-				if err == nil {
-					t.Fatalf("got an answer (status %s), want an error", checks.Show(field(r, "status")))
-				}
-				t.Logf("error: %v", err)
-				contains(t, "error", err.Error(), tt.wantErr...)
+			if !answered(t, r, err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatalf("probe failed: %v", err)
 			}
 			tt.check(t, r)
 		})
@@ -247,7 +238,7 @@ func TestBinaryBody(t *testing.T) {
 	if _, err := cty.Transform(r, func(p cty.Path, v cty.Value) (cty.Value, error) { return v, nil }); err != nil {
 		t.Error(err)
 	}
-	diffs := verdict(t, map[string]cty.Value{"body_contains": str("PNG")}, r)
+	diffs := kindtest.Verdict(t, "http", r, map[string]cty.Value{"body_contains": str("PNG")})
 	if len(diffs) != 1 || !utf8.ValidString(diffs[0].Actual) || strings.ContainsRune(diffs[0].Actual, 0) {
 		t.Errorf("diffs = %+v, want one, valid UTF-8 and with NUL escaped", diffs)
 	}

@@ -76,29 +76,6 @@ func mustProbe(t *testing.T, args map[string]cty.Value) cty.Value {
 	return r
 }
 
-// verdict compares a result with an expect block, validating each expected
-// value first, and returns the diff lines.
-func verdict(t *testing.T, expect map[string]cty.Value, result cty.Value) []checks.Diff {
-	t.Helper()
-	k := kind(t)
-	var diffs []checks.Diff
-	for name, want := range expect {
-		e, ok := k.Expectation(name)
-		if !ok {
-			t.Fatalf("unknown expectation %q", name)
-		}
-		if e.Validate != nil {
-			if err := e.Validate(want); err != nil {
-				t.Fatalf("expect %s = %s does not validate: %v", name, checks.Show(want), err)
-			}
-		}
-		if d := e.Compare(want, result); d != nil {
-			diffs = append(diffs, *d)
-		}
-	}
-	return diffs
-}
-
 // str, num and strMap shorten cty values in tables.
 func str(s string) cty.Value { return cty.StringVal(s) }
 func num(n int) cty.Value    { return cty.NumberIntVal(int64(n)) }
@@ -121,6 +98,25 @@ func fieldInt(t *testing.T, r cty.Value, name string) int {
 	t.Helper()
 	n, _ := field(r, name).AsBigFloat().Int64()
 	return int(n)
+}
+
+// answered checks what the probe returned against wantErr, the parts its
+// error must contain: with wantErr the probe must have failed, and there
+// is no result to look at (false); without, it must have answered (true).
+func answered(t *testing.T, r cty.Value, err error, wantErr []string) bool {
+	t.Helper()
+	if len(wantErr) > 0 {
+		if err == nil {
+			t.Fatalf("got an answer (status %s), want an error", checks.Show(field(r, "status")))
+		}
+		t.Logf("error: %v", err)
+		contains(t, "error", err.Error(), wantErr...)
+		return false
+	}
+	if err != nil {
+		t.Fatalf("probe failed: %v", err)
+	}
+	return true
 }
 
 func contains(t *testing.T, what, got string, parts ...string) {

@@ -3,6 +3,7 @@ package http
 import (
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/nettest/nettest/checks"
+	"github.com/nettest/nettest/checks/kindtest"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -43,7 +45,7 @@ func TestStatus(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := mustProbe(t, map[string]cty.Value{"url": str(srv.URL + tt.path)})
-			diffs := verdict(t, map[string]cty.Value{"status": tt.expect}, r)
+			diffs := kindtest.Verdict(t, "http", r, map[string]cty.Value{"status": tt.expect})
 			switch {
 			case tt.wantDiff == nil && len(diffs) != 0:
 				t.Errorf("diffs = %+v, want none", diffs)
@@ -96,7 +98,7 @@ func TestRedirects(t *testing.T) {
 			if got := fieldInt(t, r, "redirects"); got != tt.wantRedirects {
 				t.Errorf("redirects = %d, want %d", got, tt.wantRedirects)
 			}
-			diffs := verdict(t, map[string]cty.Value{"status": num(200)}, r)
+			diffs := kindtest.Verdict(t, "http", r, map[string]cty.Value{"status": num(200)})
 			if tt.wantActual == "" && len(diffs) != 0 || tt.wantActual != "" && (len(diffs) != 1 || diffs[0].Actual != tt.wantActual) {
 				t.Errorf("diffs = %+v, want actual %q", diffs, tt.wantActual)
 			}
@@ -153,7 +155,7 @@ func TestHeaders(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			diffs := verdict(t, tt.expect, r)
+			diffs := kindtest.Verdict(t, "http", r, tt.expect)
 			if tt.wantExpected == "" {
 				if len(diffs) != 0 {
 					t.Errorf("diffs = %+v, want none", diffs)
@@ -200,7 +202,7 @@ func TestBody(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			diffs := verdict(t, tt.expect, health)
+			diffs := kindtest.Verdict(t, "http", health, tt.expect)
 			if !tt.wantDiff {
 				if len(diffs) != 0 {
 					t.Errorf("diffs = %+v, want none", diffs)
@@ -221,7 +223,7 @@ func TestBody(t *testing.T) {
 		if !field(r, "body_truncated").True() {
 			t.Error("body_truncated = false, want true")
 		}
-		diffs := verdict(t, map[string]cty.Value{"body_contains": str("THE END")}, r)
+		diffs := kindtest.Verdict(t, "http", r, map[string]cty.Value{"body_contains": str("THE END")})
 		if len(diffs) != 1 {
 			t.Fatalf("diffs = %+v, want one", diffs)
 		}
@@ -232,7 +234,7 @@ func TestBody(t *testing.T) {
 		if len(fieldString(t, r, "body")) != len(page) || field(r, "body_truncated").True() {
 			t.Errorf("body of %d bytes, truncated %v; want %d bytes whole", len(fieldString(t, r, "body")), field(r, "body_truncated").True(), len(page))
 		}
-		if d := verdict(t, map[string]cty.Value{"body_contains": str("THE END")}, r); len(d) != 0 {
+		if d := kindtest.Verdict(t, "http", r, map[string]cty.Value{"body_contains": str("THE END")}); len(d) != 0 {
 			t.Errorf("diffs = %+v, want none", d)
 		}
 	})
@@ -307,9 +309,7 @@ func TestRequest(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			args := map[string]cty.Value{"url": str(srv.URL + "/x")}
-			for k, v := range tt.args {
-				args[k] = v
-			}
+			maps.Copy(args, tt.args)
 			mustProbe(t, args)
 			mu.Lock()
 			r, body := got, gotBody

@@ -1,8 +1,6 @@
 package http
 
 import (
-	"bufio"
-	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -94,25 +92,13 @@ func TestExampleAgainstNginx(t *testing.T) {
 
 			// SSL_CERT_FILE makes the lab's CA the system's, as an internal
 			// CA installed on a real machine would be.
-			stdout, stderr, code := client.Exec("env", "SSL_CERT_FILE="+caFile,
-				lab.Nettest(t), "test", "--json", "--var=web_host=198.18.0.2", example)
+			results, _, code, out := client.NettestVia(t, []string{"env", "SSL_CERT_FILE=" + caFile},
+				"--var=web_host=198.18.0.2", example)
 			if code != tt.wantExit {
-				t.Errorf("exit code %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.wantExit, stdout, stderr)
+				t.Errorf("exit code %d, want %d\n%s", code, tt.wantExit, out)
 			}
 			got := map[string][]string{}
-			sc := bufio.NewScanner(strings.NewReader(stdout))
-			sc.Buffer(nil, 1<<20)
-			for sc.Scan() {
-				var line struct {
-					Type, Address, Status, Message string
-					Diffs                          []struct{ Field, Expected, Actual string }
-				}
-				if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
-					t.Fatalf("not JSON: %s", sc.Text())
-				}
-				if line.Type != "result" {
-					continue
-				}
+			for _, line := range results {
 				if line.Status == "error" {
 					t.Errorf("%s errored: %s", line.Address, line.Message)
 				}
@@ -209,19 +195,14 @@ http "filtered" {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			stdout, stderr, code := tt.host.Exec(lab.Nettest(t), "test", "--json", suite)
+			results, _, code, out := tt.host.Nettest(t, suite)
 			if code != 1 {
-				t.Errorf("exit code %d, want 1\nstderr:\n%s", code, stderr)
+				t.Errorf("exit code %d, want 1\n%s", code, out)
 			}
 			seen := 0
-			sc := bufio.NewScanner(strings.NewReader(stdout))
-			for sc.Scan() {
-				var line struct{ Type, Address, Status, Message string }
-				if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
-					t.Fatalf("not JSON: %s", sc.Text())
-				}
+			for _, line := range results {
 				want, ok := tt.want[line.Address]
-				if line.Type != "result" || !ok {
+				if !ok {
 					continue
 				}
 				seen++
@@ -233,7 +214,7 @@ http "filtered" {
 				}
 			}
 			if seen != len(tt.want) {
-				t.Errorf("saw %d of %d checks in:\n%s", seen, len(tt.want), stdout)
+				t.Errorf("saw %d of %d checks in:\n%s", seen, len(tt.want), out)
 			}
 		})
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/nettest/nettest/checks"
+	"github.com/nettest/nettest/checks/kindtest"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -72,20 +74,10 @@ func TestVerification(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			args := map[string]cty.Value{"url": str(tt.url)}
-			for k, v := range tt.args {
-				args[k] = v
-			}
+			maps.Copy(args, tt.args)
 			r, err := probe(t, 5*time.Second, args)
-			if len(tt.wantErr) > 0 {
-				if err == nil {
-					t.Fatalf("got an answer (status %s), want an error", checks.Show(field(r, "status")))
-				}
-				t.Logf("error: %v", err)
-				contains(t, "error", err.Error(), tt.wantErr...)
+			if !answered(t, r, err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatalf("probe failed: %v", err)
 			}
 			if fieldInt(t, r, "status") != 200 || fieldString(t, r, "tls_version") != "TLS1.3" {
 				t.Errorf("status %d, tls_version %q; want 200, TLS1.3", fieldInt(t, r, "status"), fieldString(t, r, "tls_version"))
@@ -137,16 +129,8 @@ func TestCertificateExpiry(t *testing.T) {
 				url = srv.URL
 			}
 			r, err := probe(t, 5*time.Second, map[string]cty.Value{"url": str(url), "ca_file": caFile, "insecure_skip_verify": cty.BoolVal(tt.insecure)})
-			if len(tt.wantErr) > 0 {
-				if err == nil {
-					t.Fatal("got an answer, want an error")
-				}
-				t.Logf("error: %v", err)
-				contains(t, "error", err.Error(), tt.wantErr...)
+			if !answered(t, r, err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatalf("probe failed: %v", err)
 			}
 			if got := fieldInt(t, r, "cert_days_left"); got != tt.wantDays {
 				t.Errorf("cert_days_left = %d, want %d", got, tt.wantDays)
@@ -158,7 +142,7 @@ func TestCertificateExpiry(t *testing.T) {
 			if got := fieldString(t, r, "cert_expiry"); got != wantExpiry {
 				t.Errorf("cert_expiry = %q, want %q", got, wantExpiry)
 			}
-			diffs := verdict(t, map[string]cty.Value{"cert_days_left_min": num(14)}, r)
+			diffs := kindtest.Verdict(t, "http", r, map[string]cty.Value{"cert_days_left_min": num(14)})
 			if tt.wantActual == "" {
 				if len(diffs) != 0 {
 					t.Errorf("diffs = %+v, want none", diffs)
@@ -213,20 +197,10 @@ func TestClientCertificate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			args := map[string]cty.Value{"url": str(srv.URL), "ca_file": str(writeFile(t, "ca.pem", serverCA.pem))}
-			for k, v := range tt.args {
-				args[k] = v
-			}
+			maps.Copy(args, tt.args)
 			r, err := probe(t, 5*time.Second, args)
-			if len(tt.wantErr) > 0 {
-				if err == nil {
-					t.Fatalf("got an answer (%s), want an error", checks.Show(field(r, "body")))
-				}
-				t.Logf("error: %v", err)
-				contains(t, "error", err.Error(), tt.wantErr...)
+			if !answered(t, r, err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatalf("probe failed: %v", err)
 			}
 			if got := fieldString(t, r, "body"); got != "hello nettest test" {
 				t.Errorf("body = %q, want the server to greet the client certificate", got)
@@ -302,20 +276,10 @@ func TestServerName(t *testing.T) {
 			seen = nil
 			mu.Unlock()
 			args := map[string]cty.Value{"url": str(tt.url), "ca_file": caFile}
-			for k, v := range tt.args {
-				args[k] = v
-			}
+			maps.Copy(args, tt.args)
 			r, err := probe(t, 5*time.Second, args)
-			if len(tt.wantErr) > 0 {
-				if err == nil {
-					t.Fatal("got an answer, want an error")
-				}
-				t.Logf("error: %v", err)
-				contains(t, "error", err.Error(), tt.wantErr...)
+			if !answered(t, r, err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatalf("probe failed: %v", err)
 			}
 			mu.Lock()
 			got := strings.Join(seen, " ")

@@ -1,68 +1,22 @@
 package iptables_test
 
 import (
-	"bufio"
-	"encoding/json"
-	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
 
-	"github.com/nettest/nettest/checks"
 	"github.com/nettest/nettest/internal/lab"
 	"github.com/nettest/nettest/runner"
 )
 
-// jsonResult is one "result" line of nettest test --json.
-type jsonResult struct {
-	Type    string        `json:"type"`
-	Address string        `json:"address"`
-	Status  string        `json:"status"`
-	Message string        `json:"message"`
-	Diffs   []checks.Diff `json:"diffs"`
-}
-
-// runNettest runs the nettest binary with args inside h (through prefix,
-// such as setpriv, when given) and returns its results by address and its
-// exit code.
-func runNettest(t *testing.T, h *lab.Host, prefix []string, args ...string) (map[string]jsonResult, int, string) {
+// runNettest runs the nettest binary with args inside h (through wrapper,
+// such as setpriv, when given) and returns its results by address, its
+// exit code and what it printed.
+func runNettest(t *testing.T, h *lab.Host, wrapper []string, args ...string) (map[string]lab.Result, int, string) {
 	t.Helper()
-	cmd := append(append(append([]string{}, prefix...), lab.Nettest(t), "test", "--json"), args...)
-	stdout, stderr, code := h.Exec(cmd...)
-	results := map[string]jsonResult{}
-	sc := bufio.NewScanner(strings.NewReader(stdout))
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		var r jsonResult
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatalf("nettest printed a line that is not JSON: %q (%v)\nstderr: %s", sc.Text(), err, stderr)
-		}
-		if r.Type == "result" {
-			results[r.Address] = r
-		}
-	}
-	return results, code, stdout + stderr
-}
-
-// suiteDir writes files into a directory every user may read (the
-// no-privilege test runs nettest as nobody), removed at cleanup.
-func suiteDir(t *testing.T, files map[string]string) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "nettest-iptables-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for name, src := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
+	results, _, code, out := h.NettestVia(t, wrapper, args...)
+	return lab.ByAddress(results), code, out
 }
 
 // exampleDir is examples/port-forward of this repository.
@@ -82,7 +36,7 @@ func TestPortForwardProvenTwice(t *testing.T) {
 	cl, srv := server(t)
 
 	// Once: the rules, read in the server's namespace.
-	dir := suiteDir(t, map[string]string{"rules.nettest.hcl": labSuite})
+	dir := lab.SuiteDir(t, map[string]string{"rules.nettest.hcl": labSuite})
 	got, code, out := runNettest(t, srv, nil, dir)
 	if code != 1 {
 		t.Errorf("exit code %d, want 1 (three checks fail, one errors)\n%s", code, out)
@@ -114,7 +68,7 @@ func TestPortForwardProvenTwice(t *testing.T) {
 
 	// The filter rules do what the checks said they are: 22 rejected, 23
 	// dropped, 8080 open directly, and the body is nginx's.
-	traffic := suiteDir(t, map[string]string{"traffic.nettest.hcl": `
+	traffic := lab.SuiteDir(t, map[string]string{"traffic.nettest.hcl": `
 http "forwarded" {
   url = "http://198.18.0.2:80/"
   expect {
@@ -151,7 +105,7 @@ tcp "telnet_dropped" {
 	}
 
 	// Counters: the forwarded connections went through the REDIRECT rule.
-	counted := suiteDir(t, map[string]string{"counted.nettest.hcl": `
+	counted := lab.SuiteDir(t, map[string]string{"counted.nettest.hcl": `
 iptables "forward" {
   chain     = "PREROUTING"
   protocol  = "tcp"
@@ -177,7 +131,7 @@ iptables "forward" {
 func TestNoPrivilegesEndToEnd(t *testing.T) {
 	_, srv := server(t)
 	setpriv := lab.RequireBinary(t, "setpriv", "util-linux")
-	dir := suiteDir(t, map[string]string{"rules.nettest.hcl": `
+	dir := lab.SuiteDir(t, map[string]string{"rules.nettest.hcl": `
 iptables "redirect" {
   table = "nat"
   chain = "PREROUTING"

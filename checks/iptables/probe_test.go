@@ -190,14 +190,7 @@ func TestForwardCarriesTraffic(t *testing.T) {
 	cl, srv := server(t)
 	inNamespace(t, srv, defaultBackend)
 	dial := func(port int, timeout time.Duration) tcp.Result {
-		var r tcp.Result
-		err := cl.Do(func() error {
-			ctx, cancel := context.WithTimeout(context.Background(), timeout)
-			defer cancel()
-			var err error
-			r, err = tcp.Probe(ctx, tcp.Config{Host: "198.18.0.2", Port: port})
-			return err
-		})
+		r, err := lab.Probe(cl, timeout, tcp.Probe, tcp.Config{Host: "198.18.0.2", Port: port})
 		if err != nil {
 			t.Fatal(err)
 		}

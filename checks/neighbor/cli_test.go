@@ -1,10 +1,7 @@
 package neighbor_test
 
 import (
-	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -12,15 +9,6 @@ import (
 	"github.com/nettest/nettest/checks"
 	"github.com/nettest/nettest/internal/lab"
 )
-
-// report is one JSON line of `nettest test --json`.
-type report struct {
-	Type    string
-	Address string
-	Status  string
-	Message string
-	Diffs   []checks.Diff
-}
 
 // TestCLIInLab runs neighbor blocks with the nettest binary inside a
 // namespace, as a user on that host would: the server resolved (its MAC read
@@ -33,8 +21,7 @@ func TestCLIInLab(t *testing.T) {
 	mac := strings.TrimSpace(server.Run(t, "cat", "/sys/class/net/"+sifc+"/address"))
 	client.Run(t, "ip", "neigh", "add", "198.18.6.50", "lladdr", "02:00:5e:10:00:50", "dev", ifc, "nud", "permanent")
 
-	dir := t.TempDir()
-	suite := fmt.Sprintf(`
+	suite := lab.SuiteDir(t, map[string]string{"lab.nettest.hcl": fmt.Sprintf(`
 neighbor "server" {
   address = "198.18.6.2"
   resolve = true
@@ -68,25 +55,13 @@ neighbor "unused_expected_present" {
     present = true
   }
 }
-`, strings.ToUpper(mac), ifc)
-	if err := os.WriteFile(filepath.Join(dir, "lab.nettest.hcl"), []byte(suite), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	stdout, stderr, code := client.Exec(lab.Nettest(t), "test", "--json", dir)
+`, strings.ToUpper(mac), ifc)})
+	list, _, code, out := client.Nettest(t, suite)
 	if code != 1 {
-		t.Errorf("exit code = %d, want 1\nstderr:\n%s", code, stderr)
+		t.Errorf("exit code = %d, want 1\n%s", code, out)
 	}
-	results := map[string]report{}
-	for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
-		var r report
-		if err := json.Unmarshal([]byte(line), &r); err != nil {
-			t.Fatalf("bad JSON line %q: %v\nstderr:\n%s", line, err, stderr)
-		}
-		if r.Type == "result" {
-			results[r.Address] = r
-		}
-	}
-	tests := []report{
+	results := lab.ByAddress(list)
+	tests := []lab.Result{
 		{Address: "neighbor.server", Status: "pass"},
 		{Address: "neighbor.unused", Status: "pass"},
 		{Address: "neighbor.static", Status: "pass"},

@@ -16,11 +16,11 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/nettest/nettest/checks"
+	"github.com/nettest/nettest/checks/internal/iface"
 	"github.com/vishvananda/netlink"
 	"github.com/zclconf/go-cty/cty"
 	"golang.org/x/sys/unix"
@@ -153,9 +153,9 @@ func Probe(ctx context.Context, cfg Config) (Result, error) {
 	r := Result{Address: ip.String()}
 	index := 0
 	if cfg.Interface != nil {
-		link, err := h.LinkByName(*cfg.Interface)
+		link, err := iface.ByName(h, *cfg.Interface)
 		if err != nil {
-			return r, fmt.Errorf("no interface named %q in this network namespace (there are: %s)", *cfg.Interface, interfaces(h))
+			return r, err
 		}
 		index = link.Attrs().Index
 		r.Interface = *cfg.Interface
@@ -333,23 +333,4 @@ func stateName(state int) string {
 		}
 	}
 	return "none"
-}
-
-// interfaces lists the interface names, for error messages.
-func interfaces(h *netlink.Handle) string {
-	links, err := h.LinkList()
-	if err != nil {
-		return ""
-	}
-	// A host with many containers has hundreds of veths: name a few.
-	const most = 12
-	var names []string
-	for _, l := range links {
-		if len(names) == most {
-			names = append(names, fmt.Sprintf("and %d more", len(links)-most))
-			break
-		}
-		names = append(names, l.Attrs().Name)
-	}
-	return strings.Join(names, ", ")
 }

@@ -1,13 +1,13 @@
 package neighbor
 
 import (
-	"context"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/nettest/nettest/checks"
+	"github.com/nettest/nettest/checks/kindtest"
 	"github.com/nettest/nettest/internal/lab"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -39,19 +39,6 @@ func newNeighborLab(t *testing.T) *neighborLab {
 	n.client.Run(t, "ip", "neigh", "add", "198.18.1.50", "lladdr", "02:00:5E:10:00:50", "dev", n.if4, "nud", "permanent")
 	n.client.Run(t, "ip", "neigh", "add", "198.18.1.51", "lladdr", "02:00:5e:10:00:51", "dev", n.if4, "nud", "noarp")
 	return n
-}
-
-// probe runs the probe inside the client's namespace with a timeout.
-func (n *neighborLab) probe(t *testing.T, cfg Config, timeout time.Duration) (Result, error) {
-	t.Helper()
-	var r Result
-	err := n.client.Do(func() (err error) {
-		ctx, cancel := context.WithTimeout(context.Background(), timeout)
-		defer cancel()
-		r, err = Probe(ctx, cfg)
-		return err
-	})
-	return r, err
 }
 
 func TestNeighbors(t *testing.T) {
@@ -100,7 +87,7 @@ func TestNeighbors(t *testing.T) {
 			timeout = 5 * time.Second
 		}
 		start := time.Now()
-		got, err := n.probe(t, s.cfg, timeout)
+		got, err := lab.Probe(n.client, timeout, Probe, s.cfg)
 		if err != nil {
 			t.Fatalf("%s: %v", s.name, err)
 		}
@@ -120,7 +107,7 @@ func TestNeighbors(t *testing.T) {
 func TestResolveWithinTimeout(t *testing.T) {
 	n := newNeighborLab(t)
 	start := time.Now()
-	got, err := n.probe(t, Config{Address: "2001:db8:1::99", Resolve: true}, time.Second)
+	got, err := lab.Probe(n.client, time.Second, Probe, Config{Address: "2001:db8:1::99", Resolve: true})
 	elapsed := time.Since(start)
 	if err != nil {
 		t.Fatal(err)
@@ -150,7 +137,7 @@ func TestErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r, err := n.probe(t, tt.cfg, 5*time.Second)
+			r, err := lab.Probe(n.client, 5*time.Second, Probe, tt.cfg)
 			if err == nil || !strings.HasPrefix(err.Error(), tt.err) {
 				t.Fatalf("error = %v (observed %+v), want one starting %q", err, r, tt.err)
 			}
@@ -158,44 +145,13 @@ func TestErrors(t *testing.T) {
 	}
 }
 
-// verdict judges a result against an expect block as the runner does.
-func verdict(t *testing.T, result cty.Value, expect map[string]cty.Value) []checks.Diff {
-	t.Helper()
-	kind, ok := checks.Lookup("neighbor")
-	if !ok {
-		t.Fatal("neighbor is not registered")
-	}
-	var diffs []checks.Diff
-	for _, e := range kind.Expect {
-		want, ok := expect[e.Name]
-		if !ok {
-			continue
-		}
-		if e.Validate != nil {
-			if err := e.Validate(want); err != nil {
-				t.Fatalf("%s = %s rejected at load time: %v", e.Name, checks.Show(want), err)
-			}
-		}
-		if d := e.Compare(want, result); d != nil {
-			diffs = append(diffs, *d)
-		}
-	}
-	return diffs
-}
-
 func TestVerdicts(t *testing.T) {
 	n := newNeighborLab(t)
 	kind, _ := checks.Lookup("neighbor")
 	probe := func(addr string, resolve bool) cty.Value {
-		var v cty.Value
-		err := n.client.Do(func() (err error) {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			v, err = kind.Probe(ctx, cty.ObjectVal(map[string]cty.Value{
-				"address": cty.StringVal(addr), "interface": cty.NullVal(cty.String), "resolve": cty.BoolVal(resolve),
-			}))
-			return err
-		})
+		v, err := lab.Probe(n.client, 5*time.Second, kind.Probe, cty.ObjectVal(map[string]cty.Value{
+			"address": cty.StringVal(addr), "interface": cty.NullVal(cty.String), "resolve": cty.BoolVal(resolve),
+		}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -221,7 +177,7 @@ func TestVerdicts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			diffs := verdict(t, probe(tt.addr, tt.resolve), tt.expect)
+			diffs := kindtest.Verdict(t, "neighbor", probe(tt.addr, tt.resolve), tt.expect)
 			if !slices.Equal(diffs, tt.diffs) {
 				t.Errorf("diffs = %+v\nwant    %+v", diffs, tt.diffs)
 			}

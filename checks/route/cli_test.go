@@ -1,10 +1,7 @@
 package route_test
 
 import (
-	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -12,37 +9,6 @@ import (
 	"github.com/nettest/nettest/checks"
 	"github.com/nettest/nettest/internal/lab"
 )
-
-// report is one JSON line of `nettest test --json`.
-type report struct {
-	Type    string
-	Address string
-	Status  string
-	Message string
-	Diffs   []checks.Diff
-}
-
-// runCLI runs the nettest binary inside host on a suite and returns its
-// result lines by address and its exit code.
-func runCLI(t *testing.T, host *lab.Host, suite string) (map[string]report, int) {
-	t.Helper()
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "lab.nettest.hcl"), []byte(suite), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	stdout, stderr, code := host.Exec(lab.Nettest(t), "test", "--json", dir)
-	results := map[string]report{}
-	for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
-		var r report
-		if err := json.Unmarshal([]byte(line), &r); err != nil {
-			t.Fatalf("bad JSON line %q: %v\nstderr:\n%s", line, err, stderr)
-		}
-		if r.Type == "result" {
-			results[r.Address] = r
-		}
-	}
-	return results, code
-}
 
 // TestCLIInLab runs route blocks with the nettest binary inside a
 // namespace, as a user on that host would: an on-link route, a route via a
@@ -53,7 +19,7 @@ func TestCLIInLab(t *testing.T) {
 	ifc, _ := l.Link(client, "198.18.5.1/24", l.Host("router"), "198.18.5.2/24")
 	client.Run(t, "ip", "route", "add", "198.18.50.0/24", "via", "198.18.5.2")
 
-	results, code := runCLI(t, client, fmt.Sprintf(`
+	suite := lab.SuiteDir(t, map[string]string{"lab.nettest.hcl": fmt.Sprintf(`
 route "on_link" {
   destination = "198.18.5.2"
   expect {
@@ -96,11 +62,13 @@ route "bad_interface" {
     reachable = true
   }
 }
-`, ifc))
+`, ifc)})
+	list, _, code, out := client.Nettest(t, suite)
 	if code != 1 {
-		t.Errorf("exit code = %d, want 1", code)
+		t.Errorf("exit code = %d, want 1\n%s", code, out)
 	}
-	tests := []report{
+	results := lab.ByAddress(list)
+	tests := []lab.Result{
 		{Address: "route.on_link", Status: "pass"},
 		{Address: "route.via_gateway", Status: "pass"},
 		{Address: "route.no_route", Status: "pass"},

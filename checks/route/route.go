@@ -13,10 +13,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"strings"
 	"syscall"
 
 	"github.com/nettest/nettest/checks"
+	"github.com/nettest/nettest/checks/internal/iface"
 	"github.com/vishvananda/netlink"
 	"github.com/zclconf/go-cty/cty"
 	"golang.org/x/sys/unix"
@@ -170,9 +170,9 @@ func lookup(ctx context.Context, h *netlink.Handle, cfg Config) (Result, error) 
 		}
 	}
 	if cfg.Interface != nil {
-		link, err := h.LinkByName(*cfg.Interface)
+		link, err := iface.ByName(h, *cfg.Interface)
 		if err != nil {
-			return r, fmt.Errorf("no interface named %q in this network namespace (there are: %s)", *cfg.Interface, interfaces(h))
+			return r, err
 		}
 		opts.OifIndex = link.Attrs().Index
 	}
@@ -383,23 +383,4 @@ func canonicalPrefix(s string) (string, error) {
 		return "", fmt.Errorf("%q is not a prefix; write one such as \"198.18.1.0/24\", or \"default\"", s)
 	}
 	return prefixString(n), nil
-}
-
-// interfaces lists the interface names, for error messages.
-func interfaces(h *netlink.Handle) string {
-	links, err := h.LinkList()
-	if err != nil {
-		return ""
-	}
-	// A host with many containers has hundreds of veths: name a few.
-	const most = 12
-	var names []string
-	for _, l := range links {
-		if len(names) == most {
-			names = append(names, fmt.Sprintf("and %d more", len(links)-most))
-			break
-		}
-		names = append(names, l.Attrs().Name)
-	}
-	return strings.Join(names, ", ")
 }

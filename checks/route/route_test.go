@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nettest/nettest/checks"
+	"github.com/nettest/nettest/checks/kindtest"
 	"github.com/nettest/nettest/internal/lab"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -79,11 +80,7 @@ func TestRoutes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var got Result
-			err := client.Do(func() (err error) {
-				got, err = Probe(context.Background(), tt.cfg)
-				return err
-			})
+			got, err := lab.Probe(client, 5*time.Second, Probe, tt.cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -112,59 +109,21 @@ func TestRouteErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := client.Do(func() error {
-				r, err := Probe(context.Background(), tt.cfg)
-				if err == nil {
-					t.Errorf("no error; observed %+v", r)
-				}
-				return err
-			})
+			r, err := lab.Probe(client, 5*time.Second, Probe, tt.cfg)
 			if err == nil || !strings.HasPrefix(err.Error(), tt.err) {
-				t.Fatalf("error = %v, want one starting %q", err, tt.err)
+				t.Fatalf("error = %v (observed %+v), want one starting %q", err, r, tt.err)
 			}
 		})
 	}
-}
-
-// verdict judges a result against an expect block as the runner does:
-// validate each expected value, then compare, in a stable order.
-func verdict(t *testing.T, result cty.Value, expect map[string]cty.Value) []checks.Diff {
-	t.Helper()
-	kind, ok := checks.Lookup("route")
-	if !ok {
-		t.Fatal("route is not registered")
-	}
-	var diffs []checks.Diff
-	for _, e := range kind.Expect {
-		want, ok := expect[e.Name]
-		if !ok {
-			continue
-		}
-		if e.Validate != nil {
-			if err := e.Validate(want); err != nil {
-				t.Fatalf("%s = %s rejected at load time: %v", e.Name, checks.Show(want), err)
-			}
-		}
-		if d := e.Compare(want, result); d != nil {
-			diffs = append(diffs, *d)
-		}
-	}
-	return diffs
 }
 
 func TestVerdicts(t *testing.T) {
 	client, if1, _ := routeLab(t)
 	kind, _ := checks.Lookup("route")
 	probe := func(dest string) cty.Value {
-		var v cty.Value
-		err := client.Do(func() (err error) {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			v, err = kind.Probe(ctx, cty.ObjectVal(map[string]cty.Value{
-				"destination": cty.StringVal(dest), "source": cty.NullVal(cty.String), "interface": cty.NullVal(cty.String),
-			}))
-			return err
-		})
+		v, err := lab.Probe(client, 5*time.Second, kind.Probe, cty.ObjectVal(map[string]cty.Value{
+			"destination": cty.StringVal(dest), "source": cty.NullVal(cty.String), "interface": cty.NullVal(cty.String),
+		}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -190,7 +149,7 @@ func TestVerdicts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			diffs := verdict(t, probe(tt.dest), tt.expect)
+			diffs := kindtest.Verdict(t, "route", probe(tt.dest), tt.expect)
 			if !slices.Equal(diffs, tt.diffs) {
 				t.Errorf("diffs = %+v\nwant    %+v", diffs, tt.diffs)
 			}

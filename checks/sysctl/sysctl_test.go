@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nettest/nettest/checks"
+	"github.com/nettest/nettest/checks/kindtest"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -136,32 +137,6 @@ func TestProbeErrors(t *testing.T) {
 	}
 }
 
-// verdict judges a result against an expect block the way the runner does:
-// validate each expected value at load time, then compare.
-func verdict(t *testing.T, result cty.Value, expect map[string]cty.Value) []checks.Diff {
-	t.Helper()
-	kind, ok := checks.Lookup("sysctl")
-	if !ok {
-		t.Fatal("sysctl is not registered")
-	}
-	var diffs []checks.Diff
-	for name, want := range expect {
-		e, ok := kind.Expectation(name)
-		if !ok {
-			t.Fatalf("sysctl has no expectation %q", name)
-		}
-		if e.Validate != nil {
-			if err := e.Validate(want); err != nil {
-				t.Fatalf("%s = %s rejected at load time: %v", name, checks.Show(want), err)
-			}
-		}
-		if d := e.Compare(want, result); d != nil {
-			diffs = append(diffs, *d)
-		}
-	}
-	return diffs
-}
-
 func TestExpectations(t *testing.T) {
 	fileMax, ok := new(big.Int).SetString(strings.TrimSpace(raw(t, "/proc/sys/fs/file-max")), 10)
 	if !ok {
@@ -199,7 +174,7 @@ func TestExpectations(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			diffs := verdict(t, r.Object(), tt.expect)
+			diffs := kindtest.Verdict(t, "sysctl", r.Object(), tt.expect)
 			if len(diffs) != len(tt.diffs) {
 				t.Fatalf("diffs = %+v, want %+v", diffs, tt.diffs)
 			}

@@ -1,16 +1,13 @@
 package tcp_test
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/nettest/nettest/checks"
 	"github.com/nettest/nettest/checks/tcp"
 	"github.com/nettest/nettest/internal/lab"
 )
@@ -40,9 +37,9 @@ func TestProbeStatesInLab(t *testing.T) {
 	l.Link(client, "2001:db8:3::1/64", server, serverV6+"/64")
 
 	open4 := server.Listen(t, "tcp4", serverV4+":0")
-	go serve(open4)
+	go lab.AcceptAndClose(open4)
 	open6 := server.Listen(t, "tcp6", "["+serverV6+"]:0")
-	go serve(open6)
+	go lab.AcceptAndClose(open6)
 
 	reject := func(port int, with string) {
 		server.Iptables(t, "-A", "INPUT", "-p", "tcp", "--dport", strconv.Itoa(port), "-j", "REJECT", "--reject-with", with)
@@ -83,22 +80,14 @@ func TestProbeStatesInLab(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := tcp.Config{Host: tt.host, Port: tt.port}
-			var got tcp.Result
-			var probeErr error
 			start := time.Now()
 			// The host is an IP literal, so Probe resolves nothing and dials
-			// on this goroutine: the socket is the client namespace's.
-			if err := client.Do(func() error {
-				ctx, cancel := context.WithTimeout(context.Background(), tt.timeout)
-				defer cancel()
-				got, probeErr = tcp.Probe(ctx, cfg)
-				return nil
-			}); err != nil {
-				t.Fatal(err)
-			}
+			// on the goroutine lab.Probe switches: the socket is the client
+			// namespace's.
+			got, err := lab.Probe(client, tt.timeout, tcp.Probe, cfg)
 			took := time.Since(start)
-			if probeErr != nil {
-				t.Fatalf("Probe(%+v) error = %v, want an observation", cfg, probeErr)
+			if err != nil {
+				t.Fatalf("Probe(%+v) error = %v, want an observation", cfg, err)
 			}
 			want := tcp.Result{
 				Host: tt.host, Port: tt.port,
@@ -135,12 +124,11 @@ func TestCLIInLab(t *testing.T) {
 	client, server := l.Host("client"), l.Host("server")
 	l.Link(client, "198.18.4.1/24", server, "198.18.4.2/24")
 	open := server.Listen(t, "tcp4", "198.18.4.2:0")
-	go serve(open)
+	go lab.AcceptAndClose(open)
 	server.Iptables(t, "-A", "INPUT", "-p", "tcp", "--dport", "7001", "-j", "DROP")
 	server.Iptables(t, "-A", "INPUT", "-p", "tcp", "--dport", "7002", "-j", "REJECT", "--reject-with", "icmp-admin-prohibited")
 	client.Hosts(t, "198.18.4.2 server.lab")
 
-	dir := t.TempDir()
 	suite := fmt.Sprintf(`
 defaults {
   timeout = "500ms"
@@ -189,42 +177,20 @@ tcp "must_be_open" {
   }
 }
 `, port(open))
-	if err := os.WriteFile(filepath.Join(dir, "lab.nettest.hcl"), []byte(suite), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	stdout, stderr, code := client.Exec(lab.Nettest(t), "test", "--json", dir)
+	results, summary, code, out := client.Nettest(t, lab.SuiteDir(t, map[string]string{"lab.nettest.hcl": suite}))
 	if code != 1 {
-		t.Errorf("exit code = %d, want 1 (one check fails)\nstderr:\n%s", code, stderr)
+		t.Errorf("exit code = %d, want 1 (one check fails)\n%s", code, out)
 	}
-
-	type diff struct{ Field, Expected, Actual string }
-	type line struct {
-		Type, Address, Status, Message string
-		Diffs                          []diff
-		Passed, Failed, Errored        int
-	}
-	got := map[string]line{}
-	var summary line
-	for _, l := range strings.Split(strings.TrimSpace(stdout), "\n") {
-		var v line
-		if err := json.Unmarshal([]byte(l), &v); err != nil {
-			t.Fatalf("not a JSON line: %q: %v", l, err)
-		}
-		if v.Type == "summary" {
-			summary = v
-		} else {
-			got[v.Address] = v
-		}
-	}
+	got := lab.ByAddress(results)
 	tests := []struct {
 		address, status string
-		diffs           []diff
+		diffs           []checks.Diff
 	}{
 		{"tcp.open", "pass", nil},
 		{"tcp.closed", "pass", nil},
 		{`tcp.dropped["7001"]`, "pass", nil},
 		{"tcp.rejected", "pass", nil},
-		{"tcp.must_be_open", "fail", []diff{{"open", "true", "false (filtered: no answer within the timeout)"}}},
+		{"tcp.must_be_open", "fail", []checks.Diff{{Field: "open", Expected: "true", Actual: "false (filtered: no answer within the timeout)"}}},
 	}
 	for _, tt := range tests {
 		g := got[tt.address]
@@ -233,6 +199,6 @@ tcp "must_be_open" {
 		}
 	}
 	if summary.Passed != 4 || summary.Failed != 1 || summary.Errored != 0 {
-		t.Errorf("summary = %+v, want 4 passed, 1 failed\nstdout:\n%s", summary, stdout)
+		t.Errorf("summary = %+v, want 4 passed, 1 failed\n%s", summary, out)
 	}
 }

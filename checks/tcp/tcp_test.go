@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"reflect"
 	"strconv"
 	"testing"
 	"time"
@@ -12,36 +11,25 @@ import (
 	"github.com/nettest/nettest/checks"
 	"github.com/nettest/nettest/checks/checktest"
 	"github.com/nettest/nettest/checks/tcp"
+	"github.com/nettest/nettest/internal/lab"
 	"github.com/nettest/nettest/runner"
 )
 
-// serve accepts and closes connections until the listener is closed, so the
-// kernel's accept queue never fills during a test.
-func serve(ln net.Listener) {
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		c.Close()
-	}
-}
-
 // listen opens a listener that the test closes at its end.
-func listen(t *testing.T, network, addr string) net.Listener {
+func listen(t testing.TB, network, addr string) net.Listener {
 	t.Helper()
 	ln, err := net.Listen(network, addr)
 	if err != nil {
 		t.Skipf("cannot listen on %s %s here: %v", network, addr, err)
 	}
 	t.Cleanup(func() { ln.Close() })
-	go serve(ln)
+	go lab.AcceptAndClose(ln)
 	return ln
 }
 
 // closedPort returns a port on host that was listened on and closed, so
 // nothing listens there now and the kernel answers a SYN with a reset.
-func closedPort(t *testing.T, network, host string) int {
+func closedPort(t testing.TB, network, host string) int {
 	t.Helper()
 	ln, err := net.Listen(network, net.JoinHostPort(host, "0"))
 	if err != nil {
@@ -63,7 +51,7 @@ func TestProbeLoopback(t *testing.T) {
 	// when the machine has IPv6, so the answer is "open" either way.
 	if ln, err := net.Listen("tcp6", net.JoinHostPort("::1", strconv.Itoa(port(v4)))); err == nil {
 		t.Cleanup(func() { ln.Close() })
-		go serve(ln)
+		go lab.AcceptAndClose(ln)
 	}
 	closed4 := closedPort(t, "tcp4", "127.0.0.1")
 
@@ -129,7 +117,7 @@ func TestProbeLocalhostName(t *testing.T) {
 	v4 := listen(t, "tcp4", "127.0.0.1:0")
 	if ln, err := net.Listen("tcp6", net.JoinHostPort("::1", strconv.Itoa(port(v4)))); err == nil {
 		t.Cleanup(func() { ln.Close() })
-		go serve(ln)
+		go lab.AcceptAndClose(ln)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
@@ -214,29 +202,11 @@ tcp "assert_on_result" {
   }
 }
 `, open, closed)
-	tests := []struct {
-		address string
-		status  runner.Status
-		diffs   []checks.Diff
-	}{
-		{"tcp.open", runner.Pass, nil},
-		{"tcp.closed", runner.Pass, nil},
-		{"tcp.expected_open_but_closed", runner.Fail, []checks.Diff{{Field: "open", Expected: "true", Actual: "false (closed: connection refused)"}}},
-		{"tcp.expected_filtered_but_open", runner.Fail, []checks.Diff{{Field: "state", Expected: `"filtered"`, Actual: `"open"`}}},
-		{"tcp.assert_on_result", runner.Pass, nil},
-	}
-	got := checktest.Run(t, src)
-	if len(got) != len(tests) {
-		t.Errorf("got %d outcomes, want %d", len(got), len(tests))
-	}
-	for _, tt := range tests {
-		o, ok := got[tt.address]
-		if !ok {
-			t.Errorf("%s: no outcome", tt.address)
-			continue
-		}
-		if o.Status != tt.status || !reflect.DeepEqual(o.Diffs, tt.diffs) {
-			t.Errorf("%s = %s %+v (%s), want %s %+v", tt.address, o.Status, o.Diffs, o.Message, tt.status, tt.diffs)
-		}
-	}
+	checktest.Expect(t, checktest.Run(t, src), []checktest.Want{
+		{Address: "tcp.open", Status: runner.Pass},
+		{Address: "tcp.closed", Status: runner.Pass},
+		{Address: "tcp.expected_open_but_closed", Status: runner.Fail, Diffs: []checks.Diff{{Field: "open", Expected: "true", Actual: "false (closed: connection refused)"}}},
+		{Address: "tcp.expected_filtered_but_open", Status: runner.Fail, Diffs: []checks.Diff{{Field: "state", Expected: `"filtered"`, Actual: `"open"`}}},
+		{Address: "tcp.assert_on_result", Status: runner.Pass},
+	})
 }

@@ -1,8 +1,6 @@
 package traceroute
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
@@ -105,15 +103,7 @@ func newPathLab(t *testing.T) *pathLab {
 	p.r2.Run(t, "ip6tables", "-w", "5", "-A", "FORWARD", "-d", rejected6, "-j", "REJECT")
 
 	ln := p.server.Listen(t, "tcp", fmt.Sprintf(":%d", openPort))
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	go lab.AcceptAndClose(ln)
 	return p
 }
 
@@ -139,19 +129,6 @@ func noICMPRateLimit(t *testing.T, h *lab.Host) {
 	if err != nil {
 		t.Fatalf("turning ICMP rate limiting off in %s: %v", h.Name(), err)
 	}
-}
-
-// traceFrom runs Probe in the host's namespace, in this process.
-func traceFrom(t *testing.T, h *lab.Host, cfg Config, timeout time.Duration) (Result, error) {
-	t.Helper()
-	var r Result
-	err := h.Do(func() (err error) {
-		ctx, cancel := context.WithTimeout(context.Background(), timeout)
-		defer cancel()
-		r, err = Probe(ctx, cfg)
-		return err
-	})
-	return r, err
 }
 
 // Each protocol, each family: a path through two routers, one that a
@@ -205,7 +182,7 @@ func TestLabPaths(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.cfg.HopTimeout = "300ms"
 			start := time.Now()
-			r, err := traceFrom(t, p.client, tc.cfg, 5*time.Second)
+			r, err := lab.Probe(p.client, 5*time.Second, Probe, tc.cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -256,7 +233,7 @@ func TestLabConcurrentTraces(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r, err := traceFrom(t, p.client, target.cfg, 5*time.Second)
+			r, err := lab.Probe(p.client, 5*time.Second, Probe, target.cfg)
 			if err != nil {
 				errs <- err.Error()
 			} else if path(r) != target.path {
@@ -276,7 +253,7 @@ func TestLabConcurrentTraces(t *testing.T) {
 func TestLabDeadline(t *testing.T) {
 	p := newPathLab(t)
 	start := time.Now()
-	r, err := traceFrom(t, p.client, Config{Host: dropped, HopTimeout: "10s"}, 500*time.Millisecond)
+	r, err := lab.Probe(p.client, 500*time.Millisecond, Probe, Config{Host: dropped, HopTimeout: "10s"})
 	took := time.Since(start)
 	if err != nil {
 		t.Fatal(err)
@@ -293,7 +270,6 @@ func TestLabDeadline(t *testing.T) {
 // expectations of the issue, judged and reported in --json.
 func TestLabSuite(t *testing.T) {
 	p := newPathLab(t)
-	dir := t.TempDir()
 	suite := fmt.Sprintf(`
 traceroute "server" {
   host = %[1]q
@@ -340,25 +316,13 @@ traceroute "dropped_expected_reached" {
   }
 }
 `, serverAddr, r1Addr, r2Addr, dropped)
-	if err := os.WriteFile(dir+"/path.nettest.hcl", []byte(suite), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	stdout, stderr, code := p.client.Exec(lab.Nettest(t), "test", "--json", dir)
+	results, _, code, out := p.client.Nettest(t, lab.SuiteDir(t, map[string]string{"path.nettest.hcl": suite}))
 	if code != 1 {
-		t.Fatalf("exit code %d, want 1 (some checks fail)\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+		t.Fatalf("exit code %d, want 1 (some checks fail)\n%s", code, out)
 	}
 	got := map[string]string{}
-	for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
-		var res struct {
-			Type, Address, Status, Message string
-			Diffs                          []struct{ Field, Expected, Actual string }
-		}
-		if err := json.Unmarshal([]byte(line), &res); err != nil {
-			t.Fatalf("line %q: %v", line, err)
-		}
-		if res.Type == "result" {
-			got[res.Address] = fmt.Sprintf("%s %s %v", res.Status, res.Message, res.Diffs)
-		}
+	for _, res := range results {
+		got[res.Address] = fmt.Sprintf("%s %s %v", res.Status, res.Message, res.Diffs)
 	}
 	want := map[string]string{
 		"traceroute.server":                   "pass  []",
@@ -373,6 +337,6 @@ traceroute "dropped_expected_reached" {
 		}
 	}
 	if len(got) != len(want) {
-		t.Errorf("got %d results, want %d:\n%s", len(got), len(want), stdout)
+		t.Errorf("got %d results, want %d:\n%s", len(got), len(want), out)
 	}
 }

@@ -1,7 +1,6 @@
 package traceroute_test
 
 import (
-	"fmt"
 	"strings"
 	"testing"
 
@@ -52,25 +51,12 @@ traceroute "never_reached" {
   }
 }
 `)
-	for _, tc := range []struct {
-		address string
-		status  runner.Status
-		diffs   []checks.Diff
-	}{
-		{"traceroute.self", runner.Pass, nil},
-		{"traceroute.udp6", runner.Pass, nil},
-		{"traceroute.wrong_via", runner.Fail, []checks.Diff{{Field: "hops", Expected: `via ["127.0.0.2"]`, Actual: `["127.0.0.1"] (no "127.0.0.2")`}}},
-		{"traceroute.never_reached", runner.Fail, []checks.Diff{{Field: "reached", Expected: "false", Actual: "true"}}},
-	} {
-		o, ok := outcomes[tc.address]
-		if !ok {
-			t.Errorf("%s: no outcome", tc.address)
-			continue
-		}
-		if o.Status != tc.status || fmt.Sprint(o.Diffs) != fmt.Sprint(tc.diffs) {
-			t.Errorf("%s: got %s %+v (%s), want %s %+v", tc.address, o.Status, o.Diffs, o.Message, tc.status, tc.diffs)
-		}
-	}
+	checktest.Expect(t, outcomes, []checktest.Want{
+		{Address: "traceroute.self", Status: runner.Pass},
+		{Address: "traceroute.udp6", Status: runner.Pass},
+		{Address: "traceroute.wrong_via", Status: runner.Fail, Diffs: []checks.Diff{{Field: "hops", Expected: `via ["127.0.0.2"]`, Actual: `["127.0.0.1"] (no "127.0.0.2")`}}},
+		{Address: "traceroute.never_reached", Status: runner.Fail, Diffs: []checks.Diff{{Field: "reached", Expected: "false", Actual: "true"}}},
+	})
 }
 
 // Bad arguments are configuration errors, found before anything runs.

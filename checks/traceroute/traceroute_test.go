@@ -120,15 +120,7 @@ func listen(t *testing.T, network, addr string) int {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	go lab.AcceptAndClose(ln)
 	return ln.Addr().(*net.TCPAddr).Port
 }
 

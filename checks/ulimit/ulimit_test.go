@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/nettest/nettest/checks"
+	"github.com/nettest/nettest/checks/kindtest"
 	"github.com/zclconf/go-cty/cty"
 	"golang.org/x/sys/unix"
 )
@@ -133,35 +134,6 @@ func copyFile(t *testing.T, from, to string) {
 	}
 }
 
-// verdict judges a result against an expect block as the runner does.
-func verdict(t *testing.T, result cty.Value, expect map[string]cty.Value) []checks.Diff {
-	t.Helper()
-	kind, ok := checks.Lookup("ulimit")
-	if !ok {
-		t.Fatal("ulimit is not registered")
-	}
-	var diffs []checks.Diff
-	names := make([]string, 0, len(expect))
-	for name := range expect {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
-		want := expect[name]
-		e, ok := kind.Expectation(name)
-		if !ok {
-			t.Fatalf("ulimit has no expectation %q", name)
-		}
-		if err := e.Validate(want); err != nil {
-			t.Fatalf("%s = %s rejected at load time: %v", name, checks.Show(want), err)
-		}
-		if d := e.Compare(want, result); d != nil {
-			diffs = append(diffs, *d)
-		}
-	}
-	return diffs
-}
-
 func TestChildProcess(t *testing.T) {
 	name := "nettest-ulimit-probe-" + strconv.Itoa(os.Getpid())
 	pid := startProbe(t, name, 512, 1000)
@@ -182,8 +154,8 @@ func TestChildProcess(t *testing.T) {
 		{name: "missed", expect: map[string]cty.Value{
 			"nofile_min": cty.NumberIntVal(65536), "nofile_hard_min": cty.StringVal("unlimited"),
 		}, diffs: []checks.Diff{
-			{Field: "nofile_hard", Expected: `at least "unlimited"`, Actual: "1000"},
 			{Field: "nofile", Expected: "at least 65536", Actual: "512"},
+			{Field: "nofile_hard", Expected: `at least "unlimited"`, Actual: "1000"},
 		}},
 	}
 	for _, args := range []cty.Value{byPID, byName} {
@@ -199,7 +171,7 @@ func TestChildProcess(t *testing.T) {
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				diffs := verdict(t, v, tt.expect)
+				diffs := kindtest.Verdict(t, "ulimit", v, tt.expect)
 				if !slices.Equal(diffs, tt.diffs) {
 					t.Errorf("diffs = %+v\nwant    %+v", diffs, tt.diffs)
 				}
@@ -242,7 +214,7 @@ func TestUnlimited(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			diffs := verdict(t, result, tt.expect)
+			diffs := kindtest.Verdict(t, "ulimit", result, tt.expect)
 			if !slices.Equal(diffs, tt.diffs) {
 				t.Errorf("diffs = %+v\nwant    %+v", diffs, tt.diffs)
 			}

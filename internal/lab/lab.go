@@ -17,7 +17,7 @@
 //	client, server := l.Host("client"), l.Host("server")
 //	l.Link(client, "198.18.0.1/24", server, "198.18.0.2/24")
 //	server.StartNginx(t, `listen 198.18.0.2:80; location / { return 200 "ok\n"; }`)
-//	out := client.Run(t, lab.Nettest(t), "test", "--json", suiteDir)
+//	results, summary, code, out := client.Nettest(t, lab.SuiteDir(t, map[string]string{"web.nettest.hcl": src}))
 //
 // API (the contract other packages code against):
 //
@@ -40,6 +40,12 @@
 //	func (h *Host) StartNginx(t testing.TB, server string) string
 //	func (h *Host) StartDnsmasq(t testing.TB, args ...string)
 //	func Nettest(t testing.TB) string
+//	func (h *Host) Nettest(t testing.TB, args ...string) (results []Result, summary Summary, exitCode int, output string)
+//	func (h *Host) NettestVia(t testing.TB, wrapper []string, args ...string) (results []Result, summary Summary, exitCode int, output string)
+//	func ByAddress(results []Result) map[string]Result
+//	func SuiteDir(t testing.TB, files map[string]string) string
+//	func AcceptAndClose(ln net.Listener)
+//	func Probe[C, R any](h *Host, timeout time.Duration, probe func(context.Context, C) (R, error), cfg C) (R, error)
 //
 // StartNginx takes the body of a server block ("listen 198.18.0.2:80;
 // location / { … }") or a whole "server { … }" block; the address it waits

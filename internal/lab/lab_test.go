@@ -56,15 +56,7 @@ func TestLinkCarriesTCPAndCleanupRemovesEverything(t *testing.T) {
 
 		// A listener created inside the server namespace.
 		ln := server.Listen(t, "tcp", "198.18.0.2:0")
-		go func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				c.Close()
-			}
-		}()
+		go lab.AcceptAndClose(ln)
 		port := ln.Addr().(*net.TCPAddr).Port
 
 		dial := func(h *lab.Host, addr string) error {

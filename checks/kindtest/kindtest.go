@@ -1,0 +1,47 @@
+// Package kindtest judges a kind's results the way the runner does, for the
+// kind's own internal tests (package tcp, not tcp_test). It is apart from
+// checktest because checktest imports every kind, which a kind's package
+// cannot import back.
+package kindtest
+
+import (
+	"testing"
+
+	"github.com/nettest/nettest/checks"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// Verdict judges result against an expect block (expectation name → wanted
+// value) of the registered kind named kind, as the runner does: each wanted
+// value is validated first, as the loader would, then compared, in the
+// order of the kind's Expect list. It returns the diffs, nil when every
+// expectation is met. An unknown kind or expectation, or a wanted value
+// that does not validate, fails the test.
+func Verdict(t testing.TB, kind string, result cty.Value, expect map[string]cty.Value) []checks.Diff {
+	t.Helper()
+	k, ok := checks.Lookup(kind)
+	if !ok {
+		t.Fatalf("the %s kind is not registered", kind)
+	}
+	for name := range expect {
+		if _, ok := k.Expectation(name); !ok {
+			t.Fatalf("%s has no expectation %q", kind, name)
+		}
+	}
+	var diffs []checks.Diff
+	for _, e := range k.Expect {
+		want, ok := expect[e.Name]
+		if !ok {
+			continue
+		}
+		if e.Validate != nil {
+			if err := e.Validate(want); err != nil {
+				t.Fatalf("%s = %s rejected at load time: %v", e.Name, checks.Show(want), err)
+			}
+		}
+		if d := e.Compare(want, result); d != nil {
+			diffs = append(diffs, *d)
+		}
+	}
+	return diffs
+}

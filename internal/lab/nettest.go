@@ -1,0 +1,141 @@
+package lab
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nettest/nettest/checks"
+)
+
+// Result is one "result" line of `nettest test --json`: one finished check,
+// as a program reading the report sees it.
+type Result struct {
+	Type        string        `json:"type"`
+	Address     string        `json:"address"`
+	Kind        string        `json:"kind"`
+	Status      string        `json:"status"`
+	Message     string        `json:"message"`
+	Diffs       []checks.Diff `json:"diffs"`
+	DurationMS  float64       `json:"duration_ms"`
+	File        string        `json:"file"`
+	Line        int           `json:"line"`
+	Description string        `json:"description"`
+	Attempts    int           `json:"attempts"`
+}
+
+// Summary is the last line of `nettest test --json`: the counts of the run.
+type Summary struct {
+	Type        string  `json:"type"`
+	Passed      int     `json:"passed"`
+	Failed      int     `json:"failed"`
+	Errored     int     `json:"errored"`
+	Skipped     int     `json:"skipped"`
+	DurationMS  float64 `json:"duration_ms"`
+	Interrupted bool    `json:"interrupted"`
+}
+
+// Nettest runs `nettest test --json ARGS…` with the binary of Nettest(t)
+// inside the namespace, as a user on that host would, and returns the
+// result lines in the order printed, the summary line (zero when none was
+// printed), the exit code and everything printed (stdout, then stderr) for
+// failure messages. A line that is not JSON fails the test at once.
+func (h *Host) Nettest(t testing.TB, args ...string) (results []Result, summary Summary, exitCode int, output string) {
+	t.Helper()
+	return h.NettestVia(t, nil, args...)
+}
+
+// NettestVia is Nettest run through a wrapper command, such as
+// ["env", "SSL_CERT_FILE=…"] or ["setpriv", "--reuid=65534", …].
+func (h *Host) NettestVia(t testing.TB, wrapper []string, args ...string) (results []Result, summary Summary, exitCode int, output string) {
+	t.Helper()
+	cmd := append(append(append([]string{}, wrapper...), Nettest(t), "test", "--json"), args...)
+	stdout, stderr, code := h.Exec(cmd...)
+	sc := bufio.NewScanner(strings.NewReader(stdout))
+	sc.Buffer(make([]byte, 1<<20), 1<<20) // bodies in messages make long lines
+	for sc.Scan() {
+		if strings.TrimSpace(sc.Text()) == "" {
+			continue
+		}
+		var r Result
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatalf("nettest printed a line that is not JSON: %q (%v)\nstderr:\n%s", sc.Text(), err, stderr)
+		}
+		switch r.Type {
+		case "result":
+			results = append(results, r)
+		case "summary":
+			if err := json.Unmarshal(sc.Bytes(), &summary); err != nil {
+				t.Fatalf("nettest printed a summary line that does not parse: %q (%v)", sc.Text(), err)
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatalf("reading nettest's output: %v\nstdout:\n%s\nstderr:\n%s", err, stdout, stderr)
+	}
+	return results, summary, code, stdout + stderr
+}
+
+// ByAddress indexes results by check address.
+func ByAddress(results []Result) map[string]Result {
+	m := make(map[string]Result, len(results))
+	for _, r := range results {
+		m[r.Address] = r
+	}
+	return m
+}
+
+// SuiteDir writes files (name → content, such as "lab.nettest.hcl") into a
+// new directory and returns it; it is removed at cleanup. Unlike
+// t.TempDir, the directory is readable by every user, so nettest run as
+// nobody through NettestVia can read the suite too.
+func SuiteDir(t testing.TB, files map[string]string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "nettest-suite-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, src := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// AcceptAndClose accepts connections on ln and closes each at once, until
+// ln is closed: an open TCP port whose accept queue never fills. Run it on
+// a goroutine of its own.
+func AcceptAndClose(ln net.Listener) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		c.Close()
+	}
+}
+
+// Probe calls a kind's probe in the namespace of h, in this process (see
+// Do), with a context that ends after timeout, as the runner would with the
+// check's timeout.
+func Probe[C, R any](h *Host, timeout time.Duration, probe func(context.Context, C) (R, error), cfg C) (R, error) {
+	var r R
+	err := h.Do(func() (err error) {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		r, err = probe(ctx, cfg)
+		return err
+	})
+	return r, err
+}
