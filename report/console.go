@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"os"
@@ -37,11 +38,12 @@ func IsTerminal(f *os.File) bool {
 // finishes, then an explanation of each check that failed or errored, then
 // the counts.
 func NewConsole(w io.Writer, opt ConsoleOptions) runner.Reporter {
-	return &console{w: w, opt: opt, p: painter{on: opt.Color}}
+	return &console{w: bufio.NewWriter(w), opt: opt, p: painter{on: opt.Color}}
 }
 
 type console struct {
-	w        io.Writer
+	// w buffers lines until the runner has no more events queued (Flush).
+	w        *bufio.Writer
 	opt      ConsoleOptions
 	p        painter
 	total    int
@@ -112,7 +114,15 @@ func (c *console) End(s runner.Summary) error {
 	fmt.Fprintf(&b, "%d passed, %d failed, %d errored, %d skipped in %s\n",
 		s.Passed, s.Failed, s.Errored, s.Skipped, human(s.Duration))
 	c.write(b.String())
+	c.Flush()
 	return c.err
+}
+
+// Flush writes out the buffered lines.
+func (c *console) Flush() {
+	if c.err == nil {
+		c.err = c.w.Flush()
+	}
 }
 
 // status is the status word, padded so that addresses line up.

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"io"
@@ -12,14 +13,15 @@ import (
 
 // NewJSON returns the machine report written to w: one JSON object per line,
 // a "result" object for each check as it finishes and a "summary" object
-// last. Each line is written whole, with one Write, so a reader that follows
-// the stream never sees half an object.
+// last. Lines are buffered and written whole when the runner has no more
+// events queued (Flush), so a busy run costs few writes and a reader that
+// follows the stream never sees half an object.
 func NewJSON(w io.Writer) runner.Reporter {
-	return &jsonLines{w: w}
+	return &jsonLines{w: bufio.NewWriterSize(w, 64<<10)}
 }
 
 type jsonLines struct {
-	w   io.Writer
+	w   *bufio.Writer
 	err error
 }
 
@@ -92,6 +94,7 @@ func (j *jsonLines) End(s runner.Summary) error {
 		DurationMS:  millis(s.Duration),
 		Interrupted: s.Interrupted,
 	})
+	j.Flush()
 	return j.err
 }
 
@@ -104,8 +107,21 @@ func (j *jsonLines) line(v any) {
 	// <, > and & are common in bodies and regexps; \u003c would only
 	// make them harder to read.
 	enc.SetEscapeHTML(false)
-	if j.err = enc.Encode(v); j.err == nil {
+	if j.err = enc.Encode(v); j.err != nil {
+		return
+	}
+	if buf.Len() > j.w.Available() {
+		j.err = j.w.Flush() // keep lines whole: a line never straddles two writes
+	}
+	if j.err == nil {
 		_, j.err = j.w.Write(buf.Bytes())
+	}
+}
+
+// Flush writes out the buffered lines.
+func (j *jsonLines) Flush() {
+	if j.err == nil {
+		j.err = j.w.Flush()
 	}
 }
 

@@ -42,3 +42,12 @@ func (m multi) End(s runner.Summary) error {
 	}
 	return first
 }
+
+// Flush passes the event on to each reporter that buffers.
+func (m multi) Flush() {
+	for _, r := range m {
+		if f, ok := r.(runner.Flusher); ok {
+			f.Flush()
+		}
+	}
+}

@@ -229,6 +229,7 @@ func TestConsoleLines(t *testing.T) {
 		c := NewConsole(&b, ConsoleOptions{})
 		c.Begin(1)
 		c.Finished(tt.o)
+		c.(runner.Flusher).Flush() // as the runner does when no event is queued
 		if got := strings.TrimSuffix(b.String(), "\n"); got != tt.want {
 			t.Errorf("line\n got %q\nwant %q", got, tt.want)
 		}

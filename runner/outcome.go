@@ -70,3 +70,10 @@ type Reporter interface {
 	Finished(o Outcome)
 	End(s Summary) error
 }
+
+// Flusher is implemented by reporters that buffer their output. The runner
+// calls Flush whenever no further event is queued, so a report streams live
+// in a quiet run and in few writes in a busy one.
+type Flusher interface {
+	Flush()
+}

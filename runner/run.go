@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"runtime/debug"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -30,12 +32,99 @@ type Options struct {
 
 // grace is how long a probe may overrun its timeout before the runner stops
 // waiting for it. Probes honour their context; this is the guarantee that
-// one that does not still cannot hang the run.
-const grace = 2 * time.Second
+// one that does not still cannot hang the run. (A variable for the tests.)
+var grace = 2 * time.Second
 
 type done struct {
 	inst    *schema.Instance
 	outcome Outcome
+}
+
+// job is an instance handed to a worker, with its evaluation context.
+type job struct {
+	inst    *schema.Instance
+	evalCtx *hcl.EvalContext
+}
+
+// pool runs jobs on long-lived workers. A goroutine per check would do, but
+// each new one grows its stack again on the deep path of a dial; a worker
+// grows it once. Probes run inline on the worker, and one watchdog for the
+// whole pool stands in for a probe that overruns its timeout.
+type pool struct {
+	p        *Plan
+	ctx      context.Context
+	work     chan job
+	finished chan done
+
+	mu      sync.Mutex
+	watches map[*watch]struct{}
+}
+
+// watch is what the watchdog knows of one worker's probe in flight.
+type watch struct {
+	// state goes from running to returned (the probe came back) or to
+	// gaveUp (the watchdog gave up on it), whichever happens first.
+	state atomic.Int32
+
+	mu      sync.Mutex
+	inst    *schema.Instance
+	overdue time.Time // the probe's deadline plus grace
+}
+
+const (
+	running = iota
+	returned
+	gaveUp
+)
+
+func (w *pool) worker() {
+	wt := &watch{}
+	wt.state.Store(returned)
+	w.mu.Lock()
+	w.watches[wt] = struct{}{}
+	w.mu.Unlock()
+	for j := range w.work {
+		o, abandoned := w.p.execute(w.ctx, j.inst, j.evalCtx, wt)
+		if abandoned {
+			return // the watchdog reported this check and started a replacement
+		}
+		w.finished <- done{j.inst, o}
+	}
+	w.mu.Lock()
+	delete(w.watches, wt)
+	w.mu.Unlock()
+}
+
+// watchdog looks at the probes in flight a few times per grace period until
+// stop is closed. A probe past its deadline plus grace is reported as an
+// error, its worker is replaced, and what the probe returns later is dropped.
+func (w *pool) watchdog(stop <-chan struct{}, grace time.Duration) {
+	tick := time.NewTicker(min(max(grace/4, 10*time.Millisecond), 500*time.Millisecond))
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case now := <-tick.C:
+			w.mu.Lock()
+			for wt := range w.watches {
+				wt.mu.Lock()
+				inst, over := wt.inst, now.After(wt.overdue)
+				wt.mu.Unlock()
+				if !over || !wt.state.CompareAndSwap(running, gaveUp) {
+					continue
+				}
+				delete(w.watches, wt)
+				o := newOutcome(inst, Error)
+				o.Message = fmt.Sprintf("the %s check did not stop within %s of its %s timeout; this is a bug in nettest", inst.Kind().Name, grace, inst.Timeout)
+				o.Attempt = 1
+				o.Interrupted = w.ctx.Err() != nil
+				w.finished <- done{inst, o} // room: at most one outcome per job in flight
+				go w.worker()
+			}
+			w.mu.Unlock()
+		}
+	}
 }
 
 // Run executes the plan and returns the summary. Cancelling ctx (Ctrl-C)
@@ -59,8 +148,12 @@ func (p *Plan) Run(ctx context.Context, opts Options) Summary {
 	reported := make(chan struct{})
 	go func() {
 		defer close(reported)
+		flusher, _ := rep.(Flusher)
 		for o := range events {
 			rep.Finished(o)
+			if flusher != nil && len(events) == 0 {
+				flusher.Flush()
+			}
 		}
 	}()
 
@@ -80,6 +173,16 @@ func (p *Plan) Run(ctx context.Context, opts Options) Summary {
 	}
 	finished := make(chan done, limit)
 	running := 0
+	workers := &pool{p: p, ctx: ctx, work: make(chan job, limit), finished: finished, watches: map[*watch]struct{}{}}
+	for range min(limit, len(p.Order)) {
+		go workers.worker()
+	}
+	stopWatchdog := make(chan struct{})
+	go workers.watchdog(stopWatchdog, grace)
+	defer func() {
+		close(stopWatchdog)
+		close(workers.work)
+	}()
 
 	var finish func(i *schema.Instance, o Outcome)
 	finish = func(i *schema.Instance, o Outcome) {
@@ -122,7 +225,7 @@ func (p *Plan) Run(ctx context.Context, opts Options) Summary {
 			ready = ready[1:]
 			evalCtx := i.RunContext(results)
 			running++
-			go func() { finished <- done{i, p.execute(ctx, i, evalCtx)} }()
+			workers.work <- job{i, evalCtx}
 		}
 		if running == 0 {
 			break // interrupted with nothing in flight
@@ -179,8 +282,10 @@ func (p *Plan) skipped(i *schema.Instance, why string) Outcome {
 	return o
 }
 
-// execute runs one instance: skip, arguments, then the attempts.
-func (p *Plan) execute(ctx context.Context, i *schema.Instance, evalCtx *hcl.EvalContext) (o Outcome) {
+// execute runs one instance: skip, arguments, then the attempts. It
+// reports abandoned when the watchdog gave up on a probe, which has then
+// reported the outcome itself.
+func (p *Plan) execute(ctx context.Context, i *schema.Instance, evalCtx *hcl.EvalContext, wt *watch) (o Outcome, abandoned bool) {
 	start := time.Now()
 	o = newOutcome(i, Error)
 	defer func() { o.Duration = time.Since(start) }()
@@ -188,27 +293,30 @@ func (p *Plan) execute(ctx context.Context, i *schema.Instance, evalCtx *hcl.Eva
 	skip, diags := i.Skip(evalCtx)
 	if diags.HasErrors() {
 		o.Message = diagText(diags)
-		return o
+		return o, false
 	}
 	if skip {
 		o.Status, o.Message = Skip, "skip is true"
-		return o
+		return o, false
 	}
 	args, diags := i.EvalArgs(evalCtx)
 	if diags.HasErrors() {
 		o.Message = diagText(diags)
-		return o
+		return o, false
 	}
 	args, _ = args.UnmarkDeep()
 
 	var messages []string
 	for attempt := 1; attempt <= o.Attempts; attempt++ {
 		o.Attempt = attempt
-		o.Status, o.Result, o.Diffs, messages = p.attempt(ctx, i, evalCtx, args)
+		o.Status, o.Result, o.Diffs, messages, abandoned = p.attempt(ctx, i, evalCtx, args, wt)
+		if abandoned {
+			return o, true
+		}
 		if ctx.Err() != nil {
 			o.Status, o.Diffs, o.Interrupted = Error, nil, true
 			o.Message = "interrupted before the check finished"
-			return o
+			return o, false
 		}
 		if o.Status == Pass || attempt == o.Attempts {
 			break
@@ -216,7 +324,7 @@ func (p *Plan) execute(ctx context.Context, i *schema.Instance, evalCtx *hcl.Eva
 		select {
 		case <-ctx.Done():
 			o.Status, o.Message, o.Interrupted = Error, "interrupted between attempts", true
-			return o
+			return o, false
 		case <-time.After(i.RetryInterval):
 		}
 	}
@@ -227,7 +335,7 @@ func (p *Plan) execute(ctx context.Context, i *schema.Instance, evalCtx *hcl.Eva
 	case o.Status != Pass && o.Attempts > 1:
 		o.Message = strings.TrimPrefix(o.Message+fmt.Sprintf(" (%s on all %d attempts)", verb(o.Status), o.Attempts), " ")
 	}
-	return o
+	return o, false
 }
 
 func verb(s Status) string {
@@ -238,63 +346,56 @@ func verb(s Status) string {
 }
 
 // attempt probes once and judges what the probe saw.
-func (p *Plan) attempt(ctx context.Context, i *schema.Instance, evalCtx *hcl.EvalContext, args cty.Value) (Status, cty.Value, []checks.Diff, []string) {
+func (p *Plan) attempt(ctx context.Context, i *schema.Instance, evalCtx *hcl.EvalContext, args cty.Value, wt *watch) (Status, cty.Value, []checks.Diff, []string, bool) {
 	start := time.Now()
-	res, err := probe(ctx, i, args)
+	res, err, abandoned := probe(ctx, i, args, wt)
+	if abandoned {
+		return Error, cty.NilVal, nil, nil, true
+	}
 	if err != nil {
-		return Error, cty.NilVal, nil, []string{err.Error()}
+		return Error, cty.NilVal, nil, []string{err.Error()}, false
 	}
 	res = withDuration(res, time.Since(start))
 	diffs, messages, diags := i.Judge(evalCtx, res)
 	if diags.HasErrors() {
-		return Error, res, nil, []string{diagText(diags)}
+		return Error, res, nil, []string{diagText(diags)}, false
 	}
 	if len(diffs) > 0 {
-		return Fail, res, diffs, messages
+		return Fail, res, diffs, messages, false
 	}
-	return Pass, res, nil, nil
+	return Pass, res, nil, nil, false
 }
 
-// probe calls the kind's probe under the check's timeout. It recovers a
-// panicking probe into an error and stops waiting for one that overruns its
-// deadline by more than grace.
-func probe(ctx context.Context, i *schema.Instance, args cty.Value) (cty.Value, error) {
+// probe calls the kind's probe under the check's timeout, on the worker's
+// own goroutine, and recovers a panicking probe into an error. It tells the
+// watchdog when the probe is overdue; abandoned is true when the watchdog
+// gave up on it (and has reported the check).
+func probe(ctx context.Context, i *schema.Instance, args cty.Value, wt *watch) (v cty.Value, err error, abandoned bool) {
 	pctx, cancel := context.WithTimeout(checks.WithTimeout(ctx, i.Timeout), i.Timeout)
 	defer cancel()
-	type answer struct {
-		v   cty.Value
-		err error
-	}
-	ch := make(chan answer, 1)
-	go func() {
-		defer func() {
-			if r := recover(); r != nil {
-				ch <- answer{err: fmt.Errorf("internal error in the %s check: %v\n%s", i.Kind().Name, r, debug.Stack())}
-			}
-		}()
-		v, err := i.Kind().Probe(pctx, args)
-		ch <- answer{v, err}
+	wt.mu.Lock()
+	wt.inst, wt.overdue = i, time.Now().Add(i.Timeout+grace)
+	wt.state.Store(running)
+	wt.mu.Unlock()
+	defer func() {
+		if r := recover(); r != nil {
+			v, err = cty.NilVal, fmt.Errorf("internal error in the %s check: %v\n%s", i.Kind().Name, r, debug.Stack())
+		}
+		abandoned = !wt.state.CompareAndSwap(running, returned)
 	}()
-	select {
-	case a := <-ch:
-		return a.v, a.err
-	case <-pctx.Done():
-	}
-	select {
-	case a := <-ch:
-		return a.v, a.err
-	case <-time.After(grace):
-		return cty.NilVal, fmt.Errorf("the %s check did not stop within %s of its %s timeout; this is a bug in nettest", i.Kind().Name, grace, i.Timeout)
-	}
+	v, err = i.Kind().Probe(pctx, args)
+	return v, err, false
 }
 
 // withDuration adds duration_ms, measured around the probe, to a result.
 func withDuration(res cty.Value, d time.Duration) cty.Value {
-	attrs := map[string]cty.Value{}
+	// By the type's attribute names: iterating the value would sort them,
+	// for every check.
+	names := res.Type().AttributeTypes()
+	attrs := make(map[string]cty.Value, len(names)+1)
 	if !res.IsNull() && res.IsKnown() {
-		for it := res.ElementIterator(); it.Next(); {
-			k, v := it.Element()
-			attrs[k.AsString()] = v
+		for name := range names {
+			attrs[name] = res.GetAttr(name)
 		}
 	}
 	attrs["duration_ms"] = cty.NumberFloatVal(float64(d.Microseconds()) / 1000)

@@ -49,7 +49,7 @@ func init() {
 		Args: []checks.Arg{
 			{Name: "value", Type: cty.String, Required: true},
 			{Name: "sleep", Type: cty.String, Default: cty.StringVal("0s"), Validate: checks.ValidDuration},
-			{Name: "mode", Type: cty.String, Default: cty.StringVal("pass"), Validate: checks.OneOf("pass", "fail", "error", "panic", "hang")},
+			{Name: "mode", Type: cty.String, Default: cty.StringVal("pass"), Validate: checks.OneOf("pass", "fail", "error", "panic", "hang", "stuck")},
 			{Name: "pass_after", Type: cty.Number, Default: cty.NumberIntVal(0)},
 		},
 		Expect: []checks.Expectation{checks.Equal("ok", cty.Bool, ""), checks.Equal("value", cty.String, "")},
@@ -81,6 +81,10 @@ func fakeProbe(ctx context.Context, c fakeConfig) (fakeResult, error) {
 	}()
 
 	sleep, _ := time.ParseDuration(c.Sleep)
+	if c.Mode == "stuck" { // a buggy probe that ignores its context
+		time.Sleep(sleep)
+		return fakeResult{Value: c.Value, OK: true}, nil
+	}
 	if c.Mode == "hang" {
 		sleep = time.Hour
 	}
@@ -413,5 +417,45 @@ fake "c" {
 	}
 	if strings.Join(got, " ") != "fake.a fake.b" {
 		t.Errorf("plan with --run: %q", got)
+	}
+}
+
+// TestWatchdog: a probe that ignores its context cannot hang the run. The
+// check is reported as an error shortly after its timeout, the other checks
+// still run on the workers left, and the late result is dropped.
+func TestWatchdog(t *testing.T) {
+	defer runner.SetGrace(100 * time.Millisecond)()
+	start := time.Now()
+	rec, sum := run(t, context.Background(), `
+fake "stuck" {
+  value   = "stuck"
+  mode    = "stuck"
+  sleep   = "1s"
+  timeout = "50ms"
+  expect {
+    ok = true
+  }
+}
+fake "others" {
+  for_each = toset(["1", "2", "3"])
+  value    = each.key
+  sleep    = "20ms"
+  expect {
+    ok = true
+  }
+}
+`, 1)
+	if took := time.Since(start); took > 800*time.Millisecond {
+		t.Errorf("the run waited %s for a stuck probe", took)
+	}
+	if sum.Errored != 1 || sum.Passed != 3 || len(rec.outcomes) != 4 {
+		t.Fatalf("summary %+v, %d outcomes", sum, len(rec.outcomes))
+	}
+	if got := rec.outcomes["fake.stuck"].Message; !strings.Contains(got, "did not stop within 100ms of its 50ms timeout") {
+		t.Errorf("message %q", got)
+	}
+	time.Sleep(1200 * time.Millisecond) // the stuck probe returns now; nothing may be reported twice
+	if len(rec.order) != 4 {
+		t.Errorf("reported %d times: %q", len(rec.order), rec.order)
 	}
 }
