@@ -181,3 +181,10 @@ func formatNumber(f *big.Float) string {
 	x, _ := f.Float64()
 	return fmt.Sprintf("%.6g", x)
 }
+
+// Validated returns the expectation with a load-time validator, so that a
+// kind can declare Equal("state", …).Validated(OneOf(…)) in one expression.
+func (e Expectation) Validated(v func(cty.Value) error) Expectation {
+	e.Validate = v
+	return e
+}

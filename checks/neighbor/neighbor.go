@@ -92,17 +92,12 @@ func init() {
 		Expect: []checks.Expectation{
 			checks.Equal("present", cty.Bool, "Whether the kernel must have a usable entry (true: any state but failed and incomplete) or must not (false)."),
 			macExpectation(),
-			withValidate(checks.Equal("state", cty.String, `The exact state: "reachable", "stale", "delay", "probe", "failed", "incomplete", "permanent" or "noarp".`), checks.OneOf(States...)),
+			checks.Equal("state", cty.String, `The exact state: "reachable", "stale", "delay", "probe", "failed", "incomplete", "permanent" or "noarp".`).Validated(checks.OneOf(States...)),
 			checks.Equal("interface", cty.String, "The interface the entry is on."),
 		},
 		Result: checks.TypeOf[Result](),
 		Probe:  checks.Typed(Probe),
 	})
-}
-
-func withValidate(e checks.Expectation, v func(cty.Value) error) checks.Expectation {
-	e.Validate = v
-	return e
 }
 
 func validIP(v cty.Value) error {

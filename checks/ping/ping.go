@@ -129,18 +129,13 @@ func init() {
 		},
 		Expect: []checks.Expectation{
 			checks.Equal("reachable", cty.Bool, "Whether at least one echo reply must come back (true) or none may (false)."),
-			withValidate(checks.AtMost("max_loss_percent", "loss_percent", "Highest share of requests, in percent, that may go unanswered."), percent),
-			withValidate(checks.AtMost("max_avg_rtt_ms", "rtt_avg_ms", "Highest average round-trip time in milliseconds."), nonNegative),
-			withValidate(checks.AtMost("max_rtt_ms", "rtt_max_ms", "Highest round-trip time of any reply, in milliseconds."), nonNegative),
+			checks.AtMost("max_loss_percent", "loss_percent", "Highest share of requests, in percent, that may go unanswered.").Validated(percent),
+			checks.AtMost("max_avg_rtt_ms", "rtt_avg_ms", "Highest average round-trip time in milliseconds.").Validated(nonNegative),
+			checks.AtMost("max_rtt_ms", "rtt_max_ms", "Highest round-trip time of any reply, in milliseconds.").Validated(nonNegative),
 		},
 		Result: checks.TypeOf[Result](),
 		Probe:  checks.Typed(Probe),
 	})
-}
-
-func withValidate(e checks.Expectation, v func(cty.Value) error) checks.Expectation {
-	e.Validate = v
-	return e
 }
 
 func nonEmpty(v cty.Value) error {

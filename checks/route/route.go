@@ -95,17 +95,11 @@ func init() {
 			checks.Equal("interface", cty.String, "The outgoing interface."),
 			address("source", "The source address the kernel picks."),
 			prefix(),
-			withValidate(checks.Equal("type", cty.String, `The route type: "unicast", "local", "broadcast", "multicast", "anycast", "unreachable", "prohibit", "blackhole", "throw".`),
-				checks.OneOf("unicast", "local", "broadcast", "multicast", "anycast", "unreachable", "prohibit", "blackhole", "throw", "nat", "xresolve")),
+			checks.Equal("type", cty.String, `The route type: "unicast", "local", "broadcast", "multicast", "anycast", "unreachable", "prohibit", "blackhole", "throw".`).Validated(checks.OneOf("unicast", "local", "broadcast", "multicast", "anycast", "unreachable", "prohibit", "blackhole", "throw", "nat", "xresolve")),
 		},
 		Result: checks.TypeOf[Result](),
 		Probe:  checks.Typed(Probe),
 	})
-}
-
-func withValidate(e checks.Expectation, v func(cty.Value) error) checks.Expectation {
-	e.Validate = v
-	return e
 }
 
 func validIP(v cty.Value) error {

@@ -54,7 +54,7 @@ func init() {
 		},
 		Expect: []checks.Expectation{
 			openExpectation(),
-			withStates(checks.Equal("state", cty.String, `The exact state: "open", "closed" (refused) or "filtered" (no answer or ICMP unreachable).`)),
+			checks.Equal("state", cty.String, `The exact state: "open", "closed" (refused) or "filtered" (no answer or ICMP unreachable).`).Validated(checks.OneOf(Open, Closed, Filtered)),
 		},
 		Result: checks.TypeOf[Result](),
 		Probe:  checks.Typed(Probe),
@@ -81,11 +81,6 @@ func openExpectation() checks.Expectation {
 		}
 		return d
 	}
-	return e
-}
-
-func withStates(e checks.Expectation) checks.Expectation {
-	e.Validate = checks.OneOf(Open, Closed, Filtered)
 	return e
 }
 
