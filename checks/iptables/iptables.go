@@ -102,7 +102,7 @@ func init() {
 		},
 		Expect: []checks.Expectation{
 			presentExpectation(),
-			withPolicies(checks.Equal("policy", cty.String, `The chain's policy: "ACCEPT" or "DROP" (built-in chains only).`)),
+			checks.Equal("policy", cty.String, `The chain's policy: "ACCEPT" or "DROP" (built-in chains only).`).Validated(checks.OneOf("ACCEPT", "DROP")),
 		},
 		Result: checks.TypeOf[Result](),
 		Probe:  checks.Typed(Probe),
@@ -149,11 +149,6 @@ func presentExpectation() checks.Expectation {
 
 // shownRules is how many of the chain's rules a diff shows.
 const shownRules = 3
-
-func withPolicies(e checks.Expectation) checks.Expectation {
-	e.Validate = checks.OneOf("ACCEPT", "DROP")
-	return e
-}
 
 // validChain accepts names iptables can hold: up to 28 characters, no
 // blanks, not starting like an option.
