@@ -6,6 +6,7 @@ import (
 	_ "github.com/nettest/nettest/checks/dns"
 	_ "github.com/nettest/nettest/checks/http"
 	_ "github.com/nettest/nettest/checks/iptables"
+	_ "github.com/nettest/nettest/checks/listen"
 	_ "github.com/nettest/nettest/checks/neighbor"
 	_ "github.com/nettest/nettest/checks/ping"
 	_ "github.com/nettest/nettest/checks/route"
