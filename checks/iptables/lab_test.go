@@ -60,6 +60,12 @@ func TestPortForwardProvenTwice(t *testing.T) {
 		t.Errorf("the example's iptables checks on the server: exit code %d, %d results, want 0 and 3\n%s", code, len(got), out)
 	}
 
+	// ...with the service behind the forward listening there...
+	got, code, out = runNettest(t, srv, nil, append(vars, "--run=^listen", example)...)
+	if code != 0 || got["listen.service"].Status != "pass" {
+		t.Errorf("the example's listen check on the server: exit code %d\n%s", code, out)
+	}
+
 	// ...and twice: the traffic, from the client.
 	got, code, out = runNettest(t, cl, nil, append(vars, "--run=^http", example)...)
 	if code != 0 || got["http.through_forward"].Status != "pass" {

@@ -215,7 +215,7 @@ func Probe(ctx context.Context, cfg Config) (Result, error) {
 	} else if scan.hidden > 0 {
 		r.Error = fmt.Sprintf("the socket's owner is not visible: the open files of %d processes of other users cannot be read by this user; run nettest as root (or with CAP_SYS_PTRACE) to see them", scan.hidden)
 	} else {
-		r.Error = "no process holds the socket open any more (it is closing, or a kernel service owns it)"
+		r.Error = "no process visible here holds the socket: it belongs to a process of another PID namespace (a container's, or the host's when nettest runs in one), to the kernel itself (an NFS server), or it is being closed"
 	}
 	return r, nil
 }

@@ -8,8 +8,9 @@
 # the machine's own requests do not pass through PREROUTING). Run the halves
 # where each one can see what it checks:
 #
-#   # on the gateway, as root (reading iptables needs CAP_NET_ADMIN):
-#   sudo nettest test --run '^iptables' examples/port-forward
+#   # on the gateway, as root (reading iptables needs CAP_NET_ADMIN; seeing
+#   # which process holds a socket needs root too):
+#   sudo nettest test --run '^(iptables|listen)' examples/port-forward
 #
 #   # from a client in front of it:
 #   nettest test --run '^http' --var web_host=203.0.113.10 examples/port-forward
@@ -30,6 +31,12 @@ variable "service_port" {
   type        = number
   default     = 8080
   description = "Port the service listens on, behind the forward."
+}
+
+variable "service_process" {
+  type        = string
+  default     = "nginx"
+  description = "Command name of the service behind the forward, as ps shows it."
 }
 
 variable "health_path" {
@@ -82,6 +89,20 @@ iptables "no_local_forward" {
   to_port     = var.service_port
   expect {
     present = false
+  }
+}
+
+# The forward leads somewhere: the service listens on its port, on an
+# address the redirected connections reach (REDIRECT sends them to the
+# address of the interface they arrived on, so a socket on 127.0.0.1 alone
+# would not do), and it is the service, not a leftover test server.
+listen "service" {
+  description = "${var.service_process} listens on port ${var.service_port} for the forwarded connections."
+  port        = var.service_port
+  address     = "0.0.0.0"
+  expect {
+    listening = true
+    process   = var.service_process
   }
 }
 
