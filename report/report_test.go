@@ -7,7 +7,6 @@ import (
 	"errors"
 	"flag"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/nettest/nettest/checks"
+	"github.com/nettest/nettest/internal/lab"
 	"github.com/nettest/nettest/runner"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -347,7 +347,6 @@ func TestJUnit(t *testing.T) {
 				t.Fatal(err)
 			}
 			golden(t, tt.golden, data)
-			validate(t, path)
 
 			entries, _ := os.ReadDir(dir)
 			if len(entries) != 1 {
@@ -373,6 +372,7 @@ func TestJUnit(t *testing.T) {
 			if len(data) > 200<<10 {
 				t.Errorf("file of %d bytes: the megabyte was not cut", len(data))
 			}
+			validate(t, path)
 		})
 	}
 }
@@ -468,51 +468,11 @@ func TestJUnitReplaces(t *testing.T) {
 	}
 }
 
-// validate runs xmllint against the Jenkins xunit schema.
+// validate checks the file against the strict JUnit schema (see
+// lab.ValidateJUnit); call it last, since it may skip.
 func validate(t *testing.T, path string) {
 	t.Helper()
-	strict := os.Getenv("NETTEST_REQUIRE_ROOT") == "1" || os.Getenv("CI") != ""
-	xsd := schemaPath()
-	if xsd == "" {
-		if strict {
-			t.Fatal("junit-10.xsd not found: it must be at ../shared/junit-10.xsd beside the repository")
-		}
-		t.Skip("junit-10.xsd not found at ../shared/junit-10.xsd beside the repository; not validating")
-	}
-	lint, err := exec.LookPath("xmllint")
-	if err != nil {
-		if strict {
-			t.Fatal("xmllint not found: install libxml2-utils")
-		}
-		t.Skip("xmllint not found (install libxml2-utils); not validating against the schema")
-	}
-	out, err := exec.Command(lint, "--noout", "--schema", xsd, path).CombinedOutput()
-	if err != nil {
-		t.Fatalf("xmllint: %v\n%s", err, out)
-	}
-}
-
-// schemaPath finds ../shared/junit-10.xsd next to the module root, which
-// is where CI checks the shared directory out.
-func schemaPath() string {
-	dir, err := os.Getwd()
-	if err != nil {
-		return ""
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			p := filepath.Join(dir, "..", "shared", "junit-10.xsd")
-			if _, err := os.Stat(p); err == nil {
-				return p
-			}
-			return ""
-		}
-		up := filepath.Dir(dir)
-		if up == dir {
-			return ""
-		}
-		dir = up
-	}
+	lab.ValidateJUnit(t, path)
 }
 
 func TestMulti(t *testing.T) {

@@ -23,6 +23,7 @@
 //
 //	func RequireRoot(t testing.TB)
 //	func RequireBinary(t testing.TB, name, debianPackage string) string
+//	func ValidateJUnit(t testing.TB, path string)
 //	func New(t testing.TB) *Lab
 //	func (l *Lab) Host(name string) *Host
 //	func (l *Lab) Link(a *Host, aCIDR string, b *Host, bCIDR string) (aIf, bIf string)

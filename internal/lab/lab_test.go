@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -306,4 +307,46 @@ func TestPanicHelper(t *testing.T) {
 	cmd := b.Start(t, "sleep", "300")
 	fmt.Printf("HELPER %s %s %d\n", a.Name(), b.Name(), cmd.Process.Pid)
 	panic("midway")
+}
+
+// TestValidateJUnitWithoutSchema runs ValidateJUnit in a child test process
+// as a fresh clone would, with NETTEST_REQUIRE_ROOT=1 and no schema: the
+// test skips, naming the variable, and does not fail. A schema path that
+// does not exist fails.
+func TestValidateJUnitWithoutSchema(t *testing.T) {
+	if os.Getenv("LAB_JUNIT_HELPER") == "1" {
+		t.Skip("only the child runs the helper")
+	}
+	child := func(xsd string) (string, error) {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestValidateJUnitHelper$", "-test.v")
+		for _, kv := range os.Environ() {
+			if !strings.HasPrefix(kv, lab.JUnitSchemaEnv+"=") {
+				cmd.Env = append(cmd.Env, kv)
+			}
+		}
+		cmd.Env = append(cmd.Env, "LAB_JUNIT_HELPER=1", "NETTEST_REQUIRE_ROOT=1")
+		if xsd != "" {
+			cmd.Env = append(cmd.Env, lab.JUnitSchemaEnv+"="+xsd)
+		}
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	out, err := child("")
+	if err != nil || !strings.Contains(out, "--- SKIP: TestValidateJUnitHelper") || !strings.Contains(out, "NETTEST_JUNIT_XSD is not set") {
+		t.Errorf("without %s the helper should skip naming it; err=%v\n%s", lab.JUnitSchemaEnv, err, out)
+	}
+	out, err = child(filepath.Join(t.TempDir(), "missing.xsd"))
+	if err == nil || !strings.Contains(out, "--- FAIL: TestValidateJUnitHelper") || !strings.Contains(out, "missing.xsd") {
+		t.Errorf("a schema path that does not exist should fail the test; err=%v\n%s", err, out)
+	}
+}
+
+// TestValidateJUnitHelper is the child of TestValidateJUnitWithoutSchema.
+func TestValidateJUnitHelper(t *testing.T) {
+	if os.Getenv("LAB_JUNIT_HELPER") != "1" {
+		t.Skip("run by TestValidateJUnitWithoutSchema")
+	}
+	path := filepath.Join(t.TempDir(), "report.xml")
+	os.WriteFile(path, []byte("<testsuites/>\n"), 0o644)
+	lab.ValidateJUnit(t, path)
 }
