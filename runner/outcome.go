@@ -21,7 +21,8 @@ const (
 )
 
 // Outcome is what became of one check instance. Reporters receive it when
-// the check finishes; sensitive values are already redacted from every text.
+// the check finishes, with every secret already redacted from every text
+// and from the observed Result (see Outcome.Redacted).
 type Outcome struct {
 	// Address is the check's address: tcp.web or tcp.web["80"].
 	Address string

@@ -186,18 +186,13 @@ func (p *Plan) Run(ctx context.Context, opts Options) Summary {
 
 	var finish func(i *schema.Instance, o Outcome)
 	finish = func(i *schema.Instance, o Outcome) {
-		o.Message = p.Suite.Redact(o.Message)
-		for k := range o.Diffs {
-			o.Diffs[k].Expected = p.Suite.Redact(o.Diffs[k].Expected)
-			o.Diffs[k].Actual = p.Suite.Redact(o.Diffs[k].Actual)
-		}
 		status[i] = o.Status
-		results[i] = o.Result
+		results[i] = o.Result // unredacted: dependents use what was observed
 		sum.count(o.Status)
 		if o.Interrupted {
 			sum.Unfinished++
 		}
-		events <- o
+		events <- o.Redacted(p.Suite.Secrets())
 		for _, d := range p.dependents[i] {
 			if _, planned := pending[d]; !planned {
 				continue
@@ -243,7 +238,7 @@ func (p *Plan) Run(ctx context.Context, opts Options) Summary {
 				status[i] = Skip
 				sum.count(Skip)
 				sum.Unfinished++
-				events <- o
+				events <- o.Redacted(p.Suite.Secrets())
 			}
 		}
 	}

@@ -28,7 +28,7 @@ func (i *Instance) evaluate(unknown map[string]cty.Value) hcl.Diagnostics {
 	diags = append(diags, s.metaDuration(c.Meta["retry_interval"], ctx, &i.RetryInterval)...)
 	diags = append(diags, s.metaInt(c.Meta["retries"], ctx, &i.Retries)...)
 	if a := c.Meta["description"]; a != nil {
-		v, d := evalKnown(a, ctx, cty.String)
+		v, d := evalKnown(&hcl.Attribute{Name: a.Name, Expr: shownExpr{a.Expr}, Range: a.Range, NameRange: a.NameRange}, ctx, cty.String)
 		diags = append(diags, d...)
 		if !d.HasErrors() {
 			i.Description = v.AsString()
@@ -63,6 +63,7 @@ func (i *Instance) evaluate(unknown map[string]cty.Value) hcl.Diagnostics {
 		if a, ok := c.Expect[e.Name]; ok {
 			v, d := evalTyped(a, ctx, e.Type, e.Validate, "expectation")
 			diags = append(diags, d...)
+			s.secrets.AddMarked(v)
 			i.Expect[e.Name] = v
 		}
 	}
@@ -185,7 +186,12 @@ func (i *Instance) evalArgs(ctx *hcl.EvalContext) (cty.Value, hcl.Diagnostics) {
 		}
 		attrs[arg.Name] = v
 	}
-	return cty.ObjectVal(attrs), diags
+	args := cty.ObjectVal(attrs)
+	// What is sent (a header, a URL, a DNS name) is as secret as the
+	// variable it was built from: the protocol or the server may give it
+	// back whole, or encoded, where marks cannot follow.
+	i.suite.secrets.AddMarked(args)
+	return args, diags
 }
 
 // evalTyped evaluates an attribute, converts it to typ and, when it is
@@ -239,6 +245,7 @@ func (i *Instance) Judge(ctx *hcl.EvalContext, result cty.Value) (diffs []checks
 			if d.HasErrors() {
 				continue
 			}
+			i.suite.secrets.AddMarked(want)
 		}
 		if want.IsNull() { // null switches an expectation off
 			continue
@@ -274,11 +281,8 @@ func (i *Instance) Judge(ctx *hcl.EvalContext, result cty.Value) (diffs []checks
 		}
 		msg := "assert failed: " + a.Text
 		if a.ErrorMessage != nil {
-			if m, d := a.ErrorMessage.Value(self); !d.HasErrors() && m.Type() == cty.String && m.IsKnown() && !m.IsNull() {
+			if m, d := showString(a.ErrorMessage, self); !d.HasErrors() && m.Type() == cty.String && m.IsKnown() && !m.IsNull() {
 				msg = m.AsString()
-				if m.IsMarked() {
-					msg = "(sensitive value)"
-				}
 			}
 		}
 		messages = append(messages, msg)
@@ -287,13 +291,9 @@ func (i *Instance) Judge(ctx *hcl.EvalContext, result cty.Value) (diffs []checks
 	return diffs, messages, diags
 }
 
-// Redact replaces the values of sensitive variables in text that came from
-// the network or from a probe, which marks cannot follow.
+// Redact replaces every secret of the suite in text (see Secrets).
 func (s *Suite) Redact(text string) string {
-	for _, secret := range s.sensitive {
-		text = strings.ReplaceAll(text, secret, "(sensitive value)")
-	}
-	return text
+	return s.Secrets().Redact(text)
 }
 
 func capitalise(s string) string {

@@ -43,9 +43,21 @@ type Suite struct {
 	// incomplete is true when variables, locals or defaults had errors, so
 	// some values are unknown for want of a value, not for want of a run.
 	incomplete bool
-	// sensitive holds the string forms of sensitive variables, to redact
-	// them from anything a probe observed.
-	sensitive []string
+	// unknownVariables is true when a variable without a value was made
+	// unknown (Options.UnknownVariables).
+	unknownVariables bool
+	// secrets holds sensitive values and the strings evaluated from them,
+	// for the outputs to redact (see Secrets).
+	secrets Secrets
+}
+
+// Secrets is the suite's set of strings no output may show: every output
+// redacts through it (see the type's comment for where).
+func (s *Suite) Secrets() *Secrets {
+	if s == nil {
+		return nil
+	}
+	return &s.secrets
 }
 
 // Options are the inputs to Load that do not come from the files.
@@ -58,6 +70,12 @@ type Options struct {
 	// Timeout, when non-zero, is the default timeout of checks that set none
 	// (the --timeout flag); it outranks the defaults block.
 	Timeout time.Duration
+	// UnknownVariables makes a variable without a value unknown (of its
+	// declared type) instead of an error, as `terraform validate` does:
+	// everything that does not depend on it is still checked, and a value
+	// that is given is still type-checked and validated. For validate;
+	// plan and test need every value.
+	UnknownVariables bool
 }
 
 // Files lists the suite files named by paths: every *.nettest.hcl directly in
@@ -180,7 +198,7 @@ func (s *Suite) decode(blocks []*hcl.Block, parser *hclparse.Parser, opts Option
 	diags = append(diags, s.validateVariables()...)
 	diags = append(diags, s.decodeLocals(blocks)...)
 	diags = append(diags, s.decodeDefaults(defaults, opts)...)
-	s.incomplete = diags.HasErrors()
+	s.incomplete = diags.HasErrors() || s.unknownVariables
 
 	// Checks are decoded even after errors above, so that one run reports
 	// every problem: values that could not be found are unknown, and

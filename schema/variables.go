@@ -2,6 +2,7 @@ package schema
 
 import (
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/agext/levenshtein"
@@ -155,7 +156,7 @@ func (s *Suite) assignVariables(parser *hclparse.Parser, opts Options) hcl.Diagn
 		}
 		name = strings.TrimPrefix(name, EnvPrefix)
 		if v, ok := s.Variables[name]; ok { // undeclared ones are ignored, as Terraform does with TF_VAR_
-			diags = append(diags, v.setRaw(raw, EnvPrefix+name)...)
+			diags = append(diags, v.setRaw(raw, EnvPrefix+name, &s.secrets)...)
 		}
 	}
 	for _, arg := range opts.Vars {
@@ -169,9 +170,13 @@ func (s *Suite) assignVariables(parser *hclparse.Parser, opts Options) hcl.Diagn
 				Detail: fmt.Sprintf("A variable named %q was given with --var, but the suite declares no such variable.%s", arg.Name, s.suggestVariable(arg.Name))})
 			continue
 		}
-		diags = append(diags, v.setRaw(arg.Value, "--var")...)
+		diags = append(diags, v.setRaw(arg.Value, "--var", &s.secrets)...)
 	}
 	for _, v := range s.Variables {
+		if v.Value == cty.NilVal && opts.UnknownVariables {
+			v.Value, v.Source = cty.UnknownVal(v.Type), "no value (unknown)"
+			s.unknownVariables = true
+		}
 		if v.Value == cty.NilVal {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "No value for required variable",
 				Detail:  fmt.Sprintf("The variable %q has no default, so it needs a value: --var %s=VALUE, --var-file FILE, or the environment variable %s%s.", v.Name, v.Name, EnvPrefix, v.Name),
@@ -180,7 +185,7 @@ func (s *Suite) assignVariables(parser *hclparse.Parser, opts Options) hcl.Diagn
 		}
 		if v.Sensitive {
 			v.Value = v.Value.Mark(sensitiveMark)
-			collectStrings(v.Value, &s.sensitive)
+			s.secrets.AddValue(v.Value)
 		}
 	}
 	return diags
@@ -198,26 +203,38 @@ func (s *Suite) suggestVariable(name string) string {
 // setRaw sets the variable from a string given outside the files. A string
 // variable takes it as it is; any other type parses it as an HCL expression,
 // so --var 'ports=[80,443]' works as in Terraform.
-func (v *Variable) setRaw(raw, source string) hcl.Diagnostics {
+func (v *Variable) setRaw(raw, source string, secrets *Secrets) hcl.Diagnostics {
+	if v.Sensitive {
+		secrets.Add(raw) // also when it turns out not to be valid
+	}
 	var val cty.Value
 	if v.Type.IsPrimitiveType() || v.Type == cty.DynamicPseudoType {
 		val = cty.StringVal(raw)
 	} else {
 		expr, diags := hclsyntax.ParseExpression([]byte(raw), source, hcl.Pos{Line: 1, Column: 1})
-		if diags.HasErrors() {
-			return diags
+		if !diags.HasErrors() {
+			val, diags = expr.Value(nil)
 		}
-		val, diags = expr.Value(nil)
 		if diags.HasErrors() {
+			v.Value, v.Source = cty.UnknownVal(v.Type), source // one error, not also "no value"
 			return diags
 		}
 	}
-	return v.set(val, source, nil)
+	return v.set(val, source, nil, secrets)
 }
 
-func (v *Variable) set(val cty.Value, source string, subject *hcl.Range) hcl.Diagnostics {
+// set converts val to the variable's type and makes it the value. The value
+// of a sensitive variable joins the secrets first, also when it turns out
+// not to be valid, since diagnostics may quote it.
+func (v *Variable) set(val cty.Value, source string, subject *hcl.Range, secrets *Secrets) hcl.Diagnostics {
+	if v.Sensitive {
+		secrets.AddValue(val)
+	}
 	conv, err := convert.Convert(val, v.Type)
 	if err != nil {
+		// Unknown from now on: given, so not also "no value" (one error),
+		// and whatever uses it is not checked against a wrong value.
+		v.Value, v.Source = cty.UnknownVal(v.Type), source
 		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid value for variable",
 			Detail:  fmt.Sprintf("The value for %q from %s is not a %s: %s.", v.Name, source, v.Type.FriendlyName(), err),
 			Subject: subject}}
@@ -227,7 +244,12 @@ func (v *Variable) set(val cty.Value, source string, subject *hcl.Range) hcl.Dia
 }
 
 func (s *Suite) readVarFile(parser *hclparse.Parser, name string) hcl.Diagnostics {
-	f, diags := parser.ParseHCLFile(name)
+	src, err := os.ReadFile(name)
+	if err != nil { // HCL's own message would not say why
+		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read --var-file",
+			Detail: capitalise(err.Error()) + "."}}
+	}
+	f, diags := parser.ParseHCL(src, name)
 	if diags.HasErrors() {
 		return diags
 	}
@@ -236,16 +258,19 @@ func (s *Suite) readVarFile(parser *hclparse.Parser, name string) hcl.Diagnostic
 	for _, a := range attrs {
 		val, d := a.Expr.Value(nil)
 		diags = append(diags, d...)
+		v, ok := s.Variables[a.Name]
 		if d.HasErrors() {
+			if ok {
+				v.Value, v.Source = cty.UnknownVal(v.Type), name // one error, not also "no value"
+			}
 			continue
 		}
-		v, ok := s.Variables[a.Name]
 		if !ok {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Value for undeclared variable",
 				Detail: fmt.Sprintf("The file sets %q, but the suite declares no such variable; the value is ignored.%s", a.Name, s.suggestVariable(a.Name)), Subject: a.NameRange.Ptr()})
 			continue
 		}
-		diags = append(diags, v.set(val, name, a.Expr.Range().Ptr())...)
+		diags = append(diags, v.set(val, name, a.Expr.Range().Ptr(), &s.secrets)...)
 	}
 	return diags
 }
@@ -285,9 +310,9 @@ func (s *Suite) validateVariables() hcl.Diagnostics {
 			if ok.True() {
 				continue
 			}
-			msg, d := val.ErrorMessage.Value(s.ctx)
+			msg, d := showString(val.ErrorMessage, s.ctx)
 			text := "The value does not pass this validation."
-			if !d.HasErrors() && msg.Type() == cty.String && !msg.IsMarked() && !msg.IsNull() {
+			if !d.HasErrors() && msg.Type() == cty.String && msg.IsKnown() && !msg.IsNull() {
 				text = msg.AsString()
 			}
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid value for variable",
@@ -296,25 +321,4 @@ func (s *Suite) validateVariables() hcl.Diagnostics {
 		}
 	}
 	return diags
-}
-
-// collectStrings gathers the string leaves of a value, for redaction.
-func collectStrings(v cty.Value, out *[]string) {
-	v, _ = v.UnmarkDeep()
-	if v.IsNull() || !v.IsKnown() {
-		return
-	}
-	switch {
-	case v.Type() == cty.String:
-		if s := v.AsString(); len(s) >= 3 { // shorter strings would redact half of every report
-			*out = append(*out, s)
-		}
-	case v.Type() == cty.Number || v.Type() == cty.Bool:
-		return
-	case v.CanIterateElements():
-		for it := v.ElementIterator(); it.Next(); {
-			_, e := it.Element()
-			collectStrings(e, out)
-		}
-	}
 }

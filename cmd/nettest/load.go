@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/nettest/nettest/report"
@@ -32,6 +33,9 @@ func loadPlan(paths []string, opts schema.Options, filter *regexp.Regexp, stderr
 
 // printDiagnostics writes diagnostics as HCL does: severity, summary,
 // file:line, the source lines with the range underlined, and the detail.
+// It is the one place diagnostics become text, and the text is redacted
+// whole (snippets, details quoting a value) before it is written: see
+// schema.Secrets.
 func printDiagnostics(w io.Writer, suite *schema.Suite, diags hcl.Diagnostics) {
 	if len(diags) == 0 {
 		return
@@ -44,12 +48,14 @@ func printDiagnostics(w io.Writer, suite *schema.Suite, diags hcl.Diagnostics) {
 	if f, ok := w.(*os.File); ok {
 		color = report.IsTerminal(f) && os.Getenv("NO_COLOR") == ""
 	}
-	dw := hcl.NewDiagnosticTextWriter(w, files, 100, color)
+	var b strings.Builder
+	dw := hcl.NewDiagnosticTextWriter(&b, files, 100, color)
 	dw.WriteDiagnostics(diags)
 	errs := len(diags.Errs())
 	if errs > 0 {
-		fmt.Fprintf(w, "%d error(s) in the configuration: nothing was run.\n", errs)
+		fmt.Fprintf(&b, "%d error(s) in the configuration: nothing was run.\n", errs)
 	}
+	io.WriteString(w, suite.Secrets().Redact(b.String()))
 }
 
 func compileFilter(expr string, stderr io.Writer) (*regexp.Regexp, bool) {

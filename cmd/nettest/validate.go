@@ -19,6 +19,10 @@ the network: syntax, unknown arguments and blocks, types, ports, durations,
 regular expressions, URLs, references between checks, cycles, variables and
 their validation blocks. Every problem is reported with its file, line and
 source snippet. Exit code 0 when valid, 2 when not.
+
+No variable values are needed, as with terraform validate: a variable without
+a value is unknown, and everything that does not depend on it is checked. A
+value that is given (--var, --var-file, NETTEST_VAR_name) is checked too.
 `
 
 const planHelp = `Usage: nettest plan [flags] [PATH...]
@@ -37,7 +41,7 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return parseError(err)
 	}
-	plan, code := loadPlan(paths, schema.Options{Vars: vars, Env: os.Environ()}, nil, stderr)
+	plan, code := loadPlan(paths, schema.Options{Vars: vars, Env: os.Environ(), UnknownVariables: true}, nil, stderr)
 	if code != exitOK {
 		return code
 	}
@@ -100,7 +104,9 @@ func cmdPlan(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(&b, "        timeout %s, %d retries\n", inst.Timeout, inst.Retries)
 	}
-	_, err = io.WriteString(stdout, b.String())
+	// Built whole, then redacted: the plan shows arguments, which may hold
+	// strings evaluated from a secret.
+	_, err = io.WriteString(stdout, plan.Suite.Secrets().Redact(b.String()))
 	if err != nil {
 		return exitFailed
 	}
