@@ -79,7 +79,7 @@ func (c *console) Finished(o runner.Outcome) {
 		c.bad = append(c.bad, o)
 	}
 	var b strings.Builder
-	b.WriteString("  " + c.status(o.Status) + "  " + clean(o.Address) + "  " + c.p.paint(dim, "("+human(o.Duration)+")"))
+	b.WriteString("  " + c.status(o.Status) + "  " + clean(o.Address) + from(o) + "  " + c.p.paint(dim, "("+human(o.Duration)+")"))
 	if r := reason(o); r != "" {
 		b.WriteString("  " + r)
 	}
@@ -102,7 +102,7 @@ func (c *console) End(s runner.Summary) error {
 		sortOutcomes(c.bad)
 		b.WriteString("\n" + c.p.paint(bold, "Failed and errored checks:") + "\n")
 		for _, o := range c.bad {
-			b.WriteString("\n--- " + c.p.paint(bold, strings.ToUpper(string(o.Status))+": "+clean(o.Address)) +
+			b.WriteString("\n--- " + c.p.paint(bold, strings.ToUpper(string(o.Status))+": "+clean(o.Address)) + from(o) +
 				" (" + human(o.Duration) + ")\n")
 			explain(&b, o, "    ", c.p, valueLimit)
 		}

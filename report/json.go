@@ -38,6 +38,8 @@ type jsonResult struct {
 	Line        int        `json:"line"`
 	Description string     `json:"description,omitempty"`
 	Attempts    int        `json:"attempts"`
+	// Vantage is where the check ran: a vantage's name, absent for here.
+	Vantage string `json:"vantage,omitempty"`
 }
 
 type jsonDiff struct {
@@ -76,6 +78,7 @@ func (j *jsonLines) Finished(o runner.Outcome) {
 		Line:        o.Line,
 		Description: o.Description,
 		Attempts:    o.Attempt,
+		Vantage:     o.Vantage,
 	}
 	for _, d := range o.Diffs {
 		r.Diffs = append(r.Diffs, jsonDiff{Field: d.Field, Expected: cut(d.Expected, valueLimit), Actual: cut(d.Actual, valueLimit)})

@@ -138,6 +138,14 @@ func reason(o runner.Outcome) string {
 	return ""
 }
 
+// from says where a check ran, when that was not here: " from bastion".
+func from(o runner.Outcome) string {
+	if o.Vantage == "" {
+		return ""
+	}
+	return " from " + clean(o.Vantage)
+}
+
 // location is the check's place in the source as file:line.
 func location(o runner.Outcome) string {
 	file := o.File
@@ -219,7 +227,7 @@ func explain(b *strings.Builder, o runner.Outcome, indent string, p painter, lim
 			line(l)
 		}
 	}
-	line(location(o))
+	line(location(o) + from(o))
 	if d := strings.TrimSpace(safe(o.Description, limit)); d != "" {
 		lines(d)
 	}

@@ -33,7 +33,10 @@ type Outcome struct {
 	Line int
 	// Description is the check's description argument, if any.
 	Description string
-	Status      Status
+	// Vantage names the vantage the check ran from (its `from`), or is
+	// empty when it ran here, where nettest was started.
+	Vantage string
+	Status  Status
 	// Message says why a check errored or was skipped, joins the
 	// error_message of failed asserts, or says on which attempt it passed.
 	Message string

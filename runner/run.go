@@ -28,6 +28,12 @@ type Options struct {
 	Parallelism int
 	// Reporter receives the run's events; nil discards them.
 	Reporter Reporter
+	// Vantages gives the Prober of each vantage a check names in `from`.
+	// Checks without `from` probe here (checks.Local), and so do all checks
+	// when Vantages is nil. The runner asks for a vantage's Prober only when
+	// one of its checks is about to probe, so a vantage that nothing in the
+	// run uses is never connected to.
+	Vantages func(name string) checks.Prober
 }
 
 // grace is how long a probe may overrun its timeout before the runner stops
@@ -52,6 +58,7 @@ type job struct {
 // whole pool stands in for a probe that overruns its timeout.
 type pool struct {
 	p        *Plan
+	vantages func(name string) checks.Prober
 	ctx      context.Context
 	work     chan job
 	finished chan done
@@ -84,7 +91,7 @@ func (w *pool) worker() {
 	w.watches[wt] = struct{}{}
 	w.mu.Unlock()
 	for j := range w.work {
-		o, abandoned := w.p.execute(w.ctx, j.inst, j.evalCtx, wt)
+		o, abandoned := w.p.execute(w.ctx, j.inst, j.evalCtx, w.prober(j.inst), wt)
 		if abandoned {
 			return // the watchdog reported this check and started a replacement
 		}
@@ -93,6 +100,14 @@ func (w *pool) worker() {
 	w.mu.Lock()
 	delete(w.watches, wt)
 	w.mu.Unlock()
+}
+
+// prober is where the instance probes: its vantage's Prober, or here.
+func (w *pool) prober(i *schema.Instance) checks.Prober {
+	if i.Vantage == "" || w.vantages == nil {
+		return checks.Local
+	}
+	return w.vantages(i.Vantage)
 }
 
 // watchdog looks at the probes in flight a few times per grace period until
@@ -173,7 +188,7 @@ func (p *Plan) Run(ctx context.Context, opts Options) Summary {
 	}
 	finished := make(chan done, limit)
 	running := 0
-	workers := &pool{p: p, ctx: ctx, work: make(chan job, limit), finished: finished, watches: map[*watch]struct{}{}}
+	workers := &pool{p: p, vantages: opts.Vantages, ctx: ctx, work: make(chan job, limit), finished: finished, watches: map[*watch]struct{}{}}
 	for range min(limit, len(p.Order)) {
 		go workers.worker()
 	}
@@ -268,7 +283,7 @@ func (s *Summary) count(st Status) {
 func newOutcome(i *schema.Instance, st Status) Outcome {
 	r := i.Range()
 	return Outcome{Address: i.Address, Kind: i.Kind().Name, File: r.Filename, Line: r.Start.Line,
-		Description: i.Description, Status: st, Attempts: i.Retries + 1, Result: cty.NilVal}
+		Description: i.Description, Status: st, Attempts: i.Retries + 1, Result: cty.NilVal, Vantage: i.Vantage}
 }
 
 func (p *Plan) skipped(i *schema.Instance, why string) Outcome {
@@ -280,7 +295,7 @@ func (p *Plan) skipped(i *schema.Instance, why string) Outcome {
 // execute runs one instance: skip, arguments, then the attempts. It
 // reports abandoned when the watchdog gave up on a probe, which has then
 // reported the outcome itself.
-func (p *Plan) execute(ctx context.Context, i *schema.Instance, evalCtx *hcl.EvalContext, wt *watch) (o Outcome, abandoned bool) {
+func (p *Plan) execute(ctx context.Context, i *schema.Instance, evalCtx *hcl.EvalContext, pr checks.Prober, wt *watch) (o Outcome, abandoned bool) {
 	start := time.Now()
 	o = newOutcome(i, Error)
 	defer func() { o.Duration = time.Since(start) }()
@@ -304,7 +319,7 @@ func (p *Plan) execute(ctx context.Context, i *schema.Instance, evalCtx *hcl.Eva
 	var messages []string
 	for attempt := 1; attempt <= o.Attempts; attempt++ {
 		o.Attempt = attempt
-		o.Status, o.Result, o.Diffs, messages, abandoned = p.attempt(ctx, i, evalCtx, args, wt)
+		o.Status, o.Result, o.Diffs, messages, abandoned = p.attempt(ctx, i, evalCtx, pr, args, wt)
 		if abandoned {
 			return o, true
 		}
@@ -341,9 +356,9 @@ func verb(s Status) string {
 }
 
 // attempt probes once and judges what the probe saw.
-func (p *Plan) attempt(ctx context.Context, i *schema.Instance, evalCtx *hcl.EvalContext, args cty.Value, wt *watch) (Status, cty.Value, []checks.Diff, []string, bool) {
+func (p *Plan) attempt(ctx context.Context, i *schema.Instance, evalCtx *hcl.EvalContext, pr checks.Prober, args cty.Value, wt *watch) (Status, cty.Value, []checks.Diff, []string, bool) {
 	start := time.Now()
-	res, err, abandoned := probe(ctx, i, args, wt)
+	res, err, abandoned := probe(ctx, i, pr, args, wt)
 	if abandoned {
 		return Error, cty.NilVal, nil, nil, true
 	}
@@ -361,11 +376,11 @@ func (p *Plan) attempt(ctx context.Context, i *schema.Instance, evalCtx *hcl.Eva
 	return Pass, res, nil, nil, false
 }
 
-// probe calls the kind's probe under the check's timeout, on the worker's
+// probe calls the prober under the check's timeout, on the worker's
 // own goroutine, and recovers a panicking probe into an error. It tells the
 // watchdog when the probe is overdue; abandoned is true when the watchdog
 // gave up on it (and has reported the check).
-func probe(ctx context.Context, i *schema.Instance, args cty.Value, wt *watch) (v cty.Value, err error, abandoned bool) {
+func probe(ctx context.Context, i *schema.Instance, pr checks.Prober, args cty.Value, wt *watch) (v cty.Value, err error, abandoned bool) {
 	pctx, cancel := context.WithTimeout(checks.WithTimeout(ctx, i.Timeout), i.Timeout)
 	defer cancel()
 	wt.mu.Lock()
@@ -378,7 +393,7 @@ func probe(ctx context.Context, i *schema.Instance, args cty.Value, wt *watch) (
 		}
 		abandoned = !wt.state.CompareAndSwap(running, returned)
 	}()
-	v, err = i.Kind().Probe(pctx, args)
+	v, err = pr.Probe(pctx, i.Kind(), args)
 	return v, err, false
 }
 

@@ -20,7 +20,7 @@ type Check struct {
 	ForEach   *hcl.Attribute
 	DependsOn *hcl.Attribute
 	// Meta holds the other meta-arguments present: description, tags,
-	// timeout, retries, retry_interval, skip.
+	// timeout, retries, retry_interval, skip, from.
 	Meta map[string]*hcl.Attribute
 	// Args holds the kind-specific arguments present.
 	Args map[string]*hcl.Attribute
@@ -42,7 +42,7 @@ type Assert struct {
 }
 
 // metaArguments are the arguments every check kind accepts.
-var metaArguments = []string{"for_each", "depends_on", "description", "tags", "timeout", "retries", "retry_interval", "skip"}
+var metaArguments = []string{"for_each", "depends_on", "description", "tags", "timeout", "retries", "retry_interval", "skip", "from"}
 
 var assertSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 	{Name: "condition", Required: true}, {Name: "error_message"},

@@ -27,6 +27,12 @@ func (i *Instance) evaluate(unknown map[string]cty.Value) hcl.Diagnostics {
 	diags = append(diags, s.metaDuration(c.Meta["timeout"], ctx, &i.Timeout)...)
 	diags = append(diags, s.metaDuration(c.Meta["retry_interval"], ctx, &i.RetryInterval)...)
 	diags = append(diags, s.metaInt(c.Meta["retries"], ctx, &i.Retries)...)
+	i.Vantage = s.Defaults.Vantage
+	if a := c.Meta["from"]; a != nil {
+		name, _, d := s.evalFrom(a, ctx)
+		diags = append(diags, d...)
+		i.Vantage = name
+	}
 	if a := c.Meta["description"]; a != nil {
 		v, d := evalKnown(&hcl.Attribute{Name: a.Name, Expr: shownExpr{a.Expr}, Range: a.Range, NameRange: a.NameRange}, ctx, cty.String)
 		diags = append(diags, d...)

@@ -29,6 +29,9 @@ type Instance struct {
 	Timeout       time.Duration
 	Retries       int
 	RetryInterval time.Duration
+	// Vantage names the vantage the check runs from (its `from`, or the
+	// defaults block's); empty means here, where nettest runs.
+	Vantage string
 
 	// Args holds the kind's arguments as known before the run; values that
 	// depend on another check are unknown here.

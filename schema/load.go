@@ -33,6 +33,9 @@ type Suite struct {
 	Variables map[string]*Variable
 	Locals    map[string]*Local
 	Defaults  Defaults
+	// Vantages are the vantage blocks by name: the places checks can run
+	// from besides here.
+	Vantages map[string]*Vantage
 	// Checks are the check blocks in file order.
 	Checks []*Check
 	// Instances are the expanded checks (one per for_each key) in file order.
@@ -49,6 +52,9 @@ type Suite struct {
 	// secrets holds sensitive values and the strings evaluated from them,
 	// for the outputs to redact (see Secrets).
 	secrets Secrets
+	// vantageBlocks are the vantage blocks in file order, decoded once
+	// variables and locals have values.
+	vantageBlocks []*hcl.Block
 }
 
 // Secrets is the suite's set of strings no output may show: every output
@@ -135,7 +141,7 @@ func Load(paths []string, opts Options) (*Suite, hcl.Diagnostics) {
 		return nil, diags
 	}
 	parser := hclparse.NewParser()
-	s := &Suite{Files: map[string]*hcl.File{}, Variables: map[string]*Variable{}, Locals: map[string]*Local{}}
+	s := &Suite{Files: map[string]*hcl.File{}, Variables: map[string]*Variable{}, Locals: map[string]*Local{}, Vantages: map[string]*Vantage{}}
 	var bodies []hcl.Body
 	for _, name := range names {
 		f, d := parser.ParseHCLFile(name)
@@ -192,13 +198,20 @@ func (s *Suite) decode(blocks []*hcl.Block, parser *hclparse.Parser, opts Option
 			defaults = append(defaults, b)
 		}
 	}
+	vantageDiags := s.declareVantages(blocks)
 	diags = append(diags, s.assignVariables(parser, opts)...)
 	s.ctx = &hcl.EvalContext{Variables: map[string]cty.Value{}, Functions: functions}
 	s.ctx.Variables["var"] = s.variableObject()
+	s.ctx.Variables["vantage"] = s.vantageObject()
 	diags = append(diags, s.validateVariables()...)
 	diags = append(diags, s.decodeLocals(blocks)...)
+	s.incomplete = diags.HasErrors() || s.unknownVariables
+	// A broken vantage block is reported, and says nothing of whether the
+	// values checks use are known.
+	vantageDiags = append(vantageDiags, s.decodeVantages()...)
 	diags = append(diags, s.decodeDefaults(defaults, opts)...)
 	s.incomplete = diags.HasErrors() || s.unknownVariables
+	diags = append(diags, vantageDiags...)
 
 	// Checks are decoded even after errors above, so that one run reports
 	// every problem: values that could not be found are unknown, and
@@ -232,6 +245,7 @@ func rootSchema() *hcl.BodySchema {
 		{Type: "variable", LabelNames: []string{"name"}},
 		{Type: "locals"},
 		{Type: "defaults"},
+		{Type: "vantage", LabelNames: []string{"name"}},
 	}}
 	for _, k := range checks.Kinds() {
 		sc.Blocks = append(sc.Blocks, hcl.BlockHeaderSchema{Type: k.Name, LabelNames: []string{"name"}})

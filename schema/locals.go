@@ -109,6 +109,9 @@ type Defaults struct {
 	Timeout       time.Duration
 	Retries       int
 	RetryInterval time.Duration
+	// Vantage is where checks run that set no `from` of their own: a
+	// vantage's name, or empty for here.
+	Vantage string
 }
 
 // Built-in defaults, used when neither the check, the --timeout flag nor a
@@ -119,7 +122,7 @@ const (
 )
 
 var defaultsSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
-	{Name: "timeout"}, {Name: "retries"}, {Name: "retry_interval"},
+	{Name: "timeout"}, {Name: "retries"}, {Name: "retry_interval"}, {Name: "from"},
 }}
 
 func (s *Suite) decodeDefaults(blocks []*hcl.Block, opts Options) hcl.Diagnostics {
@@ -135,6 +138,11 @@ func (s *Suite) decodeDefaults(blocks []*hcl.Block, opts Options) hcl.Diagnostic
 		diags = append(diags, s.metaDuration(content.Attributes["timeout"], s.ctx, &s.Defaults.Timeout)...)
 		diags = append(diags, s.metaDuration(content.Attributes["retry_interval"], s.ctx, &s.Defaults.RetryInterval)...)
 		diags = append(diags, s.metaInt(content.Attributes["retries"], s.ctx, &s.Defaults.Retries)...)
+		if a := content.Attributes["from"]; a != nil {
+			name, _, d := s.evalFrom(a, s.ctx)
+			diags = append(diags, d...)
+			s.Defaults.Vantage = name
+		}
 	}
 	if opts.Timeout > 0 {
 		s.Defaults.Timeout = opts.Timeout

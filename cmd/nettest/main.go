@@ -43,6 +43,7 @@ Commands:
   plan       Show the checks in the order they would run
   fmt        Rewrite files in the canonical format (--check: only report)
   kinds      List the check kinds with their arguments, expectations and results
+  agent      The far side of a vantage point (nettest starts it itself)
   version    Print the version
 
 Run 'nettest <command> --help' for the flags of a command.
@@ -73,6 +74,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdDemo(rest, stdout, stderr)
 	case "kinds":
 		return cmdKinds(rest, stdout, stderr)
+	case "agent":
+		return cmdAgent(rest, os.Stdin, stdout, stderr)
 	case "version", "--version", "-version", "-v":
 		fmt.Fprintf(stdout, "nettest %s\n", buildVersion())
 		return exitOK

@@ -13,6 +13,7 @@ import (
 	"github.com/nettest/nettest/report"
 	"github.com/nettest/nettest/runner"
 	"github.com/nettest/nettest/schema"
+	"github.com/nettest/nettest/vantage"
 )
 
 const testHelp = `Usage: nettest test [flags] [PATH...]
@@ -107,7 +108,11 @@ func cmdTest(args []string, stdout, stderr io.Writer) int {
 		<-ctx.Done()
 		stop()
 	}()
-	sum := plan.Run(ctx, runner.Options{Parallelism: f.parallelism, Reporter: report.Multi(reporters...)})
+	// Vantages connect when their first check runs, and Close ends their
+	// agents (and removes what was copied to the far side) before exiting.
+	vantages := vantage.NewSet(ctx, plan.Suite.Vantages, vantage.Options{Parallelism: f.parallelism, Version: buildVersion()})
+	sum := plan.Run(ctx, runner.Options{Parallelism: f.parallelism, Reporter: report.Multi(reporters...), Vantages: vantages.Prober})
+	vantages.Close()
 	stop()
 
 	if sum.ReportError != nil {

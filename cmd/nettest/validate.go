@@ -69,40 +69,32 @@ func cmdPlan(args []string, stdout, stderr io.Writer) int {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d checks in %d files, in run order:\n", len(plan.Order), len(plan.Suite.FileNames))
+	// Grouped by where they run, here first, then the vantages in the
+	// order they first appear; the numbers stay those of the run order.
+	groups := map[string][]int{}
+	var places []string
 	for n, inst := range plan.Order {
-		r := inst.Range()
-		fmt.Fprintf(&b, "\n%4d  %s  (%s:%d)\n", n+1, inst.Address, r.Filename, r.Start.Line)
-		later := "run"
-		if len(inst.Deps) > 0 {
-			var deps []string
-			for _, d := range inst.Deps {
-				deps = append(deps, d.Address)
+		if _, seen := groups[inst.Vantage]; !seen {
+			places = append(places, inst.Vantage)
+		}
+		groups[inst.Vantage] = append(groups[inst.Vantage], n)
+	}
+	sort.SliceStable(places, func(a, b int) bool { return places[a] == "" && places[b] != "" })
+	for _, place := range places {
+		if len(places) > 1 || place != "" {
+			if place == "" {
+				fmt.Fprintf(&b, "\nFrom here (%d checks):\n", len(groups[place]))
+			} else {
+				v := plan.Suite.Vantages[place]
+				fmt.Fprintf(&b, "\nFrom vantage %s, %s (%d checks):\n", place, v.Where(), len(groups[place]))
+				if v.Description != "" {
+					fmt.Fprintf(&b, "  # %s\n", v.Description)
+				}
 			}
-			later = strings.Join(deps, ", ")
-			fmt.Fprintf(&b, "        after %s\n", later)
 		}
-		if inst.Description != "" {
-			fmt.Fprintf(&b, "        # %s\n", inst.Description)
+		for _, n := range groups[place] {
+			planInstance(&b, n, plan.Order[n])
 		}
-		for _, a := range inst.Kind().Args {
-			v := inst.Args.GetAttr(a.Name)
-			if v.IsNull() {
-				continue
-			}
-			fmt.Fprintf(&b, "        %s = %s\n", a.Name, show(v, later))
-		}
-		names := make([]string, 0, len(inst.Expect))
-		for name := range inst.Expect {
-			names = append(names, name)
-		}
-		sort.Strings(names)
-		for _, name := range names {
-			fmt.Fprintf(&b, "        expect.%s = %s\n", name, show(inst.Expect[name], later))
-		}
-		if n := len(inst.Check.Asserts); n > 0 {
-			fmt.Fprintf(&b, "        %d assert(s)\n", n)
-		}
-		fmt.Fprintf(&b, "        timeout %s, %d retries\n", inst.Timeout, inst.Retries)
 	}
 	// Built whole, then redacted: the plan shows arguments, which may hold
 	// strings evaluated from a secret.
@@ -111,6 +103,43 @@ func cmdPlan(args []string, stdout, stderr io.Writer) int {
 		return exitFailed
 	}
 	return exitOK
+}
+
+// planInstance writes the plan's entry for the n-th check of the run.
+func planInstance(b *strings.Builder, n int, inst *schema.Instance) {
+	r := inst.Range()
+	fmt.Fprintf(b, "\n%4d  %s  (%s:%d)\n", n+1, inst.Address, r.Filename, r.Start.Line)
+	later := "run"
+	if len(inst.Deps) > 0 {
+		var deps []string
+		for _, d := range inst.Deps {
+			deps = append(deps, d.Address)
+		}
+		later = strings.Join(deps, ", ")
+		fmt.Fprintf(b, "        after %s\n", later)
+	}
+	if inst.Description != "" {
+		fmt.Fprintf(b, "        # %s\n", inst.Description)
+	}
+	for _, a := range inst.Kind().Args {
+		v := inst.Args.GetAttr(a.Name)
+		if v.IsNull() {
+			continue
+		}
+		fmt.Fprintf(b, "        %s = %s\n", a.Name, show(v, later))
+	}
+	names := make([]string, 0, len(inst.Expect))
+	for name := range inst.Expect {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		fmt.Fprintf(b, "        expect.%s = %s\n", name, show(inst.Expect[name], later))
+	}
+	if n := len(inst.Check.Asserts); n > 0 {
+		fmt.Fprintf(b, "        %d assert(s)\n", n)
+	}
+	fmt.Fprintf(b, "        timeout %s, %d retries\n", inst.Timeout, inst.Retries)
 }
 
 // show writes a planned value; an unknown one names what it waits for.

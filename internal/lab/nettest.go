@@ -28,6 +28,7 @@ type Result struct {
 	Line        int           `json:"line"`
 	Description string        `json:"description"`
 	Attempts    int           `json:"attempts"`
+	Vantage     string        `json:"vantage"`
 }
 
 // Summary is the last line of `nettest test --json`: the counts of the run.

@@ -1,0 +1,80 @@
+package checks
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/zclconf/go-cty/cty"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
+)
+
+// Prober carries out one probe of a kind somewhere. The runner calls a
+// Prober in the one place it probes, so where a probe runs (here, in another
+// network namespace, on a host across SSH) is a choice of Prober, not a
+// change to any kind: judging, retries, timeouts and reports stay with the
+// runner whatever the Prober.
+type Prober interface {
+	// Probe observes once, like Kind.Probe, and returns what was seen. An
+	// error means nothing could be observed; its text tells the user what
+	// to do.
+	Probe(ctx context.Context, k *Kind, args cty.Value) (cty.Value, error)
+}
+
+// Local probes in this process: the kind's own probe, called directly.
+var Local Prober = local{}
+
+type local struct{}
+
+func (local) Probe(ctx context.Context, k *Kind, args cty.Value) (cty.Value, error) {
+	return k.Probe(ctx, args)
+}
+
+// ArgsType is the object type of the arguments a probe of k receives: one
+// attribute per declared argument, of its declared type.
+func (k *Kind) ArgsType() cty.Type {
+	attrs := make(map[string]cty.Type, len(k.Args))
+	for _, a := range k.Args {
+		attrs[a.Name] = a.Type
+	}
+	return cty.Object(attrs)
+}
+
+// MarshalArgs writes a probe's arguments as JSON, to send them to a probe
+// in another process. It uses the kind's declared argument types, so an
+// argument of any type (cty.DynamicPseudoType) carries its type along and
+// UnmarshalArgs gives back the very same value.
+func (k *Kind) MarshalArgs(args cty.Value) ([]byte, error) {
+	b, err := ctyjson.Marshal(args, k.ArgsType())
+	if err != nil {
+		return nil, fmt.Errorf("encoding the arguments of a %s check: %w", k.Name, err)
+	}
+	return b, nil
+}
+
+// UnmarshalArgs reads what MarshalArgs wrote.
+func (k *Kind) UnmarshalArgs(b []byte) (cty.Value, error) {
+	v, err := ctyjson.Unmarshal(b, k.ArgsType())
+	if err != nil {
+		return cty.NilVal, fmt.Errorf("decoding the arguments of a %s check: %w", k.Name, err)
+	}
+	return v, nil
+}
+
+// MarshalResult writes what a probe of k observed as JSON, with the kind's
+// result type.
+func (k *Kind) MarshalResult(result cty.Value) ([]byte, error) {
+	b, err := ctyjson.Marshal(result, k.Result)
+	if err != nil {
+		return nil, fmt.Errorf("encoding the result of a %s check: %w", k.Name, err)
+	}
+	return b, nil
+}
+
+// UnmarshalResult reads what MarshalResult wrote.
+func (k *Kind) UnmarshalResult(b []byte) (cty.Value, error) {
+	v, err := ctyjson.Unmarshal(b, k.Result)
+	if err != nil {
+		return cty.NilVal, fmt.Errorf("decoding the result of a %s check: %w", k.Name, err)
+	}
+	return v, nil
+}

@@ -1,0 +1,56 @@
+// Package vantage runs checks' probes somewhere else: in another network
+// namespace, on a host reached over SSH, or wherever a command (kubectl
+// exec, docker exec, nsenter) leads. nettest starts itself there as an
+// agent (`nettest agent`) and sends it probe requests as JSON lines over the
+// agent's standard input; the agent answers on its standard output. Judging,
+// retries, timeouts, dependencies, redaction and reports stay in the process
+// the user started: a vantage only observes.
+//
+// One agent and one connection serve each vantage for a whole run, started
+// on the first probe that needs it, so a vantage nothing uses is never
+// connected to. Closing the agent's standard input ends it, and with it
+// everything it ran on the far side.
+package vantage
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// protocolVersion changes whenever a message changes incompatibly; the agent
+// says its version first and the client refuses an agent of another.
+const protocolVersion = 1
+
+// hello is the agent's first line: what it is and where it runs, so the
+// client can tell a mismatched agent from a working one.
+type hello struct {
+	Hello struct {
+		Protocol int      `json:"protocol"`
+		Version  string   `json:"version"`
+		OS       string   `json:"os"`
+		Arch     string   `json:"arch"`
+		Kinds    []string `json:"kinds"`
+	} `json:"hello"`
+}
+
+// request asks the agent for one probe, or (Cancel) to stop one.
+type request struct {
+	ID   uint64          `json:"id"`
+	Kind string          `json:"kind,omitempty"`
+	Args json.RawMessage `json:"args,omitempty"`
+	// Timeout is how long the probe may take from when the agent reads the
+	// request: the time left on the check's clock when it was sent. A
+	// duration rather than a deadline, as the two clocks need not agree.
+	Timeout time.Duration `json:"timeout_ns,omitempty"`
+	// CheckTimeout is the check's timeout as written, which probes quote
+	// in their messages (checks.WithTimeout).
+	CheckTimeout time.Duration `json:"check_timeout_ns,omitempty"`
+	Cancel       bool          `json:"cancel,omitempty"`
+}
+
+// response answers one request: what the probe saw, or why it saw nothing.
+type response struct {
+	ID     uint64          `json:"id"`
+	Result json.RawMessage `json:"result,omitempty"`
+	Error  string          `json:"error,omitempty"`
+}
