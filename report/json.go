@@ -6,97 +6,70 @@ import (
 	"encoding/json"
 	"io"
 	"math"
+	"os"
 	"time"
 
 	"github.com/nettest/nettest/runner"
 )
 
 // NewJSON returns the machine report written to w: one JSON object per line,
-// a "result" object for each check as it finishes and a "summary" object
-// last. Lines are buffered and written whole when the runner has no more
-// events queued (Flush), so a busy run costs few writes and a reader that
-// follows the stream never sees half an object.
+// a Result for each check as it finishes and a Summary last (see
+// record.go). Lines are buffered and written whole when the runner has no
+// more events queued (Flush), so a busy run costs few writes and a reader
+// that follows the stream never sees half an object.
 func NewJSON(w io.Writer) runner.Reporter {
-	return &jsonLines{w: bufio.NewWriterSize(w, 64<<10)}
+	return NewJSONWith(w, JSONOptions{})
+}
+
+// JSONOptions say what the summary line tells about the run besides its
+// counts.
+type JSONOptions struct {
+	// Shard is the part of the suite run, "K/N"; "" for all of it.
+	Shard string
+}
+
+// NewJSONWith is NewJSON with options.
+func NewJSONWith(w io.Writer, opts JSONOptions) runner.Reporter {
+	return &jsonLines{w: bufio.NewWriterSize(w, 64<<10), opts: opts, now: time.Now}
 }
 
 type jsonLines struct {
-	w   *bufio.Writer
-	err error
+	w    *bufio.Writer
+	opts JSONOptions
+	// now and hostname are fields so that tests can fix them; hostname ""
+	// means os.Hostname.
+	now      func() time.Time
+	hostname string
+	start    time.Time
+	total    int
+	err      error
 }
 
-// jsonResult is the line for one finished check.
-type jsonResult struct {
-	Type        string     `json:"type"`
-	Address     string     `json:"address"`
-	Kind        string     `json:"kind"`
-	Status      string     `json:"status"`
-	DurationMS  float64    `json:"duration_ms"`
-	Message     string     `json:"message"`
-	Diffs       []jsonDiff `json:"diffs"`
-	File        string     `json:"file"`
-	Line        int        `json:"line"`
-	Description string     `json:"description,omitempty"`
-	Attempts    int        `json:"attempts"`
-	// Vantage is where the check ran: a vantage's name, absent for here.
-	Vantage string `json:"vantage,omitempty"`
+// Begin notes the start of the run and the number of checks planned, for
+// the summary.
+func (j *jsonLines) Begin(total int) {
+	j.total = total
+	j.start = j.now()
 }
-
-type jsonDiff struct {
-	Field    string `json:"field"`
-	Expected string `json:"expected"`
-	Actual   string `json:"actual"`
-}
-
-// jsonSummary is the last line of a run.
-type jsonSummary struct {
-	Type        string  `json:"type"`
-	Passed      int     `json:"passed"`
-	Failed      int     `json:"failed"`
-	Errored     int     `json:"errored"`
-	Skipped     int     `json:"skipped"`
-	DurationMS  float64 `json:"duration_ms"`
-	Interrupted bool    `json:"interrupted"`
-}
-
-// Begin writes nothing: the number of checks is in the summary's counts.
-func (j *jsonLines) Begin(int) {}
 
 // Finished writes the check's result line. Texts are cut like in the other
 // reports; JSON can carry any character, so they are not otherwise changed
 // (encoding/json replaces invalid UTF-8 with U+FFFD and escapes controls).
 func (j *jsonLines) Finished(o runner.Outcome) {
-	r := jsonResult{
-		Type:        "result",
-		Address:     o.Address,
-		Kind:        o.Kind,
-		Status:      string(o.Status),
-		DurationMS:  millis(o.Duration),
-		Message:     cut(o.Message, bodyLimit),
-		Diffs:       make([]jsonDiff, 0, len(o.Diffs)),
-		File:        o.File,
-		Line:        o.Line,
-		Description: o.Description,
-		Attempts:    o.Attempt,
-		Vantage:     o.Vantage,
-	}
-	for _, d := range o.Diffs {
-		r.Diffs = append(r.Diffs, jsonDiff{Field: d.Field, Expected: cut(d.Expected, valueLimit), Actual: cut(d.Actual, valueLimit)})
-	}
-	j.line(r)
+	j.line(NewResult(o))
 }
 
 // End writes the summary line and returns the first write error.
 func (j *jsonLines) End(s runner.Summary) error {
-	j.line(jsonSummary{
-		Type:        "summary",
-		Passed:      s.Passed,
-		Failed:      s.Failed,
-		Errored:     s.Errored,
-		Skipped:     s.Skipped,
-		DurationMS:  millis(s.Duration),
-		Interrupted: s.Interrupted,
-	})
+	if j.start.IsZero() {
+		j.start = j.now()
+	}
+	if j.hostname == "" {
+		j.hostname, _ = os.Hostname()
+	}
+	sum := NewSummary(s, j.start, j.hostname, j.total)
+	sum.Shard = j.opts.Shard
+	j.line(sum)
 	j.Flush()
 	return j.err
 }

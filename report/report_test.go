@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,8 +15,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/nettest/nettest/checks"
-	"github.com/nettest/nettest/internal/lab"
 	"github.com/nettest/nettest/runner"
+	"github.com/nettest/nettest/schema"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -56,6 +57,11 @@ func outcomes() []runner.Outcome {
 				{Field: "status", Expected: "200", Actual: "503"},
 				{Field: "body_contains", Expected: `contains "ok"`, Actual: `"<html>maintenance</html>"`},
 			},
+			DiffValues: []schema.DiffValues{
+				{Expected: cty.NumberIntVal(200), Observed: cty.NumberIntVal(503)},
+				{Expected: cty.StringVal("ok"), Observed: cty.StringVal("<html>maintenance</html>")},
+			},
+			Tags:     []string{"web", "health"},
 			Duration: 1234 * time.Millisecond, Attempt: 1, Attempts: 1,
 			Result: cty.ObjectVal(map[string]cty.Value{
 				"status": cty.NumberIntVal(503), "secret": cty.StringVal("hunter2").Mark("sensitive"),
@@ -238,7 +244,7 @@ func TestConsoleLines(t *testing.T) {
 
 func TestJSON(t *testing.T) {
 	var b bytes.Buffer
-	play(t, NewJSON(&b), 7, outcomes(), summary)
+	play(t, newTestJSON(&b), 7, outcomes(), summary)
 	golden(t, "json.golden", b.Bytes())
 
 	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
@@ -293,11 +299,26 @@ type failingWriter struct{}
 
 func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("broken pipe") }
 
+// testStart and testHost are the clock and host name of the reports in
+// the golden files.
+var (
+	testStart = time.Date(2025, 3, 14, 15, 9, 26, 0, time.UTC)
+	testHost  = "ci-runner"
+)
+
+// newTestJSON is a JSON-lines report with a fixed clock and host name.
+func newTestJSON(w io.Writer) runner.Reporter {
+	j := NewJSON(w).(*jsonLines)
+	j.now = func() time.Time { return testStart }
+	j.hostname = testHost
+	return j
+}
+
 // newTestJUnit is a JUnit report with a fixed clock and host name.
 func newTestJUnit(path string) runner.Reporter {
 	j := NewJUnit(path).(*junit)
-	j.now = func() time.Time { return time.Date(2025, 3, 14, 15, 9, 26, 0, time.UTC) }
-	j.hostname = "ci-runner"
+	j.now = func() time.Time { return testStart }
+	j.hostname = testHost
 	return j
 }
 
@@ -372,7 +393,7 @@ func TestJUnit(t *testing.T) {
 			if len(data) > 200<<10 {
 				t.Errorf("file of %d bytes: the megabyte was not cut", len(data))
 			}
-			validate(t, path)
+			// schema_test.go validates the golden file against the schema.
 		})
 	}
 }
@@ -441,7 +462,6 @@ func TestJUnitBigMessage(t *testing.T) {
 	if n := len(doc.Body); n > bodyLimit+len(cutMarker) || n < bodyLimit-100 || !strings.HasSuffix(doc.Body, cutMarker) {
 		t.Errorf("error body of %d bytes, want %d and the cut marker", n, bodyLimit)
 	}
-	validate(t, path)
 }
 
 // TestJUnitUnwritable returns an error naming the file and leaves nothing.
@@ -466,13 +486,6 @@ func TestJUnitReplaces(t *testing.T) {
 	if bytes.Contains(data, []byte("old")) || !bytes.HasSuffix(data, []byte("</testsuites>\n")) {
 		t.Errorf("file not replaced whole:\n%.300s", data)
 	}
-}
-
-// validate checks the file against the strict JUnit schema (see
-// lab.ValidateJUnit); call it last, since it may skip.
-func validate(t *testing.T, path string) {
-	t.Helper()
-	lab.ValidateJUnit(t, path)
 }
 
 func TestMulti(t *testing.T) {
@@ -549,5 +562,78 @@ func TestHuman(t *testing.T) {
 		if got := human(tt.d); got != tt.want {
 			t.Errorf("human(%v) = %q, want %q", tt.d, got, tt.want)
 		}
+	}
+}
+
+// TestJSONRoundTrip reads the JSON report back: every record decodes into
+// the exported types, and turned back into outcomes renders the same
+// JUnit file as the run itself, so a merged report equals an unsharded one.
+func TestJSONRoundTrip(t *testing.T) {
+	var b bytes.Buffer
+	play(t, newTestJSON(&b), 7, outcomes(), summary)
+	rep, err := DecodeJSONL(&b, "shard.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Results) != 7 || rep.Summary == nil {
+		t.Fatalf("%d results, summary %v; want 7 and a summary", len(rep.Results), rep.Summary)
+	}
+	s := rep.Summary
+	if s.Passed != 3 || s.Failed != 2 || s.Total != 7 || !s.Started.Equal(testStart) || s.Host != testHost {
+		t.Errorf("summary = %+v", *s)
+	}
+	health := rep.Results[2]
+	if string(health.Diffs[0].Expected) != "200" || string(health.Diffs[0].Actual) != "503" ||
+		health.Diffs[0].ExpectedText != "200" || strings.Join(health.Tags, ",") != "web,health" {
+		t.Errorf("http.health = %+v", health)
+	}
+	if !strings.Contains(string(health.Observed), `"secret":"(sensitive value)"`) || strings.Contains(string(health.Observed), "hunter2") {
+		t.Errorf("observed = %s, want the secret redacted", health.Observed)
+	}
+	if rep.Results[3].SkipReason != "depends on dns.api, which errored" {
+		t.Errorf("skip reason = %q", rep.Results[3].SkipReason)
+	}
+
+	dir := t.TempDir()
+	direct, replayed := filepath.Join(dir, "direct.xml"), filepath.Join(dir, "replayed.xml")
+	play(t, newTestJUnit(direct), 7, outcomes(), summary)
+	var back []runner.Outcome
+	for _, r := range rep.Results {
+		back = append(back, r.Outcome())
+	}
+	play(t, newTestJUnit(replayed), 7, back, summary)
+	a, _ := os.ReadFile(direct)
+	z, _ := os.ReadFile(replayed)
+	if !bytes.Equal(a, z) {
+		al, zl := strings.Split(string(a), "\n"), strings.Split(string(z), "\n")
+		for k := range min(len(al), len(zl)) {
+			if al[k] != zl[k] {
+				t.Fatalf("the JUnit file of the read-back records differs from the run's at line %d:\n%.300q\nwant:\n%.300q", k+1, zl[k], al[k])
+			}
+		}
+		t.Errorf("the JUnit file of the read-back records has %d lines, the run's %d", len(zl), len(al))
+	}
+}
+
+// TestDecodeJSONLErrors names the file and line of what cannot be read.
+func TestDecodeJSONLErrors(t *testing.T) {
+	for _, tt := range []struct{ name, input, want string }{
+		{"not JSON", `{"type":"result","address":"tcp.a","kind":"tcp","status":"pass","diffs":[]}` + "\n\n<html>\n", "r.jsonl:3: not a JSON object of a nettest report"},
+		{"no type", `{"address":"tcp.a"}`, `r.jsonl:1: a line without a "type"`},
+		{"no address", `{"type":"result","status":"pass"}`, "r.jsonl:1: a result line without an address"},
+		{"bad field", `{"type":"result","address":"tcp.a","line":"ten"}`, "r.jsonl:1: a result line that does not decode"},
+		{"two summaries", `{"type":"summary"}` + "\n" + `{"type":"summary"}`, "r.jsonl:2: a second summary line"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := DecodeJSONL(strings.NewReader(tt.input), "r.jsonl")
+			if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+				t.Errorf("error = %v, want one starting %q", err, tt.want)
+			}
+		})
+	}
+	// A line of a type this version does not know is left for newer readers.
+	rep, err := DecodeJSONL(strings.NewReader(`{"type":"progress","done":3}`+"\n"+`{"type":"result","address":"tcp.a"}`), "r.jsonl")
+	if err != nil || len(rep.Results) != 1 || rep.Summary != nil {
+		t.Errorf("report = %+v, %v; want one result and no summary", rep, err)
 	}
 }

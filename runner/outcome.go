@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/nettest/nettest/checks"
+	"github.com/nettest/nettest/schema"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -36,12 +37,17 @@ type Outcome struct {
 	// Vantage names the vantage the check ran from (its `from`), or is
 	// empty when it ran here, where nettest was started.
 	Vantage string
-	Status  Status
+	// Tags are the check's tags argument, in the order written.
+	Tags   []string
+	Status Status
 	// Message says why a check errored or was skipped, joins the
 	// error_message of failed asserts, or says on which attempt it passed.
 	Message string
 	// Diffs are the unmet expectations and asserts, one line each.
 	Diffs []checks.Diff
+	// DiffValues holds the expected and observed values of Diffs[k] at
+	// index k, for the reports that carry values rather than HCL text.
+	DiffValues []schema.DiffValues
 	// Duration is the wall time of the check, all attempts included.
 	Duration time.Duration
 	// Attempt is the number of attempts made; Attempts the number allowed.

@@ -6,8 +6,8 @@ import (
 )
 
 // Redacted returns the outcome with every secret in secrets replaced in
-// every text it holds: the message, the description, each diff and every
-// string inside the observed result. The runner calls it once per outcome,
+// every text it holds: the message, the description, the tags, each diff
+// (its values too) and every string inside the observed result. The runner calls it once per outcome,
 // before any reporter sees it; that is the redaction boundary of reports
 // (see schema.Secrets), so a field added to Outcome must be redacted here.
 func (o Outcome) Redacted(secrets *schema.Secrets) Outcome {
@@ -27,5 +27,19 @@ func (o Outcome) Redacted(secrets *schema.Secrets) Outcome {
 		o.Diffs = diffs
 	}
 	o.Result = secrets.RedactValue(o.Result)
+	if o.DiffValues != nil {
+		values := make([]schema.DiffValues, len(o.DiffValues))
+		for k, v := range o.DiffValues {
+			values[k] = schema.DiffValues{Expected: secrets.RedactValue(v.Expected), Observed: secrets.RedactValue(v.Observed)}
+		}
+		o.DiffValues = values
+	}
+	if o.Tags != nil {
+		tags := make([]string, len(o.Tags))
+		for k, tag := range o.Tags {
+			tags[k] = secrets.Redact(tag)
+		}
+		o.Tags = tags
+	}
 	return o
 }

@@ -283,7 +283,7 @@ func (s *Summary) count(st Status) {
 func newOutcome(i *schema.Instance, st Status) Outcome {
 	r := i.Range()
 	return Outcome{Address: i.Address, Kind: i.Kind().Name, File: r.Filename, Line: r.Start.Line,
-		Description: i.Description, Status: st, Attempts: i.Retries + 1, Result: cty.NilVal, Vantage: i.Vantage}
+		Description: i.Description, Tags: i.Tags, Status: st, Attempts: i.Retries + 1, Result: cty.NilVal, Vantage: i.Vantage}
 }
 
 func (p *Plan) skipped(i *schema.Instance, why string) Outcome {
@@ -319,12 +319,14 @@ func (p *Plan) execute(ctx context.Context, i *schema.Instance, evalCtx *hcl.Eva
 	var messages []string
 	for attempt := 1; attempt <= o.Attempts; attempt++ {
 		o.Attempt = attempt
-		o.Status, o.Result, o.Diffs, messages, abandoned = p.attempt(ctx, i, evalCtx, pr, args, wt)
+		var a attemptOutcome
+		a, abandoned = p.attempt(ctx, i, evalCtx, pr, args, wt)
 		if abandoned {
 			return o, true
 		}
+		o.Status, o.Result, o.Diffs, o.DiffValues, messages = a.status, a.result, a.diffs, a.values, a.messages
 		if ctx.Err() != nil {
-			o.Status, o.Diffs, o.Interrupted = Error, nil, true
+			o.Status, o.Diffs, o.DiffValues, o.Interrupted = Error, nil, nil, true
 			o.Message = "interrupted before the check finished"
 			return o, false
 		}
@@ -355,25 +357,35 @@ func verb(s Status) string {
 	return "errored"
 }
 
-// attempt probes once and judges what the probe saw.
-func (p *Plan) attempt(ctx context.Context, i *schema.Instance, evalCtx *hcl.EvalContext, pr checks.Prober, args cty.Value, wt *watch) (Status, cty.Value, []checks.Diff, []string, bool) {
+// attemptOutcome is what one attempt at a check came to.
+type attemptOutcome struct {
+	status   Status
+	result   cty.Value // cty.NilVal when the probe failed
+	diffs    []checks.Diff
+	values   []schema.DiffValues
+	messages []string
+}
+
+// attempt probes once through pr and judges what the probe saw. abandoned
+// is true when the watchdog gave up on the probe.
+func (p *Plan) attempt(ctx context.Context, i *schema.Instance, evalCtx *hcl.EvalContext, pr checks.Prober, args cty.Value, wt *watch) (a attemptOutcome, abandoned bool) {
 	start := time.Now()
 	res, err, abandoned := probe(ctx, i, pr, args, wt)
 	if abandoned {
-		return Error, cty.NilVal, nil, nil, true
+		return attemptOutcome{status: Error, result: cty.NilVal}, true
 	}
 	if err != nil {
-		return Error, cty.NilVal, nil, []string{err.Error()}, false
+		return attemptOutcome{status: Error, result: cty.NilVal, messages: []string{err.Error()}}, false
 	}
 	res = withDuration(res, time.Since(start))
-	diffs, messages, diags := i.Judge(evalCtx, res)
+	diffs, values, messages, diags := i.Judge(evalCtx, res)
 	if diags.HasErrors() {
-		return Error, res, nil, []string{diagText(diags)}, false
+		return attemptOutcome{status: Error, result: res, messages: []string{diagText(diags)}}, false
 	}
 	if len(diffs) > 0 {
-		return Fail, res, diffs, messages, false
+		return attemptOutcome{status: Fail, result: res, diffs: diffs, values: values, messages: messages}, false
 	}
-	return Pass, res, nil, nil, false
+	return attemptOutcome{status: Pass, result: res}, false
 }
 
 // probe calls the prober under the check's timeout, on the worker's

@@ -231,12 +231,21 @@ func evalTyped(a *hcl.Attribute, ctx *hcl.EvalContext, typ cty.Type, validate fu
 	return conv, nil
 }
 
+// DiffValues are the expected and observed values behind one diff, for the
+// machine reports that carry values rather than their HCL text. Expected is
+// cty.NilVal when it is sensitive; Observed is the result's field of the
+// diff's name (null when the result has none).
+type DiffValues struct {
+	Expected, Observed cty.Value
+}
+
 // Judge compares what a probe observed with the instance's expectations and
-// asserts. Each unmet expectation or false assert is one diff; messages are
-// the error_message of the asserts that failed. A diagnostic means the
-// verdict itself could not be reached (an expression failed), which makes
-// the check an error rather than a failure.
-func (i *Instance) Judge(ctx *hcl.EvalContext, result cty.Value) (diffs []checks.Diff, messages []string, diags hcl.Diagnostics) {
+// asserts. Each unmet expectation or false assert is one diff, with its
+// values at the same index of values; messages are the error_message of the
+// asserts that failed. A diagnostic means the verdict itself could not be
+// reached (an expression failed), which makes the check an error rather
+// than a failure.
+func (i *Instance) Judge(ctx *hcl.EvalContext, result cty.Value) (diffs []checks.Diff, values []DiffValues, messages []string, diags hcl.Diagnostics) {
 	c := i.Check
 	for _, e := range c.Kind.Expect {
 		a, ok := c.Expect[e.Name]
@@ -258,14 +267,17 @@ func (i *Instance) Judge(ctx *hcl.EvalContext, result cty.Value) (diffs []checks
 		}
 		plain, _ := want.UnmarkDeep()
 		if diff := e.Compare(plain, result); diff != nil {
+			dv := DiffValues{Expected: plain, Observed: checks.Field(result, diff.Field)}
 			if want.ContainsMarked() {
 				diff.Expected = "(sensitive value)"
+				dv.Expected = cty.NilVal
 			}
 			diffs = append(diffs, *diff)
+			values = append(values, dv)
 		}
 	}
 	if len(c.Asserts) == 0 {
-		return diffs, messages, diags
+		return diffs, values, messages, diags
 	}
 	self := i.child(ctx)
 	self.Variables["self"] = result
@@ -293,8 +305,9 @@ func (i *Instance) Judge(ctx *hcl.EvalContext, result cty.Value) (diffs []checks
 		}
 		messages = append(messages, msg)
 		diffs = append(diffs, checks.Diff{Field: "assert", Expected: a.Text, Actual: "false: " + msg})
+		values = append(values, DiffValues{Expected: cty.True, Observed: cty.False})
 	}
-	return diffs, messages, diags
+	return diffs, values, messages, diags
 }
 
 // Redact replaces every secret of the suite in text (see Secrets).

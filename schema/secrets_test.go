@@ -86,7 +86,7 @@ tcp "x" {
 	}
 	result := cty.ObjectVal(map[string]cty.Value{"open": cty.False, "state": cty.StringVal("closed"), "host": cty.StringVal("127.0.0.1"),
 		"port": cty.NumberIntVal(1), "address": cty.StringVal("127.0.0.1:1"), "error": cty.StringVal(""), "duration_ms": cty.NumberIntVal(1)})
-	_, messages, d := inst.Judge(inst.RunContext(nil), result)
+	_, _, messages, d := inst.Judge(inst.RunContext(nil), result)
 	if d.HasErrors() {
 		t.Fatal(text(d))
 	}

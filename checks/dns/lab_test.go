@@ -145,11 +145,11 @@ dns "wrong" {
 	}
 	for addr, status := range want {
 		if got[addr].Status != status {
-			t.Errorf("%s: %s %q %+v, want %s", addr, got[addr].Status, got[addr].Message, got[addr].Diffs, status)
+			t.Errorf("%s: %s %q %+v, want %s", addr, got[addr].Status, got[addr].Message, got[addr].TextDiffs(), status)
 		}
 	}
 	wantDiff := []checks.Diff{{Field: "answers", Expected: `["198.18.0.21"]`, Actual: `["198.18.0.20"]`}}
-	if d := got["dns.wrong"].Diffs; !reflect.DeepEqual(d, wantDiff) {
+	if d := got["dns.wrong"].TextDiffs(); !reflect.DeepEqual(d, wantDiff) {
 		t.Errorf("dns.wrong diffs %+v, want %+v", d, wantDiff)
 	}
 	if t.Failed() {

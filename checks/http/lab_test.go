@@ -103,7 +103,7 @@ func TestExampleAgainstNginx(t *testing.T) {
 					t.Errorf("%s errored: %s", line.Address, line.Message)
 				}
 				got[line.Address] = []string{}
-				for _, d := range line.Diffs {
+				for _, d := range line.TextDiffs() {
 					got[line.Address] = append(got[line.Address], d.Field+": "+d.Expected+" | "+d.Actual)
 				}
 			}

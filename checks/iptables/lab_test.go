@@ -7,13 +7,14 @@ import (
 	"testing"
 
 	"github.com/nettest/nettest/internal/lab"
+	"github.com/nettest/nettest/report"
 	"github.com/nettest/nettest/runner"
 )
 
 // runNettest runs the nettest binary with args inside h (through wrapper,
 // such as setpriv, when given) and returns its results by address, its
 // exit code and what it printed.
-func runNettest(t *testing.T, h *lab.Host, wrapper []string, args ...string) (map[string]lab.Result, int, string) {
+func runNettest(t *testing.T, h *lab.Host, wrapper []string, args ...string) (map[string]report.Result, int, string) {
 	t.Helper()
 	results, _, code, out := h.NettestVia(t, wrapper, args...)
 	return lab.ByAddress(results), code, out
@@ -47,7 +48,7 @@ func TestPortForwardProvenTwice(t *testing.T) {
 			t.Errorf("%s: not reported\n%s", addr, out)
 			continue
 		}
-		if g := (outcome{status: runner.Status(r.Status), diffs: r.Diffs, message: r.Message}); !sameOutcome(g, w) {
+		if g := (outcome{status: runner.Status(r.Status), diffs: r.TextDiffs(), message: r.Message}); !sameOutcome(g, w) {
 			t.Errorf("%s: %+v, want %+v", addr, g, w)
 		}
 	}

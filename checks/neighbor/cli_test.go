@@ -61,7 +61,10 @@ neighbor "unused_expected_present" {
 		t.Errorf("exit code = %d, want 1\n%s", code, out)
 	}
 	results := lab.ByAddress(list)
-	tests := []lab.Result{
+	tests := []struct {
+		Address, Status, Message string
+		Diffs                    []checks.Diff
+	}{
 		{Address: "neighbor.server", Status: "pass"},
 		{Address: "neighbor.unused", Status: "pass"},
 		{Address: "neighbor.static", Status: "pass"},
@@ -73,8 +76,8 @@ neighbor "unused_expected_present" {
 			t.Errorf("%s: not reported", want.Address)
 			continue
 		}
-		if got.Status != want.Status || got.Message != want.Message || !slices.Equal(got.Diffs, want.Diffs) {
-			t.Errorf("%s: %s %q %+v\nwant %s %q %+v", want.Address, got.Status, got.Message, got.Diffs, want.Status, want.Message, want.Diffs)
+		if got.Status != want.Status || got.Message != want.Message || !slices.Equal(got.TextDiffs(), want.Diffs) {
+			t.Errorf("%s: %s %q %+v\nwant %s %q %+v", want.Address, got.Status, got.Message, got.TextDiffs(), want.Status, want.Message, want.Diffs)
 		}
 	}
 }

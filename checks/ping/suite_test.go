@@ -167,7 +167,10 @@ ping "database_rtt" {
 	if code != 1 {
 		t.Errorf("exit code %d, want 1 (a check failed)\n%s", code, out)
 	}
-	want := map[string]lab.Result{
+	want := map[string]struct {
+		Status string
+		Diffs  []checks.Diff
+	}{
 		"ping.gateway":         {Status: "pass"},
 		"ping.database_hidden": {Status: "pass"},
 		// No reply, no RTT: the bound is not met by a host that is silent.
@@ -175,8 +178,8 @@ ping "database_rtt" {
 	}
 	for _, l := range results {
 		w, ok := want[l.Address]
-		if !ok || l.Status != w.Status || len(l.Diffs)+len(w.Diffs) > 0 && !reflect.DeepEqual(l.Diffs, w.Diffs) {
-			t.Errorf("%s: %s %+v, want %s %+v", l.Address, l.Status, l.Diffs, w.Status, w.Diffs)
+		if !ok || l.Status != w.Status || !reflect.DeepEqual(l.TextDiffs(), w.Diffs) {
+			t.Errorf("%s: %s %+v, want %s %+v", l.Address, l.Status, l.TextDiffs(), w.Status, w.Diffs)
 		}
 	}
 	if len(results) != len(want) {

@@ -68,7 +68,10 @@ route "bad_interface" {
 		t.Errorf("exit code = %d, want 1\n%s", code, out)
 	}
 	results := lab.ByAddress(list)
-	tests := []lab.Result{
+	tests := []struct {
+		Address, Status, Message string
+		Diffs                    []checks.Diff
+	}{
 		{Address: "route.on_link", Status: "pass"},
 		{Address: "route.via_gateway", Status: "pass"},
 		{Address: "route.no_route", Status: "pass"},
@@ -81,8 +84,8 @@ route "bad_interface" {
 			t.Errorf("%s: not reported", want.Address)
 			continue
 		}
-		if got.Status != want.Status || !strings.Contains(got.Message, want.Message) || !slices.Equal(got.Diffs, want.Diffs) {
-			t.Errorf("%s: %s %q %+v\nwant %s containing %q %+v", want.Address, got.Status, got.Message, got.Diffs, want.Status, want.Message, want.Diffs)
+		if got.Status != want.Status || !strings.Contains(got.Message, want.Message) || !slices.Equal(got.TextDiffs(), want.Diffs) {
+			t.Errorf("%s: %s %q %+v\nwant %s containing %q %+v", want.Address, got.Status, got.Message, got.TextDiffs(), want.Status, want.Message, want.Diffs)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package tcp_test
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -194,8 +195,8 @@ tcp "must_be_open" {
 	}
 	for _, tt := range tests {
 		g := got[tt.address]
-		if g.Status != tt.status || len(g.Diffs) != len(tt.diffs) || (len(tt.diffs) > 0 && g.Diffs[0] != tt.diffs[0]) {
-			t.Errorf("%s = %s %+v (%s), want %s %+v", tt.address, g.Status, g.Diffs, g.Message, tt.status, tt.diffs)
+		if g.Status != tt.status || !slices.Equal(g.TextDiffs(), tt.diffs) {
+			t.Errorf("%s = %s %+v (%s), want %s %+v", tt.address, g.Status, g.TextDiffs(), g.Message, tt.status, tt.diffs)
 		}
 	}
 	if summary.Passed != 4 || summary.Failed != 1 || summary.Errored != 0 {

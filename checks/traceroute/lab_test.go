@@ -322,7 +322,7 @@ traceroute "dropped_expected_reached" {
 	}
 	got := map[string]string{}
 	for _, res := range results {
-		got[res.Address] = fmt.Sprintf("%s %s %v", res.Status, res.Message, res.Diffs)
+		got[res.Address] = fmt.Sprintf("%s %s %v", res.Status, res.Message, res.TextDiffs())
 	}
 	want := map[string]string{
 		"traceroute.server":                   "pass  []",

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/nettest/nettest/internal/lab"
+	"github.com/nettest/nettest/report"
 )
 
 // These tests run the built binary as a user or a CI job would and check
@@ -147,15 +148,14 @@ func TestJSONAndJUnit(t *testing.T) {
 	}
 	statuses := map[string]string{}
 	for _, l := range lines[:3] {
-		var ev struct {
-			Type, Address, Status string
-			Diffs                 []struct{ Field, Expected, Actual string }
-		}
+		var ev report.Result
 		if err := json.Unmarshal([]byte(l), &ev); err != nil || ev.Type != "result" {
 			t.Fatalf("bad line %q: %v", l, err)
 		}
 		statuses[ev.Address] = ev.Status
-		if ev.Address == "tcp.closed" && (len(ev.Diffs) != 1 || ev.Diffs[0].Expected != `"closed"` || ev.Diffs[0].Actual != `"open"`) {
+		// The values are JSON values, their HCL text beside them.
+		if ev.Address == "tcp.closed" && (len(ev.Diffs) != 1 || string(ev.Diffs[0].Expected) != `"closed"` || string(ev.Diffs[0].Actual) != `"open"` ||
+			ev.Diffs[0].ExpectedText != `"closed"` || ev.Diffs[0].ActualText != `"open"`) {
 			t.Errorf("diff of tcp.closed: %+v", ev.Diffs)
 		}
 	}

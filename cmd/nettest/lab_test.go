@@ -3,38 +3,36 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/nettest/nettest/internal/lab"
+	"github.com/nettest/nettest/report"
 )
 
 // These tests run the binary inside namespace labs, the way a user runs it
 // on a client, a server or a gateway after a deploy, and assert every
 // verdict it reports.
 
-// verdict is what the JSON report says about one check.
-type verdict struct {
-	Type    string `json:"type"`
-	Address string `json:"address"`
-	Status  string `json:"status"`
-	Message string `json:"message"`
-	Diffs   []diff `json:"diffs"`
-}
+// diff is one line of a failing check's diff, in the human form the
+// console prints: field, expected, actual.
+type diff struct{ Field, Expected, Actual string }
 
-// diff is one line of a failing check's diff.
-type diff struct {
-	Field    string `json:"field"`
-	Expected string `json:"expected"`
-	Actual   string `json:"actual"`
+// textDiffs are r's diffs as diff values.
+func textDiffs(r report.Result) []diff {
+	var out []diff
+	for _, d := range r.TextDiffs() {
+		out = append(out, diff{d.Field, d.Expected, d.Actual})
+	}
+	return out
 }
 
 // want is the expected verdict on one check: its status, the exact diff
@@ -83,34 +81,29 @@ func runArgv(t *testing.T, deadline time.Duration, argv ...string) result {
 
 // verdicts parses the JSON lines of a run: the verdict of each check by
 // address, and the summary line.
-func verdicts(t *testing.T, r result) (map[string]verdict, map[string]any) {
+func verdicts(t *testing.T, r result) (map[string]report.Result, *report.Summary) {
 	t.Helper()
-	got := map[string]verdict{}
-	var summary map[string]any
-	for _, line := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
-		var v verdict
-		if err := json.Unmarshal([]byte(line), &v); err != nil {
-			t.Fatalf("not a JSON line: %q: %v\nstderr:\n%s", line, err, r.stderr)
-		}
-		switch v.Type {
-		case "result":
-			if _, dup := got[v.Address]; dup {
-				t.Errorf("%s reported twice", v.Address)
-			}
-			got[v.Address] = v
-		case "summary":
-			json.Unmarshal([]byte(line), &summary)
-		}
+	rep, err := report.DecodeJSONL(strings.NewReader(r.stdout), "stdout")
+	if err != nil {
+		t.Fatalf("%v\nstdout:\n%s\nstderr:\n%s", err, r.stdout, r.stderr)
 	}
-	if summary == nil {
+	got := map[string]report.Result{}
+	for _, v := range rep.Results {
+		if _, dup := got[v.Address]; dup {
+			t.Errorf("%s reported twice", v.Address)
+		}
+		got[v.Address] = v
+	}
+	if rep.Summary == nil {
 		t.Errorf("no summary line in:\n%s", r.stdout)
+		rep.Summary = &report.Summary{}
 	}
-	return got, summary
+	return got, rep.Summary
 }
 
 // assertVerdicts compares every reported verdict with wants: the same
 // addresses, statuses and diffs, and the messages containing the wanted text.
-func assertVerdicts(t *testing.T, got map[string]verdict, wants map[string]want) {
+func assertVerdicts(t *testing.T, got map[string]report.Result, wants map[string]want) {
 	t.Helper()
 	for addr, w := range wants {
 		v, ok := got[addr]
@@ -122,8 +115,8 @@ func assertVerdicts(t *testing.T, got map[string]verdict, wants map[string]want)
 			t.Errorf("%s: status %q, want %q (message %q, diffs %+v)", addr, v.Status, w.status, v.Message, v.Diffs)
 			continue
 		}
-		if fmt.Sprint(v.Diffs) != fmt.Sprint(w.diffs) && !(len(v.Diffs) == 0 && len(w.diffs) == 0) {
-			t.Errorf("%s: diffs\n  %+v\nwant\n  %+v", addr, v.Diffs, w.diffs)
+		if !slices.Equal(textDiffs(v), w.diffs) {
+			t.Errorf("%s: diffs\n  %+v\nwant\n  %+v", addr, textDiffs(v), w.diffs)
 		}
 		if !strings.Contains(v.Message, w.message) {
 			t.Errorf("%s: message %q lacks %q", addr, v.Message, w.message)
@@ -145,13 +138,10 @@ func logOnFailure(t *testing.T, what string, r result) {
 }
 
 // assertSummary compares the summary line's counts.
-func assertSummary(t *testing.T, summary map[string]any, passed, failed, errored, skipped int) {
+func assertSummary(t *testing.T, summary *report.Summary, passed, failed, errored, skipped int) {
 	t.Helper()
-	want := map[string]float64{"passed": float64(passed), "failed": float64(failed), "errored": float64(errored), "skipped": float64(skipped)}
-	for k, n := range want {
-		if summary[k] != n {
-			t.Errorf("summary %s = %v, want %v (summary %v)", k, summary[k], n, summary)
-		}
+	if summary.Passed != passed || summary.Failed != failed || summary.Errored != errored || summary.Skipped != skipped {
+		t.Errorf("summary %+v, want %d passed, %d failed, %d errored, %d skipped", *summary, passed, failed, errored, skipped)
 	}
 }
 

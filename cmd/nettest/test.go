@@ -42,6 +42,7 @@ type testFlags struct {
 	run         string
 	junit       string
 	json        bool
+	jsonFile    string
 	noColor     bool
 	verbose     bool
 }
@@ -55,6 +56,7 @@ func cmdTest(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.run, "run", "", "Run only the checks whose address matches `REGEX` (and the checks they depend on).")
 	fs.StringVar(&f.junit, "junit", "", "Write a JUnit XML report to `FILE` (also when interrupted).")
 	fs.BoolVar(&f.json, "json", false, "Print JSON lines on stdout instead of the human report: one per check, then a summary.")
+	fs.StringVar(&f.jsonFile, "json-file", "", "Also write the JSON-lines report to `FILE`, beside the human report (or --json). It holds\nevery field the other reports need; 'nettest merge' combines such files from shards.")
 	fs.BoolVar(&f.noColor, "no-color", false, "Never colour the output (colour is used only on a terminal anyway; NO_COLOR works too).")
 	fs.BoolVar(&f.verbose, "verbose", false, "Also show what every passing check observed.")
 	paths, err := parse(fs, args)
@@ -100,6 +102,17 @@ func cmdTest(args []string, stdout, stderr io.Writer) int {
 	if f.junit != "" {
 		reporters = append(reporters, report.NewJUnit(f.junit))
 	}
+	var jsonFile *os.File
+	if f.jsonFile != "" {
+		// Written as the checks finish, not at the end, so that a run
+		// killed outright still leaves the results it had.
+		var err error
+		if jsonFile, err = os.Create(f.jsonFile); err != nil {
+			fmt.Fprintf(stderr, "nettest: --json-file: %v\n", err)
+			return exitConfig
+		}
+		reporters = append(reporters, report.NewJSON(jsonFile))
+	}
 
 	// The first Ctrl-C cancels the run and the reports are written; stop()
 	// then restores the default, so a second one ends the process at once.
@@ -114,6 +127,11 @@ func cmdTest(args []string, stdout, stderr io.Writer) int {
 	sum := plan.Run(ctx, runner.Options{Parallelism: f.parallelism, Reporter: report.Multi(reporters...), Vantages: vantages.Prober})
 	vantages.Close()
 	stop()
+	if jsonFile != nil {
+		if err := jsonFile.Close(); err != nil && sum.ReportError == nil {
+			sum.ReportError = fmt.Errorf("writing %s: %w", f.jsonFile, err)
+		}
+	}
 
 	if sum.ReportError != nil {
 		fmt.Fprintf(stderr, "nettest: writing the report: %v\n", sum.ReportError)

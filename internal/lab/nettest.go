@@ -1,9 +1,7 @@
 package lab
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"net"
 	"os"
 	"path/filepath"
@@ -11,81 +9,39 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nettest/nettest/checks"
+	"github.com/nettest/nettest/report"
 )
-
-// Result is one "result" line of `nettest test --json`: one finished check,
-// as a program reading the report sees it.
-type Result struct {
-	Type        string        `json:"type"`
-	Address     string        `json:"address"`
-	Kind        string        `json:"kind"`
-	Status      string        `json:"status"`
-	Message     string        `json:"message"`
-	Diffs       []checks.Diff `json:"diffs"`
-	DurationMS  float64       `json:"duration_ms"`
-	File        string        `json:"file"`
-	Line        int           `json:"line"`
-	Description string        `json:"description"`
-	Attempts    int           `json:"attempts"`
-	Vantage     string        `json:"vantage"`
-}
-
-// Summary is the last line of `nettest test --json`: the counts of the run.
-type Summary struct {
-	Type        string  `json:"type"`
-	Passed      int     `json:"passed"`
-	Failed      int     `json:"failed"`
-	Errored     int     `json:"errored"`
-	Skipped     int     `json:"skipped"`
-	DurationMS  float64 `json:"duration_ms"`
-	Interrupted bool    `json:"interrupted"`
-}
 
 // Nettest runs `nettest test --json ARGS…` with the binary of Nettest(t)
 // inside the namespace, as a user on that host would, and returns the
-// result lines in the order printed, the summary line (zero when none was
+// result lines in the order printed, decoded by the report package as
+// every reader of the report does, the summary line (zero when none was
 // printed), the exit code and everything printed (stdout, then stderr) for
-// failure messages. A line that is not JSON fails the test at once.
-func (h *Host) Nettest(t testing.TB, args ...string) (results []Result, summary Summary, exitCode int, output string) {
+// failure messages. A line that does not decode fails the test at once.
+func (h *Host) Nettest(t testing.TB, args ...string) (results []report.Result, summary report.Summary, exitCode int, output string) {
 	t.Helper()
 	return h.NettestVia(t, nil, args...)
 }
 
 // NettestVia is Nettest run through a wrapper command, such as
 // ["env", "SSL_CERT_FILE=…"] or ["setpriv", "--reuid=65534", …].
-func (h *Host) NettestVia(t testing.TB, wrapper []string, args ...string) (results []Result, summary Summary, exitCode int, output string) {
+func (h *Host) NettestVia(t testing.TB, wrapper []string, args ...string) (results []report.Result, summary report.Summary, exitCode int, output string) {
 	t.Helper()
 	cmd := append(append(append([]string{}, wrapper...), Nettest(t), "test", "--json"), args...)
 	stdout, stderr, code := h.Exec(cmd...)
-	sc := bufio.NewScanner(strings.NewReader(stdout))
-	sc.Buffer(make([]byte, 1<<20), 1<<20) // bodies in messages make long lines
-	for sc.Scan() {
-		if strings.TrimSpace(sc.Text()) == "" {
-			continue
-		}
-		var r Result
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatalf("nettest printed a line that is not JSON: %q (%v)\nstderr:\n%s", sc.Text(), err, stderr)
-		}
-		switch r.Type {
-		case "result":
-			results = append(results, r)
-		case "summary":
-			if err := json.Unmarshal(sc.Bytes(), &summary); err != nil {
-				t.Fatalf("nettest printed a summary line that does not parse: %q (%v)", sc.Text(), err)
-			}
-		}
+	rep, err := report.DecodeJSONL(strings.NewReader(stdout), "nettest's output")
+	if err != nil {
+		t.Fatalf("%v\nstdout:\n%s\nstderr:\n%s", err, stdout, stderr)
 	}
-	if err := sc.Err(); err != nil {
-		t.Fatalf("reading nettest's output: %v\nstdout:\n%s\nstderr:\n%s", err, stdout, stderr)
+	if rep.Summary != nil {
+		summary = *rep.Summary
 	}
-	return results, summary, code, stdout + stderr
+	return rep.Results, summary, code, stdout + stderr
 }
 
 // ByAddress indexes results by check address.
-func ByAddress(results []Result) map[string]Result {
-	m := make(map[string]Result, len(results))
+func ByAddress(results []report.Result) map[string]report.Result {
+	m := make(map[string]report.Result, len(results))
 	for _, r := range results {
 		m[r.Address] = r
 	}
