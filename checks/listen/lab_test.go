@@ -100,7 +100,7 @@ listen "nothing_on_8080" {
 	}
 	got := map[string]string{}
 	for _, r := range results {
-		got[r.Address] = fmt.Sprintf("%s %v", r.Status, r.Diffs)
+		got[r.Address] = fmt.Sprintf("%s %v", r.Status, r.TextDiffs())
 	}
 	want := map[string]string{
 		"listen.web":                  "pass []",
@@ -121,10 +121,10 @@ listen "nothing_on_8080" {
 	}
 	web1 := lab.ByAddress(results)["listen.web"]
 	if web1.Status != "fail" || len(web1.Diffs) != 2 || web1.Diffs[0].Field != "process" ||
-		!strings.Contains(web1.Diffs[0].Actual, "the socket's owner is not visible") || !strings.Contains(web1.Diffs[0].Actual, "run nettest as root") {
-		t.Errorf("as nobody, listen.web: %s %+v, want the process and user unmet because the owner is hidden", web1.Status, web1.Diffs)
+		!strings.Contains(web1.Diffs[0].ActualText, "the socket's owner is not visible") || !strings.Contains(web1.Diffs[0].ActualText, "run nettest as root") {
+		t.Errorf("as nobody, listen.web: %s %+v, want the process and user unmet because the owner is hidden", web1.Status, web1.TextDiffs())
 	}
 	if r := lab.ByAddress(results)["listen.nothing_on_8080"]; r.Status != "pass" {
-		t.Errorf("as nobody, listen.nothing_on_8080: %s %+v", r.Status, r.Diffs)
+		t.Errorf("as nobody, listen.nothing_on_8080: %s %+v", r.Status, r.TextDiffs())
 	}
 }
