@@ -2,6 +2,7 @@ package schema
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -48,9 +49,32 @@ var assertSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 	{Name: "condition", Required: true}, {Name: "error_message"},
 }}
 
+// derived holds what the loader works out from a kind, once per kind rather
+// than once per block: a suite of 100,000 checks would otherwise build the
+// same schemas and types 100,000 times (a kilobyte a check).
+type derived struct {
+	body, expect *hcl.BodySchema
+	result       cty.Type
+}
+
+var derivedByKind sync.Map // *checks.Kind → *derived
+
+func derive(k *checks.Kind) *derived {
+	if d, ok := derivedByKind.Load(k); ok {
+		return d.(*derived)
+	}
+	d := &derived{body: buildCheckSchema(k), expect: buildExpectSchema(k), result: buildResultType(k)}
+	actual, _ := derivedByKind.LoadOrStore(k, d)
+	return actual.(*derived)
+}
+
 // checkSchema is the body schema of a kind's blocks: the meta-arguments, the
 // kind's own arguments, and the expect and assert blocks.
-func checkSchema(k *checks.Kind) *hcl.BodySchema {
+func checkSchema(k *checks.Kind) *hcl.BodySchema { return derive(k).body }
+
+func expectSchema(k *checks.Kind) *hcl.BodySchema { return derive(k).expect }
+
+func buildCheckSchema(k *checks.Kind) *hcl.BodySchema {
 	sc := &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "expect"}, {Type: "assert"}}}
 	for _, name := range metaArguments {
 		sc.Attributes = append(sc.Attributes, hcl.AttributeSchema{Name: name})
@@ -61,7 +85,7 @@ func checkSchema(k *checks.Kind) *hcl.BodySchema {
 	return sc
 }
 
-func expectSchema(k *checks.Kind) *hcl.BodySchema {
+func buildExpectSchema(k *checks.Kind) *hcl.BodySchema {
 	sc := &hcl.BodySchema{}
 	for _, e := range k.Expect {
 		sc.Attributes = append(sc.Attributes, hcl.AttributeSchema{Name: e.Name})
@@ -131,7 +155,9 @@ func decodeCheck(k *checks.Kind, b *hcl.Block, src []byte) (*Check, hcl.Diagnost
 
 // ResultType is the type of a kind's result as expressions see it: the
 // kind's fields and duration_ms, which the runner measures for every kind.
-func ResultType(k *checks.Kind) cty.Type {
+func ResultType(k *checks.Kind) cty.Type { return derive(k).result }
+
+func buildResultType(k *checks.Kind) cty.Type {
 	attrs := map[string]cty.Type{"duration_ms": cty.Number}
 	for name, t := range k.Result.AttributeTypes() {
 		attrs[name] = t

@@ -144,7 +144,7 @@ func Load(paths []string, opts Options) (*Suite, hcl.Diagnostics) {
 	s := &Suite{Files: map[string]*hcl.File{}, Variables: map[string]*Variable{}, Locals: map[string]*Local{}, Vantages: map[string]*Vantage{}}
 	var bodies []hcl.Body
 	for _, name := range names {
-		f, d := parser.ParseHCLFile(name)
+		f, d := parseFile(parser, name)
 		diags = append(diags, d...)
 		if f == nil {
 			continue
@@ -167,8 +167,9 @@ func Load(paths []string, opts Options) (*Suite, hcl.Diagnostics) {
 	}
 
 	var blocks []*hcl.Block
+	root := rootSchema()
 	for _, body := range bodies {
-		content, d := body.Content(rootSchema())
+		content, d := body.Content(root)
 		diags = append(diags, d...)
 		blocks = append(blocks, content.Blocks...)
 	}

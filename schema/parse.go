@@ -1,0 +1,264 @@
+package schema
+
+import (
+	"bytes"
+	"os"
+	"runtime"
+	"sort"
+	"strconv"
+	"sync"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+)
+
+// chunkedParseFrom is the file size from which a file is parsed in pieces.
+// Below it, one ordinary parse is as fast and start-up stays untouched.
+const chunkedParseFrom = 256 << 10
+
+// chunkSize is the size a piece aims at: small enough that the lexer's
+// token slice, which hclsyntax grows by copying and which holds about
+// 100 bytes per token, stays in the cache and dies young, large enough that
+// handing pieces to the workers costs nothing.
+const chunkSize = 4 << 10
+
+// parseFile parses one suite file and registers it with the parser, as
+// parser.ParseHCLFile does. A large file is cut at the starts of its
+// top-level blocks and the pieces are parsed in parallel on the cores there
+// are: hclsyntax lexes a whole file into one token slice before parsing,
+// and for a suite of 100,000 checks growing that slice by copying is most
+// of the load time and of the peak memory. Each piece is parsed at its true
+// position, so every range (line, column, byte) is the one a whole-file
+// parse gives, and the blocks are joined in file order. When any piece has
+// a diagnostic, or the cut went anywhere but between blocks, the file is
+// parsed again whole, so the diagnostics are exactly HCL's own.
+func parseFile(parser *hclparse.Parser, name string) (*hcl.File, hcl.Diagnostics) {
+	if f, ok := parser.Files()[name]; ok {
+		return f, nil
+	}
+	src, err := os.ReadFile(name)
+	if err != nil || len(src) < chunkedParseFrom {
+		return parser.ParseHCLFile(name) // also says why a file cannot be read
+	}
+	if f := parseChunked(src, name); f != nil {
+		parser.AddFile(name, f)
+		return f, nil
+	}
+	f, diags := hclsyntax.ParseConfig(src, name, hcl.InitialPos)
+	parser.AddFile(name, f)
+	return f, diags
+}
+
+// parseChunked parses src in pieces and joins them into one file, or
+// returns nil when any piece does not parse cleanly into blocks alone.
+func parseChunked(src []byte, name string) *hcl.File {
+	starts := blockStarts(src, chunkSize)
+	if len(starts) < 2 {
+		return nil
+	}
+	bodies := make([]*hclsyntax.Body, len(starts))
+	ok := make([]bool, len(starts))
+	var next sync.WaitGroup
+	work := make(chan int)
+	for range min(runtime.GOMAXPROCS(0), len(starts)) {
+		next.Go(func() {
+			for i := range work {
+				start := starts[i]
+				end := len(src)
+				if i+1 < len(starts) {
+					end = starts[i+1].Byte
+				}
+				f, diags := hclsyntax.ParseConfig(src[start.Byte:end], name, start)
+				body, isSyntax := f.Body.(*hclsyntax.Body)
+				ok[i] = !diags.HasErrors() && len(diags) == 0 && isSyntax && len(body.Attributes) == 0
+				bodies[i] = body
+			}
+		})
+	}
+	for i := range starts {
+		work <- i
+	}
+	close(work)
+	next.Wait()
+
+	n := 0
+	for i, b := range bodies {
+		if !ok[i] {
+			return nil
+		}
+		n += len(b.Blocks)
+	}
+	first, last := bodies[0], bodies[len(bodies)-1]
+	body := &hclsyntax.Body{
+		Attributes: hclsyntax.Attributes{},
+		Blocks:     make(hclsyntax.Blocks, 0, n),
+		SrcRange:   hcl.RangeBetween(first.SrcRange, last.SrcRange),
+		EndRange:   last.EndRange,
+	}
+	for _, b := range bodies {
+		body.Blocks = append(body.Blocks, b.Blocks...)
+	}
+	return &hcl.File{Body: body, Bytes: src, Nav: blockNav{body}}
+}
+
+// blockStarts returns the positions at which src may be cut, about every
+// size bytes: the first byte of a line that starts a top-level block, outside
+// any brace, bracket, parenthesis, string, heredoc or comment. The first
+// position is the start of the file.
+func blockStarts(src []byte, size int) []hcl.Pos {
+	starts := []hcl.Pos{hcl.InitialPos}
+	line := 1
+	last := 0
+	// frames is the nesting: each is a bracket depth in code, or a string
+	// being read; an interpolation inside a string opens a code frame.
+	type frame struct {
+		str   bool
+		depth int
+	}
+	frames := []frame{{}}
+	for i := 0; i < len(src); i++ {
+		c := src[i]
+		top := &frames[len(frames)-1]
+		if top.str {
+			switch {
+			case c == '\\':
+				i++
+				if i < len(src) && src[i] == '\n' {
+					line++
+				}
+			case c == '"':
+				frames = frames[:len(frames)-1]
+			case (c == '$' || c == '%') && i+1 < len(src) && src[i+1] == c && i+2 < len(src) && src[i+2] == '{':
+				i += 2 // $${ and %%{ are a literal ${ and %{
+			case (c == '$' || c == '%') && i+1 < len(src) && src[i+1] == '{':
+				i++
+				frames = append(frames, frame{})
+			case c == '\n':
+				line++ // a newline in a string is a syntax error; the parse says so
+			}
+			continue
+		}
+		switch c {
+		case '\n':
+			line++
+			if len(frames) == 1 && top.depth == 0 && i+1 < len(src) && i+1-last >= size && isIdentStart(src[i+1]) {
+				last = i + 1
+				starts = append(starts, hcl.Pos{Line: line, Column: 1, Byte: last})
+			}
+		case '"':
+			frames = append(frames, frame{str: true})
+		case '{', '[', '(':
+			top.depth++
+		case '}', ']', ')':
+			if top.depth == 0 && len(frames) > 1 {
+				frames = frames[:len(frames)-1] // the end of an interpolation
+				continue
+			}
+			top.depth--
+		case '#':
+			i = endOfLine(src, i) - 1
+		case '/':
+			if i+1 < len(src) && src[i+1] == '/' {
+				i = endOfLine(src, i) - 1
+			} else if i+1 < len(src) && src[i+1] == '*' {
+				end := bytes.Index(src[i+2:], []byte("*/"))
+				if end < 0 {
+					return starts[:1]
+				}
+				line += bytes.Count(src[i:i+2+end], []byte("\n"))
+				i += end + 3
+			}
+		case '<':
+			if i+1 < len(src) && src[i+1] == '<' {
+				skip, lines, ok := heredoc(src[i:])
+				if !ok {
+					return starts[:1]
+				}
+				i += skip - 1
+				line += lines
+			}
+		}
+	}
+	if len(frames) != 1 {
+		return starts[:1] // unbalanced: let one whole parse report it
+	}
+	return starts
+}
+
+// heredoc measures a heredoc starting at src[0] (<<EOT or <<-EOT): the bytes
+// up to the end of its closing line, without that line's newline, and the
+// newlines in them.
+func heredoc(src []byte) (n, lines int, ok bool) {
+	i := 2
+	if i < len(src) && src[i] == '-' {
+		i++
+	}
+	j := i
+	for j < len(src) && (isIdentStart(src[j]) || src[j] >= '0' && src[j] <= '9' || src[j] == '-') {
+		j++
+	}
+	marker := src[i:j]
+	if len(marker) == 0 {
+		return 2, 0, true // a << that opens no heredoc: HCL has no such operator, the parse reports it
+	}
+	for k := endOfLine(src, j); k < len(src); {
+		lines++
+		end := endOfLine(src, k+1)
+		if bytes.Equal(bytes.TrimSpace(src[k+1:end]), marker) {
+			return end, lines, true
+		}
+		k = end
+	}
+	return 0, 0, false
+}
+
+func endOfLine(src []byte, i int) int {
+	if n := bytes.IndexByte(src[i:], '\n'); n >= 0 {
+		return i + n
+	}
+	return len(src)
+}
+
+func isIdentStart(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_'
+}
+
+// blockNav tells diagnostics which top-level block an offset is in (`on
+// file line 3, in tcp "web":`), as hclsyntax's own navigation does for a
+// file parsed whole. The blocks are in file order, so a binary search finds
+// the one.
+type blockNav struct {
+	root *hclsyntax.Body
+}
+
+func (n blockNav) block(offset int) *hclsyntax.Block {
+	blocks := n.root.Blocks
+	i := sort.Search(len(blocks), func(i int) bool { return blocks[i].Range().End.Byte > offset })
+	if i < len(blocks) && blocks[i].Range().ContainsOffset(offset) {
+		return blocks[i]
+	}
+	return nil
+}
+
+// ContextString names the block holding offset: its type and labels.
+func (n blockNav) ContextString(offset int) string {
+	b := n.block(offset)
+	if b == nil {
+		return ""
+	}
+	var s bytes.Buffer
+	s.WriteString(b.Type)
+	for _, l := range b.Labels {
+		s.WriteString(" " + strconv.Quote(l))
+	}
+	return s.String()
+}
+
+// ContextDefRange is the header of the block holding offset.
+func (n blockNav) ContextDefRange(offset int) hcl.Range {
+	if b := n.block(offset); b != nil {
+		return b.DefRange()
+	}
+	return hcl.Range{}
+}

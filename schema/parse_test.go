@@ -1,0 +1,97 @@
+package schema
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+)
+
+// bigSuite is a file large enough to be parsed in pieces, with everything
+// that could fool the cutting: braces in strings and interpolations,
+// heredocs holding block-like lines, comments of the three kinds, nested
+// blocks, for expressions and lines that look like block starts inside all
+// of them.
+func bigSuite(n int) string {
+	var b strings.Builder
+	b.WriteString("\ufeff# a byte-order mark and a comment first\nvariable \"host\" {\n  default = \"127.0.0.1\"\n}\n\n")
+	for i := range n {
+		switch i % 5 {
+		case 0:
+			fmt.Fprintf(&b, "tcp \"t%d\" {\n  host = var.host\n  port = %d\n  expect {\n    open = true\n  }\n}\n\n", i, 1+i%60000)
+		case 1:
+			fmt.Fprintf(&b, "http \"h%d\" {\n  url = \"http://${var.host}:%d/{x}/${join(\"}\", [\"{\", \"a\"])}/$${literal}/%%%%{lit}\"\n  expect {\n    status = 200\n  }\n  assert {\n    condition     = self.status == 200 // a } in a comment\n    error_message = <<-EOT\n      a heredoc with a block-like line\ntcp \"not_a_block\" {\n      and a } brace ${var.host}\n      EOT\n  }\n}\n", i, i)
+		case 2:
+			fmt.Fprintf(&b, "/* a block comment\ntcp \"commented\" {\n*/\ntcp \"f%d\" {\n  for_each = { for p in [1, 2] : tostring(p) => p }\n  host     = \"127.0.0.1\" # {\n  port     = each.value\n  expect {\n    state = \"closed\"\n  }\n}\n\n", i)
+		case 3:
+			fmt.Fprintf(&b, "dns \"d%d\" {\n  name   = \"a\\\"}b.example\"\n  server = \"127.0.0.1:53\"\n  expect {\n    answers = [\"1.2.3.4\", \"${var.host}\"]\n  }\n}\n", i)
+		default:
+			fmt.Fprintf(&b, "tcp \"s%d\" {\n  host = (\n    var.host\n  )\n  port = [for x in [%d] : x][0]\n  expect { open = false }\n}\n", i, i%100+1)
+		}
+	}
+	return b.String()
+}
+
+// A file cut into pieces parses into exactly the syntax tree a whole parse
+// gives: every block, attribute, expression and range.
+func TestParseChunkedIsTheWholeParse(t *testing.T) {
+	src := []byte(bigSuite(5000))
+	if len(src) < chunkedParseFrom {
+		t.Fatalf("the test file has %d bytes, fewer than the %d a chunked parse needs", len(src), chunkedParseFrom)
+	}
+	starts := blockStarts(src, chunkSize)
+	if len(starts) < 4 {
+		t.Fatalf("the file was cut into %d pieces, want several", len(starts))
+	}
+	for _, p := range starts[1:] {
+		if !isIdentStart(src[p.Byte]) || src[p.Byte-1] != '\n' {
+			t.Fatalf("cut at %v, not at the start of a block: %q", p, src[p.Byte:p.Byte+20])
+		}
+	}
+	whole, diags := hclsyntax.ParseConfig(src, "big.nettest.hcl", hcl.InitialPos)
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	chunked := parseChunked(src, "big.nettest.hcl")
+	if chunked == nil {
+		t.Fatal("the chunked parse gave up on a valid file")
+	}
+	wb, cb := whole.Body.(*hclsyntax.Body), chunked.Body.(*hclsyntax.Body)
+	if len(wb.Blocks) != len(cb.Blocks) {
+		t.Fatalf("%d blocks, want %d", len(cb.Blocks), len(wb.Blocks))
+	}
+	for i := range wb.Blocks {
+		if !reflect.DeepEqual(wb.Blocks[i], cb.Blocks[i]) {
+			t.Fatalf("block %d (%s) differs:\nwhole   %#v\nchunked %#v", i, wb.Blocks[i].DefRange(), wb.Blocks[i], cb.Blocks[i])
+		}
+	}
+	if wb.SrcRange != cb.SrcRange || wb.EndRange != cb.EndRange {
+		t.Errorf("body ranges %v %v, want %v %v", cb.SrcRange, cb.EndRange, wb.SrcRange, wb.EndRange)
+	}
+	for _, off := range []int{starts[2].Byte + 3, len(src) - 3, 10} {
+		wn := whole.Nav.(interface{ ContextString(int) string }).ContextString(off)
+		cn := chunked.Nav.(interface{ ContextString(int) string }).ContextString(off)
+		if wn != cn {
+			t.Errorf("context at %d: %q, want %q", off, cn, wn)
+		}
+	}
+}
+
+// A syntax error anywhere makes the chunked parse give up, so the file is
+// parsed whole and the diagnostics are HCL's own.
+func TestParseChunkedGivesUpOnErrors(t *testing.T) {
+	for name, broken := range map[string]string{
+		"unclosed block":     "tcp \"broken\" {\n  host = \"x\"\n\n",
+		"top-level argument": "oops = 1\n",
+		"unclosed string":    "tcp \"broken\" {\n  host = \"x\n}\n",
+		"unclosed heredoc":   "tcp \"broken\" {\n  host = <<EOT\nx\n}\n",
+	} {
+		src := []byte(bigSuite(1500) + broken + bigSuite(1500))
+		if f := parseChunked(src, "big.nettest.hcl"); f != nil {
+			t.Errorf("%s: the chunked parse accepted a broken file", name)
+		}
+	}
+}
