@@ -309,12 +309,11 @@ func (p *Plan) execute(ctx context.Context, i *schema.Instance, evalCtx *hcl.Eva
 		o.Status, o.Message = Skip, "skip is true"
 		return o, false
 	}
-	args, diags := i.EvalArgs(evalCtx)
+	args, diags := i.ProbeArgs(evalCtx)
 	if diags.HasErrors() {
 		o.Message = diagText(diags)
 		return o, false
 	}
-	args, _ = args.UnmarkDeep()
 
 	var messages []string
 	for attempt := 1; attempt <= o.Attempts; attempt++ {

@@ -57,9 +57,11 @@ func (i *Instance) evaluate(unknown map[string]cty.Value) hcl.Diagnostics {
 	// which matters in suites of thousands. (Every function is pure, so a
 	// second evaluation could not give another value.)
 	i.argsFinal = !d.HasErrors() && i.Args.IsWhollyKnown()
+	if i.argsFinal {
+		i.probeArgs = unmarked(i.Args)
+	}
 	if v := c.Kind.Validate; v != nil && i.argsFinal {
-		plain, _ := i.Args.UnmarkDeep()
-		if err := v(plain); err != nil {
+		if err := v(i.probeArgs); err != nil {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid " + c.Kind.Name + " check",
 				Detail: capitalise(err.Error()) + ".", Subject: c.DeclRange.Ptr()})
 		}
@@ -168,6 +170,31 @@ func (i *Instance) EvalArgs(ctx *hcl.EvalContext) (cty.Value, hcl.Diagnostics) {
 	return i.evalArgs(ctx)
 }
 
+// ProbeArgs is EvalArgs without marks: the object the kind's probe
+// receives. Final arguments were unmarked once, at load.
+func (i *Instance) ProbeArgs(ctx *hcl.EvalContext) (cty.Value, hcl.Diagnostics) {
+	if i.argsFinal {
+		return i.probeArgs, nil
+	}
+	args, diags := i.evalArgs(ctx)
+	return unmarked(args), diags
+}
+
+// unmarked returns v without its marks. Most values carry none, and
+// UnmarkDeep rebuilds every value it walks, so it is called only on values
+// that have some.
+func unmarked(v cty.Value) cty.Value {
+	if v.Type().IsPrimitiveType() {
+		u, _ := v.Unmark()
+		return u
+	}
+	if !v.ContainsMarked() {
+		return v
+	}
+	u, _ := v.UnmarkDeep()
+	return u
+}
+
 func (i *Instance) evalArgs(ctx *hcl.EvalContext) (cty.Value, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	attrs := make(map[string]cty.Value, len(i.Check.Kind.Args))
@@ -265,7 +292,7 @@ func (i *Instance) Judge(ctx *hcl.EvalContext, result cty.Value) (diffs []checks
 		if want.IsNull() { // null switches an expectation off
 			continue
 		}
-		plain, _ := want.UnmarkDeep()
+		plain := unmarked(want)
 		if diff := e.Compare(plain, result); diff != nil {
 			dv := DiffValues{Expected: plain, Observed: checks.Field(result, diff.Field)}
 			if want.ContainsMarked() {

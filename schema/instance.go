@@ -40,6 +40,7 @@ type Instance struct {
 	Expect map[string]cty.Value
 
 	argsFinal bool      // Args is wholly known: the run need not evaluate it again
+	probeArgs cty.Value // Args without marks, when final
 	each      cty.Value // the each object; cty.NilVal without for_each
 	suite     *Suite
 }
