@@ -85,6 +85,15 @@ func fieldsOf(t reflect.Type, obj cty.Type) fields {
 		if obj != cty.NilType {
 			fl.typ = obj.AttributeType(name)
 		}
+		// Maps and lists of strings (headers, answers, names) are common
+		// enough in results to encode without gocty's reflection too.
+		switch {
+		case fl.kind != reflect.Invalid:
+		case f.Type.Kind() == reflect.Map && f.Type.Key().Kind() == reflect.String && f.Type.Elem().Kind() == reflect.String && fl.typ.Equals(cty.Map(cty.String)):
+			fl.kind = reflect.Map
+		case f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() == reflect.String && fl.typ.Equals(cty.List(cty.String)):
+			fl.kind = reflect.Slice
+		}
 		out = append(out, fl)
 	}
 	if cached, ok := fieldCache.LoadOrStore(t, out); ok {
@@ -106,6 +115,10 @@ func (fs fields) encode(v reflect.Value) (cty.Value, error) {
 			attrs[f.name] = cty.NumberIntVal(fv.Int())
 		case reflect.Float64:
 			attrs[f.name] = cty.NumberFloatVal(fv.Float())
+		case reflect.Map:
+			attrs[f.name] = stringMap(fv)
+		case reflect.Slice:
+			attrs[f.name] = stringList(fv)
 		default:
 			cv, err := gocty.ToCtyValue(fv.Interface(), f.typ)
 			if err != nil {
@@ -115,6 +128,38 @@ func (fs fields) encode(v reflect.Value) (cty.Value, error) {
 		}
 	}
 	return cty.ObjectVal(attrs), nil
+}
+
+// stringMap encodes a map of strings as gocty does: nil is null, empty is
+// an empty map.
+func stringMap(m reflect.Value) cty.Value {
+	switch {
+	case m.IsNil():
+		return cty.NullVal(cty.Map(cty.String))
+	case m.Len() == 0:
+		return cty.MapValEmpty(cty.String)
+	}
+	vals := make(map[string]cty.Value, m.Len())
+	for it := m.MapRange(); it.Next(); {
+		vals[it.Key().String()] = cty.StringVal(it.Value().String())
+	}
+	return cty.MapVal(vals)
+}
+
+// stringList encodes a slice of strings as gocty does: nil is null, empty
+// is an empty list.
+func stringList(l reflect.Value) cty.Value {
+	switch {
+	case l.IsNil():
+		return cty.NullVal(cty.List(cty.String))
+	case l.Len() == 0:
+		return cty.ListValEmpty(cty.String)
+	}
+	vals := make([]cty.Value, l.Len())
+	for i := range vals {
+		vals[i] = cty.StringVal(l.Index(i).String())
+	}
+	return cty.ListVal(vals)
 }
 
 func (fs fields) decode(obj cty.Value, into reflect.Value) error {

@@ -1,0 +1,42 @@
+package checks
+
+import (
+	"context"
+	"testing"
+
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/gocty"
+)
+
+type typedResult struct {
+	Name    string            `cty:"name"`
+	Count   int               `cty:"count"`
+	Ratio   float64           `cty:"ratio"`
+	OK      bool              `cty:"ok"`
+	Headers map[string]string `cty:"headers"`
+	Answers []string          `cty:"answers"`
+	Hops    []int             `cty:"hops"`
+}
+
+// Typed's own encoding of strings, numbers, bools and maps and lists of
+// strings gives exactly the value gocty gives, nil and empty included.
+func TestTypedEncodesAsGocty(t *testing.T) {
+	for _, r := range []typedResult{
+		{},
+		{Name: "e\u0301", Headers: map[string]string{}, Answers: []string{}, Hops: []int{}},
+		{Name: "web", Count: 3, Ratio: 0.5, OK: true, Headers: map[string]string{"Server": "nginx", "X": ""}, Answers: []string{"b", "a", "a"}, Hops: []int{1, 2}},
+	} {
+		probe := Typed(func(context.Context, struct{}) (typedResult, error) { return r, nil })
+		got, err := probe(context.Background(), cty.EmptyObjectVal)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := gocty.ToCtyValue(r, TypeOf[typedResult]())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got.RawEquals(want) {
+			t.Errorf("encoded %#v\n as %#v,\nwant %#v", r, got, want)
+		}
+	}
+}
