@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"strconv"
 	"syscall"
@@ -91,7 +92,7 @@ func Probe(ctx context.Context, cfg Config) (Result, error) {
 	r := Result{Host: cfg.Host, Port: cfg.Port}
 	// Resolve first, separately, so that a name that does not resolve is an
 	// error (the check could not be carried out) rather than a closed port.
-	ips, err := net.DefaultResolver.LookupIPAddr(ctx, cfg.Host)
+	ips, err := lookup(ctx, cfg.Host)
 	if err != nil || len(ips) == 0 {
 		if ctx.Err() != nil {
 			return r, fmt.Errorf("resolving %q did not finish within the timeout; check the resolver in /etc/resolv.conf or use an IP address", cfg.Host)
@@ -109,6 +110,16 @@ func Probe(ctx context.Context, cfg Config) (Result, error) {
 	}
 	r.State, r.Error = classify(ctx, err)
 	return r, nil
+}
+
+// lookup resolves host; an IP address is its own answer, without the
+// resolver's allocations and locks, which matter in a suite of thousands of
+// checks of addresses.
+func lookup(ctx context.Context, host string) ([]net.IPAddr, error) {
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return []net.IPAddr{{IP: ip.AsSlice(), Zone: ip.Zone()}}, nil
+	}
+	return net.DefaultResolver.LookupIPAddr(ctx, host)
 }
 
 // classify turns a dial error into a port state. Errors that say nothing
