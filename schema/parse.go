@@ -15,7 +15,7 @@ import (
 
 // chunkedParseFrom is the file size from which a file is parsed in pieces.
 // Below it, one ordinary parse is as fast and start-up stays untouched.
-const chunkedParseFrom = 256 << 10
+const chunkedParseFrom = 64 << 10
 
 // chunkSize is the size a piece aims at: small enough that the lexer's
 // token slice, which hclsyntax grows by copying and which holds about
