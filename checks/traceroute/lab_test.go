@@ -2,7 +2,6 @@ package traceroute
 
 import (
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -94,7 +93,7 @@ func newPathLab(t *testing.T) *pathLab {
 		h.Forwarding(t)
 	}
 	for _, h := range []*lab.Host{p.r1, p.r2, p.server} {
-		noICMPRateLimit(t, h)
+		h.NoICMPRateLimit(t)
 	}
 	p.r2.Iptables(t, "-A", "FORWARD", "-d", dropped, "-j", "DROP")
 	p.r2.Iptables(t, "-A", "FORWARD", "-d", rejected, "-j", "REJECT")
@@ -105,30 +104,6 @@ func newPathLab(t *testing.T) *pathLab {
 	ln := p.server.Listen(t, "tcp", fmt.Sprintf(":%d", openPort))
 	go lab.AcceptAndClose(ln)
 	return p
-}
-
-// noICMPRateLimit lets the namespace send ICMP errors without limit, IPv4
-// and IPv6: the per-destination limit (icmp_ratelimit) and the namespace's
-// global one (icmp_msgs_per_sec) both apply only to the types in the mask.
-// These are the test's own namespaces; the host's settings are untouched.
-func noICMPRateLimit(t *testing.T, h *lab.Host) {
-	t.Helper()
-	err := h.Do(func() error {
-		for key, value := range map[string]string{
-			"net/ipv4/icmp_ratelimit": "0",
-			"net/ipv4/icmp_ratemask":  "0",
-			"net/ipv6/icmp/ratelimit": "0",
-			"net/ipv6/icmp/ratemask":  "\n",
-		} {
-			if err := os.WriteFile("/proc/sys/"+key, []byte(value), 0o644); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("turning ICMP rate limiting off in %s: %v", h.Name(), err)
-	}
 }
 
 // Each protocol, each family: a path through two routers, one that a

@@ -13,6 +13,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/nettest/nettest/checks/internal/icmperr"
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
 	"golang.org/x/sys/unix"
@@ -32,10 +33,10 @@ import (
 // Transport protocol numbers, as they appear in the quoted IP header of an
 // ICMP error.
 const (
-	protoICMP   = 1
-	protoTCP    = 6
-	protoUDP    = 17
-	protoICMPv6 = 58
+	protoICMP   = icmperr.ProtoICMP
+	protoTCP    = icmperr.ProtoTCP
+	protoUDP    = icmperr.ProtoUDP
+	protoICMPv6 = icmperr.ProtoICMPv6
 )
 
 // What an ICMP message (or a TCP handshake) said about a probe.
@@ -386,34 +387,12 @@ func parse(b []byte, v6 bool) (routeKey, answer, bool) {
 	default:
 		return routeKey{}, a, false
 	}
-	// The error quotes the IP header and at least the first eight bytes of
-	// the probe that caused it: enough for the ports of UDP and TCP, and
-	// the identifier and sequence number of an echo request.
-	q := b[8:]
-	var proto uint8
-	var rest []byte
-	if v6 {
-		if len(q) < 40 || q[0]>>4 != 6 {
-			return routeKey{}, a, false
-		}
-		proto = q[6]
-		a.quotedDst, _ = netip.AddrFromSlice(q[24:40])
-		rest = q[40:]
-	} else {
-		if len(q) < 20 || q[0]>>4 != 4 {
-			return routeKey{}, a, false
-		}
-		ihl := int(q[0]&0x0f) * 4
-		if ihl < 20 || len(q) < ihl {
-			return routeKey{}, a, false
-		}
-		proto = q[9]
-		a.quotedDst, _ = netip.AddrFromSlice(q[16:20])
-		rest = q[ihl:]
-	}
-	if len(rest) < 8 {
+	q, ok := icmperr.ParseQuoted(b[8:], v6)
+	if !ok {
 		return routeKey{}, a, false
 	}
+	proto, rest := q.Proto, q.Transport
+	a.quotedDst = q.Dst
 	switch proto {
 	case protoICMP, protoICMPv6:
 		// Only an echo request of ours carries our identifier.

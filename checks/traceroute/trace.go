@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/nettest/nettest/checks/internal/icmperr"
 	"golang.org/x/sys/unix"
 )
 
@@ -447,7 +448,7 @@ func (t *trace) hops() (hops []Hop, reached bool) {
 				h.RTTMs = &ms
 			}
 			if p.kind == unreachable && h.Unreachable == "" && !(t.protocol == UDP && p.from == t.target && p.code == portUnreachable(t.target)) {
-				h.Unreachable = unreachableName(p.code, t.target.Is6())
+				h.Unreachable = icmperr.UnreachableName(p.code, t.target.Is6())
 			}
 		}
 		hops = append(hops, h)
@@ -469,36 +470,4 @@ func portUnreachable(target netip.Addr) uint8 {
 		return 4
 	}
 	return 3
-}
-
-// unreachableName says in a word why a Destination Unreachable was sent.
-func unreachableName(code uint8, v6 bool) string {
-	if v6 {
-		switch code {
-		case 0:
-			return "no route"
-		case 1, 5, 6:
-			return "prohibited"
-		case 3:
-			return "address"
-		case 4:
-			return "port"
-		}
-		return fmt.Sprintf("code %d", code)
-	}
-	switch code {
-	case 0, 6, 11:
-		return "network"
-	case 1, 7, 12:
-		return "host"
-	case 2:
-		return "protocol"
-	case 3:
-		return "port"
-	case 4:
-		return "fragmentation needed"
-	case 9, 10, 13:
-		return "prohibited"
-	}
-	return fmt.Sprintf("code %d", code)
 }

@@ -36,6 +36,7 @@
 //	func (h *Host) Listen(t testing.TB, network, addr string) net.Listener
 //	func (h *Host) Iptables(t testing.TB, args ...string)
 //	func (h *Host) Forwarding(t testing.TB)
+//	func (h *Host) NoICMPRateLimit(t testing.TB)
 //	func (h *Host) Resolv(t testing.TB, nameserver string)
 //	func (h *Host) Hosts(t testing.TB, lines ...string)
 //	func (h *Host) StartNginx(t testing.TB, server string) string
@@ -433,6 +434,19 @@ func (h *Host) Forwarding(t testing.TB) {
 	t.Helper()
 	h.sysctl(t, "net/ipv4/ip_forward", "1")
 	h.sysctl(t, "net/ipv6/conf/all/forwarding", "1")
+}
+
+// NoICMPRateLimit lets the namespace send ICMP errors without limit, IPv4
+// and IPv6: the per-destination limit (icmp_ratelimit) and the namespace's
+// global one (icmp_msgs_per_sec) both apply only to the types in the mask.
+// Routers of a lab that answer many probes a second need it; real routers
+// do rate-limit, which the probes must cope with.
+func (h *Host) NoICMPRateLimit(t testing.TB) {
+	t.Helper()
+	h.sysctl(t, "net/ipv4/icmp_ratelimit", "0")
+	h.sysctl(t, "net/ipv4/icmp_ratemask", "0")
+	h.sysctl(t, "net/ipv6/icmp/ratelimit", "0")
+	h.sysctl(t, "net/ipv6/icmp/ratemask", "\n")
 }
 
 // sysctl writes a /proc/sys/net value as seen from inside the namespace.
