@@ -21,6 +21,9 @@ type exchange struct {
 	// check's replies from those of an earlier check that had the same
 	// identifier, or of another program's ping.
 	payload []byte
+	// target is the address pinged: an ICMP error quoting a request of
+	// ours must quote this destination too.
+	target netip.Addr
 
 	mu       sync.Mutex
 	sentAt   []time.Time     // by sequence number, one per request attempted
@@ -29,6 +32,12 @@ type exchange struct {
 	failed   int             // requests the kernel refused to send
 	received int
 	err      string // the first request the kernel refused, and why
+	// refused marks, by sequence number, the requests answered by an
+	// ICMP error instead of a reply; errors counts them.
+	refused []bool
+	errors  int
+	// icmp is the first ICMP error that came back.
+	icmp icmpError
 	// settled receives a token whenever every request attempted so far
 	// has been answered or has failed to send.
 	settled chan struct{}
@@ -40,6 +49,7 @@ func newExchange(packets, size int) *exchange {
 		sentAt:   make([]time.Time, 0, packets),
 		rtt:      make([]time.Duration, packets),
 		answered: make([]bool, packets),
+		refused:  make([]bool, packets),
 		settled:  make(chan struct{}, 1),
 	}
 	var nonce [8]byte
@@ -106,16 +116,67 @@ func (x *exchange) reply(seq int, data []byte, at time.Time) {
 	if seq >= len(x.sentAt) || x.answered[seq] || !bytes.Equal(data, x.payload) {
 		return // not ours, or a duplicate
 	}
+	if x.refused[seq] {
+		// A reply after an error about the same request (a router that
+		// complained and forwarded anyway): the reply is what counts.
+		x.refused[seq] = false
+		x.errors--
+	}
 	x.answered[seq] = true
 	x.rtt[seq] = max(at.Sub(x.sentAt[seq]), 0)
 	x.received++
 	x.settle()
 }
 
+// icmpError is an ICMP error about one of our requests: a router (or the
+// host) said why it did not deliver it.
+type icmpError struct {
+	// kind names it: "host", "network", "port", "prohibited", … for a
+	// Destination Unreachable (icmperr.UnreachableName), "ttl exceeded"
+	// for a Time Exceeded.
+	kind string
+	from netip.Addr
+}
+
+// ttlExceeded is the kind of a Time Exceeded message.
+const ttlExceeded = "ttl exceeded"
+
+// phrase says what happened for a diff: "host unreachable from 198.18.1.254".
+func (e icmpError) phrase() string {
+	from := e.from.String()
+	switch e.kind {
+	case "prohibited":
+		return "administratively prohibited by " + from
+	case ttlExceeded:
+		return "ttl exceeded at " + from
+	case "fragmentation needed":
+		return "fragmentation needed, said " + from
+	case "no route":
+		return "no route, said " + from
+	}
+	return e.kind + " unreachable from " + from
+}
+
+// refusedBy records that request seq was answered by an ICMP error: no
+// reply will come for it, so the check need not wait for one.
+func (x *exchange) refusedBy(seq int, e icmpError) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if seq >= len(x.sentAt) || x.answered[seq] || x.refused[seq] {
+		return // not sent by this check, or already settled
+	}
+	x.refused[seq] = true
+	x.errors++
+	if x.icmp.kind == "" {
+		x.icmp = e
+	}
+	x.settle()
+}
+
 // settle signals the sending goroutine when nothing is outstanding. The
 // caller holds x.mu.
 func (x *exchange) settle() {
-	if x.received+x.failed == len(x.sentAt) {
+	if x.received+x.failed+x.errors == len(x.sentAt) {
 		select {
 		case x.settled <- struct{}{}:
 		default:
@@ -129,6 +190,7 @@ type stats struct {
 	complete              bool // every request sent and answered or failed
 	min, avg, max, stddev time.Duration
 	err                   string
+	icmp                  icmpError // the first ICMP error, if any came
 }
 
 func (x *exchange) stats() stats {
@@ -137,8 +199,9 @@ func (x *exchange) stats() stats {
 	s := stats{
 		sent:     len(x.sentAt),
 		received: x.received,
-		complete: len(x.sentAt) == len(x.rtt) && x.received+x.failed == len(x.sentAt),
+		complete: len(x.sentAt) == len(x.rtt) && x.received+x.failed+x.errors == len(x.sentAt),
 		err:      x.err,
+		icmp:     x.icmp,
 	}
 	if x.received == 0 {
 		return s

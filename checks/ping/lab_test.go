@@ -219,3 +219,131 @@ func TestLab(t *testing.T) {
 		}
 	})
 }
+
+// The router of TestLabUnreachable and what its routes answer.
+const (
+	routerAddr  = "198.18.1.254"
+	routerAddr6 = "2001:db8:1::fe"
+)
+
+// TestLabUnreachable pings through a router that refuses: its routing
+// table has unreachable routes, IPv6 a prohibit route, its firewall rejects
+// as "administratively prohibited", a blackhole route refuses silently, and
+// a ttl of 1 runs out at it. What comes back is in the result, named, with
+// the router's address, for each kind of socket; the ping ends after its
+// last request instead of waiting for the timeout, since no reply will come.
+//
+// The on-link routes lead out of the interface the requests came in by, so
+// the router also sends Redirects about them, which must not count: the
+// router forwarded those requests.
+//
+// The kernel limits the errors an IPv4 unreachable route sends per source
+// address (net.ipv4.route.error_burst: 5 at once, then one a second) with
+// a setting that is the whole machine's, not the namespace's; so the pings
+// that meet it send one request each, four in all.
+func TestLabUnreachable(t *testing.T) {
+	l := lab.New(t)
+	client, router := l.Host("client"), l.Host("router")
+	clientIf, routerIf := l.Link(client, "198.18.1.1/24", router, routerAddr+"/24")
+	client.Run(t, "ip", "addr", "add", "2001:db8:1::1/64", "dev", clientIf, "nodad")
+	router.Run(t, "ip", "addr", "add", routerAddr6+"/64", "dev", routerIf, "nodad")
+	client.Run(t, "ip", "route", "add", "198.18.8.0/21", "via", routerAddr)
+	client.Run(t, "ip", "route", "add", "2001:db8::/32", "via", routerAddr6)
+	for _, r := range [][]string{
+		{"unreachable", "198.18.9.0/24"},
+		{"198.18.10.0/24", "dev", routerIf}, // rejected by the firewall
+		{"blackhole", "198.18.11.0/24"},
+		{"198.18.12.0/24", "dev", routerIf}, // forwarded: a ttl of 1 runs out
+		{"unreachable", "2001:db8:9::/64"},
+		{"prohibit", "2001:db8:a::/64"},
+		{"2001:db8:c::/64", "dev", routerIf},
+	} {
+		router.Run(t, append([]string{"ip", "route", "add"}, r...)...)
+	}
+	router.Iptables(t, "-A", "FORWARD", "-d", "198.18.10.0/24", "-j", "REJECT", "--reject-with", "icmp-admin-prohibited")
+	router.Forwarding(t)
+	router.NoICMPRateLimit(t)
+	allowDatagram(t, client)
+
+	const timeout = 2 * time.Second
+	tests := []struct {
+		name       string
+		cfg        Config
+		kind, from string
+	}{
+		{"unreachable route", with(cfg("198.18.9.1"), func(c *Config) { c.Packets = 1 }), "host", routerAddr},
+		{"firewall rejects", cfg("198.18.10.1"), "prohibited", routerAddr},
+		{"ttl runs out at the router", with(cfg("198.18.12.1"), func(c *Config) { c.TTL = ptr(1) }), "ttl exceeded", routerAddr},
+		{"unreachable route, IPv6", cfg("2001:db8:9::1"), "no route", routerAddr6},
+		{"prohibit route, IPv6", cfg("2001:db8:a::1"), "prohibited", routerAddr6},
+		{"hop limit runs out at the router", with(cfg("2001:db8:c::1"), func(c *Config) { c.TTL = ptr(1) }), "ttl exceeded", routerAddr6},
+		{"blackhole route: silence", cfg("198.18.11.1"), "", ""},
+	}
+	for _, sock := range []struct {
+		kind string
+		wrap []string
+	}{{raw, nil}, {datagram, asNobody}} {
+		t.Run(sock.kind, func(t *testing.T) {
+			t.Parallel()
+			for _, tt := range tests {
+				t.Run(tt.name, func(t *testing.T) {
+					t.Parallel()
+					reply := probeIn(t, client, sock.wrap, sock.kind, tt.cfg, timeout)
+					if reply.Error != "" {
+						t.Fatalf("error: %s", reply.Error)
+					}
+					r := reply.Result
+					if r.Sent != tt.cfg.Packets || r.Received != 0 || r.Reachable || r.Unreachable != tt.kind || r.UnreachableFrom != tt.from || r.Error != "" {
+						t.Errorf("got sent %d received %d reachable %v unreachable %q from %q error %q, want %d, 0, false, %q from %q, no error",
+							r.Sent, r.Received, r.Reachable, r.Unreachable, r.UnreachableFrom, r.Error, tt.cfg.Packets, tt.kind, tt.from)
+					}
+					// At most three requests 200 ms apart, each refused at once.
+					if tt.kind != "" && reply.Elapsed > timeout-500*time.Millisecond {
+						t.Errorf("took %v although every request was refused; the timeout is %v", reply.Elapsed, timeout)
+					}
+				})
+			}
+		})
+	}
+
+	// The user's view: the nettest binary, and the diff it prints.
+	t.Run("suite", func(t *testing.T) {
+		dir := lab.SuiteDir(t, map[string]string{"ping.nettest.hcl": `
+ping "refused" {
+  host    = "198.18.9.1"
+  packets = 1
+  timeout = "2s"
+  expect {
+    reachable = true
+  }
+}
+
+ping "refused_as_expected" {
+  host    = "198.18.10.1"
+  timeout = "2s"
+  expect {
+    reachable = false
+  }
+  assert {
+    condition     = self.unreachable == "prohibited" && self.unreachable_from == "` + routerAddr + `"
+    error_message = "the router did not refuse"
+  }
+}
+`})
+		for _, who := range []struct {
+			name string
+			wrap []string
+		}{{"root", nil}, {"nobody", asNobody}} {
+			results, _, code, out := client.NettestVia(t, who.wrap, dir)
+			got := lab.ByAddress(results)
+			refused := got["ping.refused"]
+			want := "host unreachable from " + routerAddr
+			if code != 1 || refused.Status != "fail" || len(refused.Diffs) != 1 || refused.Diffs[0].Actual != "false ("+want+")" {
+				t.Errorf("as %s: exit code %d, ping.refused %s %+v, want a fail with actual %q\n%s", who.name, code, refused.Status, refused.Diffs, "false ("+want+")", out)
+			}
+			if r := got["ping.refused_as_expected"]; r.Status != "pass" {
+				t.Errorf("as %s: ping.refused_as_expected %s %q %+v\n%s", who.name, r.Status, r.Message, r.Diffs, out)
+			}
+		}
+	})
+}

@@ -106,7 +106,17 @@ type Result struct {
 	RTTMaxMs    *float64 `cty:"rtt_max_ms"`
 	RTTStddevMs *float64 `cty:"rtt_stddev_ms"`
 	Reachable   bool     `cty:"reachable"`
-	Error       string   `cty:"error"`
+	// Unreachable names the first ICMP error that came back instead of a
+	// reply: "network", "host", "port", "protocol", "prohibited",
+	// "fragmentation needed" (IPv4), "no route", "address", "port",
+	// "prohibited" (IPv6), "ttl exceeded" (a Time Exceeded: the ttl
+	// argument ran out on the way). "" when none came: the requests met
+	// replies or silence.
+	Unreachable string `cty:"unreachable"`
+	// UnreachableFrom is the address of the router (or host) that sent
+	// that error; "" when none came.
+	UnreachableFrom string `cty:"unreachable_from"`
+	Error           string `cty:"error"`
 }
 
 func init() {
@@ -128,7 +138,7 @@ func init() {
 				Doc: `"ip4" or "ip6": which address of a host name to ping; unset, the first address the resolver returns.`},
 		},
 		Expect: []checks.Expectation{
-			checks.Equal("reachable", cty.Bool, "Whether at least one echo reply must come back (true) or none may (false)."),
+			reachableExpectation(),
 			checks.AtMost("max_loss_percent", "loss_percent", "Highest share of requests, in percent, that may go unanswered.").Validated(percent),
 			checks.AtMost("max_avg_rtt_ms", "rtt_avg_ms", "Highest average round-trip time in milliseconds.").Validated(nonNegative),
 			checks.AtMost("max_rtt_ms", "rtt_max_ms", "Highest round-trip time of any reply, in milliseconds.").Validated(nonNegative),
@@ -136,6 +146,31 @@ func init() {
 		Result: checks.TypeOf[Result](),
 		Probe:  checks.Typed(Probe),
 	})
+}
+
+// reachableExpectation is Equal on reachable, and when an ICMP error came
+// back instead of replies the diff says which and from whom: "false (host
+// unreachable from 198.18.1.254)" tells a router's refusal from a black hole.
+func reachableExpectation() checks.Expectation {
+	e := checks.Equal("reachable", cty.Bool, "Whether at least one echo reply must come back (true) or none may (false).")
+	equal := e.Compare
+	e.Compare = func(want, result cty.Value) *checks.Diff {
+		d := equal(want, result)
+		if d == nil {
+			return nil
+		}
+		if got := checks.Field(result, "reachable"); got.Type() != cty.Bool || got.IsNull() || got.True() {
+			return d
+		}
+		kind, from := checks.Field(result, "unreachable"), checks.Field(result, "unreachable_from")
+		if kind.Type() == cty.String && from.Type() == cty.String && !kind.IsNull() && !from.IsNull() && kind.AsString() != "" {
+			if a, err := netip.ParseAddr(from.AsString()); err == nil {
+				d.Actual += " (" + icmpError{kind: kind.AsString(), from: a}.phrase() + ")"
+			}
+		}
+		return d
+	}
+	return e
 }
 
 func nonEmpty(v cty.Value) error {
@@ -202,6 +237,7 @@ func Probe(ctx context.Context, cfg Config) (Result, error) {
 	}
 
 	x := newExchange(packets, cfg.Size)
+	x.target = addr
 	ep, err := attach(fam, x)
 	if err != nil {
 		return r, err
@@ -218,6 +254,9 @@ func Probe(ctx context.Context, cfg Config) (Result, error) {
 	}
 	r.Sent, r.Received, r.Error = s.sent, s.received, s.err
 	r.Reachable = s.received > 0
+	if s.icmp.kind != "" {
+		r.Unreachable, r.UnreachableFrom = s.icmp.kind, s.icmp.from.String()
+	}
 	r.LossPercent = round3(float64(s.sent-s.received) / float64(s.sent) * 100)
 	if s.received > 0 {
 		r.RTTMinMs, r.RTTAvgMs, r.RTTMaxMs, r.RTTStddevMs = ms(s.min), ms(s.avg), ms(s.max), ms(s.stddev)

@@ -5,11 +5,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/nettest/nettest/checks"
+	"github.com/nettest/nettest/checks/kindtest"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/gocty"
 )
 
 // helperEnv, when set to a JSON helperRequest, makes the test binary run one
@@ -348,5 +354,112 @@ func TestStatistics(t *testing.T) {
 	x.sendFailed(3, errors.New("boom"))
 	if s := x.stats(); !s.complete || s.err != "sending echo request: boom" {
 		t.Errorf("after the last request failed to send: complete %v error %q", s.complete, s.err)
+	}
+}
+
+// TestICMPErrors: which ICMP messages count as an answer to a request, and
+// how they read in the result and the diff.
+func TestICMPErrors(t *testing.T) {
+	for _, tc := range []struct {
+		typ, code byte
+		fam       family
+		kind      string
+	}{
+		{3, 0, v4, "network"},
+		{3, 1, v4, "host"},
+		{3, 3, v4, "port"},
+		{3, 13, v4, "prohibited"},
+		{3, 4, v4, "fragmentation needed"},
+		{11, 0, v4, ttlExceeded},
+		{11, 1, v4, ""}, // fragment reassembly: no hop's answer
+		{5, 1, v4, ""},  // a Redirect: the request was forwarded
+		{12, 0, v4, ""}, // Parameter Problem
+		{1, 0, v6, "no route"},
+		{1, 1, v6, "prohibited"},
+		{1, 3, v6, "address"},
+		{3, 0, v6, ttlExceeded},
+		{2, 0, v6, ""},   // Packet Too Big
+		{137, 0, v6, ""}, // a Redirect
+	} {
+		if got := errorKind(tc.typ, tc.code, tc.fam); got != tc.kind {
+			t.Errorf("%s type %d code %d: got %q, want %q", tc.fam, tc.typ, tc.code, got, tc.kind)
+		}
+	}
+
+	router := netip.MustParseAddr("198.18.1.254")
+	for kind, want := range map[string]string{
+		"host":                 "host unreachable from 198.18.1.254",
+		"network":              "network unreachable from 198.18.1.254",
+		"prohibited":           "administratively prohibited by 198.18.1.254",
+		ttlExceeded:            "ttl exceeded at 198.18.1.254",
+		"no route":             "no route, said 198.18.1.254",
+		"fragmentation needed": "fragmentation needed, said 198.18.1.254",
+	} {
+		if got := (icmpError{kind: kind, from: router}).phrase(); got != want {
+			t.Errorf("%s: got %q, want %q", kind, got, want)
+		}
+	}
+}
+
+// TestReachableDiff: the diff of reachable names the ICMP error that came
+// back instead of replies, and says nothing more after silence.
+func TestReachableDiff(t *testing.T) {
+	refused := Result{Address: "198.18.9.1", Sent: 3, LossPercent: 100, Unreachable: "host", UnreachableFrom: "198.18.1.254"}
+	silent := Result{Address: "198.18.9.1", Sent: 3, LossPercent: 100}
+	answered := Result{Address: "198.18.9.1", Sent: 3, Received: 3, Reachable: true, Unreachable: "host", UnreachableFrom: "198.18.1.254"}
+	for _, tc := range []struct {
+		name   string
+		r      Result
+		want   cty.Value
+		actual string // "" when met
+	}{
+		{"refused", refused, cty.True, "false (host unreachable from 198.18.1.254)"},
+		{"silence", silent, cty.True, "false"},
+		{"refused as expected", refused, cty.False, ""},
+		{"answered despite an error", answered, cty.False, "true"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v, err := gocty.ToCtyValue(tc.r, checks.TypeOf[Result]())
+			if err != nil {
+				t.Fatal(err)
+			}
+			diffs := kindtest.Verdict(t, "ping", v, map[string]cty.Value{"reachable": tc.want})
+			switch {
+			case tc.actual == "" && len(diffs) != 0:
+				t.Errorf("unexpected diffs %+v", diffs)
+			case tc.actual != "" && (len(diffs) != 1 || diffs[0].Actual != tc.actual):
+				t.Errorf("got diffs %+v, want actual %q", diffs, tc.actual)
+			}
+		})
+	}
+}
+
+// TestErrorMatching: an error settles its request once; a reply
+// for the same request still counts (a router that complained and
+// forwarded anyway), and an error for a request not sent is ignored.
+func TestErrorMatching(t *testing.T) {
+	router := icmpError{kind: "host", from: netip.MustParseAddr("198.18.1.254")}
+	x := newExchange(3, DefaultSize)
+	x.sending(0)
+	x.sending(1)
+	x.refusedBy(0, router)
+	x.refusedBy(0, router)
+	x.refusedBy(2, router)
+	if s := x.stats(); s.received != 0 || s.icmp != router || s.complete {
+		t.Errorf("after an error about request 0: %+v", s)
+	}
+	x.reply(1, x.payload, time.Now())
+	x.refusedBy(1, router)
+	x.sending(2)
+	x.reply(2, x.payload, time.Now())
+	if s := x.stats(); s.received != 2 || !s.complete {
+		t.Errorf("after replies to 1 and 2: received %d complete %v, want 2, true", s.received, s.complete)
+	}
+	y := newExchange(1, DefaultSize)
+	y.sending(0)
+	y.refusedBy(0, router)
+	y.reply(0, y.payload, time.Now())
+	if s := y.stats(); s.received != 1 || !s.complete {
+		t.Errorf("a reply after an error: received %d complete %v, want 1, true", s.received, s.complete)
 	}
 }

@@ -2,6 +2,7 @@ package ping
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -13,9 +14,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/nettest/nettest/checks/internal/icmperr"
 	"golang.org/x/net/icmp"
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
+	"golang.org/x/sys/unix"
 )
 
 // family is an IP version.
@@ -116,19 +119,15 @@ func (ep *endpoint) detach(x *exchange) {
 }
 
 func openDatagram(fam family, x *exchange) (*endpoint, error) {
-	network, addr := "udp4", "0.0.0.0"
-	if fam == v6 {
-		network, addr = "udp6", "::"
-	}
-	c, err := icmp.ListenPacket(network, addr)
+	c, err := listenDatagram(fam)
 	if err != nil {
 		return nil, err
 	}
 	ep := &endpoint{conn: c, fam: fam, kind: datagram, curTTL: -1, only: x}
 	if fam == v4 {
-		ep.setTTL = c.IPv4PacketConn().SetTTL
+		ep.setTTL = ipv4.NewPacketConn(c).SetTTL
 	} else {
-		ep.setTTL = c.IPv6PacketConn().SetHopLimit
+		ep.setTTL = ipv6.NewPacketConn(c).SetHopLimit
 	}
 	// The kernel writes its own identifier, the socket's "port", into
 	// every request; x.id is informational only.
@@ -137,6 +136,45 @@ func openDatagram(fam family, x *exchange) (*endpoint, error) {
 	}
 	go ep.read()
 	return ep, nil
+}
+
+// listenDatagram opens an ICMP datagram socket, as icmp.ListenPacket does,
+// with IP_RECVERR (IPV6_RECVERR) set: without it the kernel reports no ICMP
+// error to an unconnected datagram socket, and a ping refused by a router
+// would look like one lost in a black hole. With it, each error about one of
+// our requests is queued on the socket's error queue, read by readErrors.
+func listenDatagram(fam family) (*net.UDPConn, error) {
+	domain, proto, level, opt := unix.AF_INET, unix.IPPROTO_ICMP, unix.IPPROTO_IP, unix.IP_RECVERR
+	var local unix.Sockaddr = &unix.SockaddrInet4{}
+	if fam == v6 {
+		domain, proto, level, opt = unix.AF_INET6, unix.IPPROTO_ICMPV6, unix.IPPROTO_IPV6, unix.IPV6_RECVERR
+		local = &unix.SockaddrInet6{}
+	}
+	fd, err := unix.Socket(domain, unix.SOCK_DGRAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, proto)
+	if err != nil {
+		return nil, os.NewSyscallError("socket", err)
+	}
+	if err := unix.SetsockoptInt(fd, level, opt, 1); err != nil {
+		unix.Close(fd)
+		return nil, os.NewSyscallError("setsockopt", err)
+	}
+	// Binding makes the kernel choose the socket's identifier now.
+	if err := unix.Bind(fd, local); err != nil {
+		unix.Close(fd)
+		return nil, os.NewSyscallError("bind", err)
+	}
+	f := os.NewFile(uintptr(fd), "icmp")
+	c, err := net.FilePacketConn(f)
+	f.Close()
+	if err != nil {
+		return nil, err
+	}
+	uc, ok := c.(*net.UDPConn)
+	if !ok {
+		c.Close()
+		return nil, fmt.Errorf("an ICMP datagram socket opened as %T", c)
+	}
+	return uc, nil
 }
 
 func attachRaw(fam family, x *exchange) (*endpoint, error) {
@@ -186,15 +224,18 @@ func openRaw(fam family) (*endpoint, error) {
 		byID:   map[uint16]*exchange{},
 		next:   uint16(rand.N(1 << 16)),
 	}
-	// The kernel's ICMP filter drops everything but echo replies before
-	// they are queued: a raw socket otherwise also gets every echo
-	// request the host answers, including our own on loopback. A failure
-	// costs only CPU, so it is ignored.
+	// The kernel's ICMP filter drops everything but echo replies and the
+	// errors that may be about a request before they are queued: a raw
+	// socket otherwise also gets every echo request the host answers,
+	// including our own on loopback. A failure costs only CPU, so it is
+	// ignored.
 	if fam == v4 {
 		p := ipv4.NewPacketConn(c)
 		var f ipv4.ICMPFilter
 		f.SetAll(true)
 		f.Accept(ipv4.ICMPTypeEchoReply)
+		f.Accept(ipv4.ICMPTypeDestinationUnreachable)
+		f.Accept(ipv4.ICMPTypeTimeExceeded)
 		p.SetICMPFilter(&f)
 		ep.setTTL = p.SetTTL
 	} else {
@@ -202,6 +243,8 @@ func openRaw(fam family) (*endpoint, error) {
 		var f ipv6.ICMPFilter
 		f.SetAll(true)
 		f.Accept(ipv6.ICMPTypeEchoReply)
+		f.Accept(ipv6.ICMPTypeDestinationUnreachable)
+		f.Accept(ipv6.ICMPTypeTimeExceeded)
 		p.SetICMPFilter(&f)
 		ep.setTTL = p.SetHopLimit
 	}
@@ -250,7 +293,8 @@ func (ep *endpoint) send(ctx context.Context, x *exchange, seq int, addr netip.A
 }
 
 // read receives every packet of the socket until it is closed and hands
-// echo replies to the exchange that sent the request.
+// echo replies, and ICMP errors about echo requests, to the exchange that
+// sent the request.
 func (ep *endpoint) read() {
 	buf := make([]byte, 1<<16)
 	proto, reply := 1, icmp.Type(ipv4.ICMPTypeEchoReply)
@@ -260,16 +304,25 @@ func (ep *endpoint) read() {
 	for {
 		// A raw IPv4 socket returns the IP header too; the net package
 		// strips it, so buf starts at the ICMP header in every case.
-		n, _, err := ep.conn.ReadFrom(buf)
+		n, peer, err := ep.conn.ReadFrom(buf)
 		at := time.Now()
+		if ep.kind == datagram {
+			// An ICMP error makes the socket readable and the read
+			// return the error's errno (ECONNREFUSED, EHOSTUNREACH…);
+			// the error itself waits in the error queue.
+			ep.readErrors()
+		}
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
-			// Nothing else is expected: an unconnected ICMP socket
-			// reports no ICMP errors. Pause so that a socket stuck in
-			// an error state cannot spin a CPU.
+			// Pause so that a socket stuck in an error state cannot
+			// spin a CPU.
 			time.Sleep(time.Millisecond)
+			continue
+		}
+		if ep.kind == raw && n >= 8 && isError(buf[0], ep.fam) {
+			ep.rawError(buf[:n], peer)
 			continue
 		}
 		m, err := icmp.ParseMessage(proto, buf[:n])
@@ -290,6 +343,80 @@ func (ep *endpoint) read() {
 			x.reply(echo.Seq, echo.Data, at)
 		}
 	}
+}
+
+// isError tells whether an ICMP type is one of the errors a request can
+// meet on its way: Destination Unreachable or Time Exceeded.
+func isError(typ byte, fam family) bool {
+	if fam == v6 {
+		return typ == icmperr.TypeUnreachable6 || typ == icmperr.TypeTimeExceeded6
+	}
+	return typ == icmperr.TypeUnreachable4 || typ == icmperr.TypeTimeExceeded4
+}
+
+// errorKind names an ICMP error for the result ("host", "ttl exceeded").
+// It is "" for the messages that do not say a request was lost: a Redirect
+// (the router forwarded it, and suggests a better next hop), a Parameter
+// Problem or Packet Too Big, and a Time Exceeded in fragment reassembly.
+func errorKind(typ, code byte, fam family) string {
+	unreachable, timeExceeded := byte(icmperr.TypeUnreachable4), byte(icmperr.TypeTimeExceeded4)
+	if fam == v6 {
+		unreachable, timeExceeded = icmperr.TypeUnreachable6, icmperr.TypeTimeExceeded6
+	}
+	switch {
+	case typ == timeExceeded && code == 0:
+		return ttlExceeded
+	case typ == unreachable:
+		return icmperr.UnreachableName(code, fam == v6)
+	}
+	return ""
+}
+
+// rawError hands an ICMP error read from the shared raw socket to the
+// exchange whose request it quotes: an echo request with the exchange's
+// identifier, to the exchange's target. The raw socket gets every ICMP
+// error the host receives, so everything else is someone else's.
+func (ep *endpoint) rawError(b []byte, peer net.Addr) {
+	kind := errorKind(b[0], b[1], ep.fam)
+	q, ok := icmperr.ParseQuoted(b[8:], ep.fam == v6)
+	ip, isIP := peer.(*net.IPAddr)
+	if kind == "" || !ok || !isIP {
+		return
+	}
+	wantProto, wantType := uint8(icmperr.ProtoICMP), byte(icmperr.TypeEchoRequest4)
+	if ep.fam == v6 {
+		wantProto, wantType = icmperr.ProtoICMPv6, icmperr.TypeEchoRequest6
+	}
+	if q.Proto != wantProto || q.Transport[0] != wantType {
+		return
+	}
+	from, ok := netip.AddrFromSlice(ip.IP)
+	if !ok {
+		return
+	}
+	id, seq := binary.BigEndian.Uint16(q.Transport[4:]), binary.BigEndian.Uint16(q.Transport[6:])
+	ep.mu.Lock()
+	x := ep.byID[id]
+	ep.mu.Unlock()
+	if x != nil && q.Dst == x.target.WithZone("") {
+		x.refusedBy(int(seq), icmpError{kind: kind, from: from.Unmap()})
+	}
+}
+
+// readErrors drains the error queue of a datagram socket without waiting:
+// each entry is a request of ours (from its ICMP header on) and the ICMP
+// error about it.
+func (ep *endpoint) readErrors() {
+	sc, ok := ep.conn.(syscall.Conn)
+	if !ok || ep.only == nil {
+		return
+	}
+	icmperr.DrainErrQueue(sc, ep.fam == v6, func(request []byte, e icmperr.ExtendedErr) {
+		kind := errorKind(e.Type, e.Code, ep.fam)
+		if kind != "" && len(request) >= 8 {
+			ep.only.refusedBy(int(binary.BigEndian.Uint16(request[6:8])), icmpError{kind: kind, from: e.Offender})
+		}
+	})
 }
 
 // isPermission tells whether opening a socket failed for lack of privilege
