@@ -338,11 +338,11 @@ ping "refused_as_expected" {
 			got := lab.ByAddress(results)
 			refused := got["ping.refused"]
 			want := "host unreachable from " + routerAddr
-			if code != 1 || refused.Status != "fail" || len(refused.Diffs) != 1 || refused.Diffs[0].Actual != "false ("+want+")" {
-				t.Errorf("as %s: exit code %d, ping.refused %s %+v, want a fail with actual %q\n%s", who.name, code, refused.Status, refused.Diffs, "false ("+want+")", out)
+			if code != 1 || refused.Status != "fail" || len(refused.Diffs) != 1 || refused.Diffs[0].ActualText != "false ("+want+")" {
+				t.Errorf("as %s: exit code %d, ping.refused %s %+v, want a fail with actual %q\n%s", who.name, code, refused.Status, refused.TextDiffs(), "false ("+want+")", out)
 			}
 			if r := got["ping.refused_as_expected"]; r.Status != "pass" {
-				t.Errorf("as %s: ping.refused_as_expected %s %q %+v\n%s", who.name, r.Status, r.Message, r.Diffs, out)
+				t.Errorf("as %s: ping.refused_as_expected %s %q %+v\n%s", who.name, r.Status, r.Message, r.TextDiffs(), out)
 			}
 		}
 	})
