@@ -3,6 +3,7 @@ package vantage
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"sync"
 	"time"
@@ -28,6 +29,10 @@ type Options struct {
 	Executable string
 	// Version is this nettest's version, for messages.
 	Version string
+	// Dial opens the TCP connection to an SSH vantage without a jump
+	// host; nil means a net.Dialer's. (Tests dial from inside a lab
+	// namespace with it.)
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // Set holds the vantages of one run and their agents, each started on the

@@ -80,8 +80,11 @@ func (s *Set) dialSSH(ctx context.Context, v *schema.Vantage) (*ssh.Client, erro
 			return nil, fmt.Errorf("cannot reach %s from the jump host %s: %w", addr, cfg.Jump, err)
 		}
 	} else {
-		var d net.Dialer
-		conn, err = d.DialContext(ctx, "tcp", addr)
+		dial := s.opts.Dial
+		if dial == nil {
+			dial = (&net.Dialer{}).DialContext
+		}
+		conn, err = dial(ctx, "tcp", addr)
 		if err != nil {
 			return nil, fmt.Errorf("cannot connect to %s: %w", addr, err)
 		}
@@ -143,10 +146,16 @@ func clientConfig(cfg *schema.SSHVantage, addr string) (*ssh.ClientConfig, error
 			return agent.NewClient(c).Signers()
 		}))
 	}
+	check := db.HostKeyCallback()
 	return &ssh.ClientConfig{
-		User:            cfg.User,
-		Auth:            auth,
-		HostKeyCallback: db.HostKeyCallback(),
+		User: cfg.User,
+		Auth: auth,
+		HostKeyCallback: func(hostname string, remote net.Addr, key ssh.PublicKey) error {
+			if err := check(hostname, remote, key); err != nil {
+				return &hostKeyError{err: err, key: key, file: khPath}
+			}
+			return nil
+		},
 		// The algorithms of the keys known_hosts has for this host, so the
 		// server offers a key we can check rather than another it has.
 		HostKeyAlgorithms: db.HostKeyAlgorithms(addr),
@@ -154,14 +163,32 @@ func clientConfig(cfg *schema.SSHVantage, addr string) (*ssh.ClientConfig, error
 	}, nil
 }
 
+// hostKeyError is a host key that known_hosts does not vouch for, with
+// the key the server offered.
+type hostKeyError struct {
+	err  error
+	key  ssh.PublicKey
+	file string
+}
+
+func (e *hostKeyError) Error() string { return e.err.Error() }
+func (e *hostKeyError) Unwrap() error { return e.err }
+
 // sshError explains a failed SSH handshake: above all an unknown or
-// changed host key, named with its fingerprint.
+// changed host key, named with the fingerprint the server showed.
 func sshError(err error, cfg *schema.SSHVantage, addr string) error {
+	var hk *hostKeyError
+	if errors.As(err, &hk) {
+		offered := hk.key.Type() + " " + ssh.FingerprintSHA256(hk.key)
+		if knownhosts.IsHostKeyChanged(err) {
+			return fmt.Errorf("the host key of %s has CHANGED: it offered %s, which does not match its entry in %s; someone may be intercepting the connection, or the host was reinstalled: check the fingerprint with the host's administrator before changing known_hosts", addr, offered, hk.file)
+		}
+		if knownhosts.IsHostUnknown(err) {
+			return fmt.Errorf("the host key of %s is unknown: it offered %s, and %s has no entry for it; nettest connects only to known hosts: compare the fingerprint with the host's own (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub there) and add the key to the file (ssh-keyscan -p %d %s)", addr, offered, hk.file, cfg.Port, cfg.Host)
+		}
+		return fmt.Errorf("the host key of %s (%s) could not be checked against %s: %v", addr, offered, hk.file, hk.err)
+	}
 	switch {
-	case knownhosts.IsHostKeyChanged(err):
-		return fmt.Errorf("the host key of %s has CHANGED and does not match its known_hosts entry (%v): someone may be intercepting the connection, or the host was reinstalled; check its fingerprint with the host's administrator before updating known_hosts", addr, err)
-	case knownhosts.IsHostUnknown(err):
-		return fmt.Errorf("the host key of %s is not in known_hosts; nettest connects only to known hosts: check its fingerprint (ssh-keyscan -p %d %s | ssh-keygen -lf -) and add it to the known_hosts file", addr, cfg.Port, cfg.Host)
 	case strings.Contains(err.Error(), "unable to authenticate"):
 		return fmt.Errorf("%s refused the login as %q: %v", addr, cfg.User, err)
 	}
