@@ -3,6 +3,7 @@ package checks
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/zclconf/go-cty/cty"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
@@ -18,6 +19,15 @@ type Prober interface {
 	// error means nothing could be observed; its text tells the user what
 	// to do.
 	Probe(ctx context.Context, k *Kind, args cty.Value) (cty.Value, error)
+}
+
+// Connector is a Prober that must reach its place before it can probe
+// (start an agent there). The runner calls Connect with the run's context
+// before it starts a check's clock, so that what is done once for the run
+// is not charged to whichever check happens to come first; a Connector
+// charges to timeout what it should (a host that does not answer).
+type Connector interface {
+	Connect(ctx context.Context, timeout time.Duration) error
 }
 
 // Local probes in this process: the kind's own probe, called directly.

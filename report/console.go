@@ -102,7 +102,7 @@ func (c *console) End(s runner.Summary) error {
 		sortOutcomes(c.bad)
 		b.WriteString("\n" + c.p.paint(bold, "Failed and errored checks:") + "\n")
 		for _, o := range c.bad {
-			b.WriteString("\n--- " + c.p.paint(bold, strings.ToUpper(string(o.Status))+": "+clean(o.Address)) + from(o) +
+			b.WriteString("\n--- " + c.p.paint(bold, strings.ToUpper(string(o.Status))+": "+clean(o.Address)) +
 				" (" + human(o.Duration) + ")\n")
 			explain(&b, o, "    ", c.p, valueLimit)
 		}

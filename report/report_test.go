@@ -35,7 +35,7 @@ var megabyte = strings.Repeat("<b>x</b>&", 1<<20/9+1)
 func outcomes() []runner.Outcome {
 	return []runner.Outcome{
 		{
-			Address: `tcp.web["80"]`, Kind: "tcp", File: "web.nettest.hcl", Line: 10,
+			Address: `tcp.web["80"]`, Kind: "tcp", File: "web.nettest.hcl", Line: 10, Vantage: "blue",
 			Status: runner.Pass, Duration: 3 * time.Millisecond, Attempt: 1, Attempts: 1,
 			Result: cty.ObjectVal(map[string]cty.Value{
 				"open": cty.True, "state": cty.StringVal("open"), "port": cty.NumberIntVal(80),
@@ -51,6 +51,7 @@ func outcomes() []runner.Outcome {
 		{
 			Address: "http.health", Kind: "http", File: "web.nettest.hcl", Line: 20,
 			Description: "The web tier answers its health check.",
+			Vantage:     "bastion",
 			Status:      runner.Fail,
 			Message:     "API answered too slowly",
 			Diffs: []checks.Diff{

@@ -368,6 +368,13 @@ type attemptOutcome struct {
 // attempt probes once through pr and judges what the probe saw. abandoned
 // is true when the watchdog gave up on the probe.
 func (p *Plan) attempt(ctx context.Context, i *schema.Instance, evalCtx *hcl.EvalContext, pr checks.Prober, args cty.Value, wt *watch) (a attemptOutcome, abandoned bool) {
+	if c, ok := pr.(checks.Connector); ok {
+		// Before the check's clock, its duration and the watchdog start:
+		// connecting bounds itself (see checks.Connector).
+		if err := c.Connect(ctx, i.Timeout); err != nil {
+			return attemptOutcome{status: Error, result: cty.NilVal, messages: []string{err.Error()}}, false
+		}
+	}
 	start := time.Now()
 	res, err, abandoned := probe(ctx, i, pr, args, wt)
 	if abandoned {

@@ -107,13 +107,22 @@ var execSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 // vantageObject is the value of `vantage` in expressions: each declared
 // vantage's name under its name, so `from = vantage.bastion` and
 // `from = vantage[each.key]` both give the name of a declared vantage.
+//
+// vantage.here is null: where nettest runs, the place of a check without
+// `from`, so a matrix can list it beside the vantages:
+// for_each = { here = "filtered", bastion = "open" }.
 func (s *Suite) vantageObject() cty.Value {
-	attrs := make(map[string]cty.Value, len(s.Vantages))
+	attrs := make(map[string]cty.Value, len(s.Vantages)+1)
 	for name := range s.Vantages {
 		attrs[name] = cty.StringVal(name)
 	}
+	attrs[Here] = cty.NullVal(cty.String)
 	return cty.ObjectVal(attrs)
 }
+
+// Here is the name of the place nettest runs, as vantage.here; no vantage
+// block may take it.
+const Here = "here"
 
 // declareVantages registers the names of the vantage blocks, so that
 // `vantage.NAME` resolves wherever it is used; decodeVantages reads their
@@ -128,6 +137,11 @@ func (s *Suite) declareVantages(blocks []*hcl.Block) hcl.Diagnostics {
 		if !hclsyntax.ValidIdentifier(v.Name) {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid vantage name",
 				Detail: "A name must start with a letter or underscore and may contain only letters, digits, underscores and dashes; checks refer to it as vantage.NAME.", Subject: b.LabelRanges[0].Ptr()})
+			continue
+		}
+		if v.Name == Here {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Reserved vantage name",
+				Detail: "vantage.here is where nettest itself runs, the place of checks without from; give this vantage another name.", Subject: b.LabelRanges[0].Ptr()})
 			continue
 		}
 		if prev, dup := s.Vantages[v.Name]; dup {
@@ -341,7 +355,7 @@ func (s *Suite) vantageRefs(expr hcl.Expression) hcl.Diagnostics {
 		if !ok {
 			continue
 		}
-		if _, declared := s.Vantages[attr.Name]; !declared {
+		if _, declared := s.Vantages[attr.Name]; !declared && attr.Name != Here {
 			diags = append(diags, s.undeclaredVantage(attr.Name, t.SourceRange()))
 		}
 	}

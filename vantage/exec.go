@@ -17,7 +17,7 @@ import (
 // startExec runs the vantage's command with the agent's command line
 // appended: agent_path's, or a small sh script that receives the running
 // binary on standard input first.
-func (s *Set) startExec(ctx context.Context, ex *schema.ExecVantage) (*link, error) {
+func (s *Set) startExec(ctx context.Context, ex *schema.ExecVantage, reached func()) (*link, error) {
 	argv := append([]string{}, ex.Command...)
 	copyBinary := ex.AgentPath == ""
 	if copyBinary {
@@ -41,6 +41,7 @@ func (s *Set) startExec(ctx context.Context, ex *schema.ExecVantage) (*link, err
 		return nil, fmt.Errorf("cannot run %s: %v", argv[0], err)
 	}
 	l.wait, l.kill = processControl(cmd)
+	reached()
 	if copyBinary {
 		if err := s.sendBinary(ctx, l); err != nil {
 			l.kill()

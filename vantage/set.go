@@ -71,7 +71,7 @@ func (s *Set) Prober(name string) checks.Prober {
 	defer s.mu.Unlock()
 	r := s.remotes[name]
 	if r == nil {
-		r = &remote{set: s, name: name, ready: make(chan struct{})}
+		r = &remote{set: s, name: name, ready: make(chan struct{}), reached: make(chan struct{})}
 		s.remotes[name] = r
 	}
 	return r
@@ -108,10 +108,46 @@ type remote struct {
 	set  *Set
 	name string
 
-	once  sync.Once
-	ready chan struct{} // closed once conn or err is set
-	conn  *conn
-	err   error
+	once sync.Once
+	// reached is closed once the far side answered (an SSH login, a
+	// command started), or the attempt failed; ready once conn or err is
+	// set. In between, the agent is copied across and starts.
+	reached     chan struct{}
+	reachedOnce sync.Once
+	ready       chan struct{}
+	conn        *conn
+	err         error
+}
+
+func (r *remote) markReached() { r.reachedOnce.Do(func() { close(r.reached) }) }
+
+// Connect starts the vantage's agent if it is not started yet, and waits
+// until it is ready: checks.Connector, which the runner calls before a
+// check's clock starts. Reaching the far side counts against timeout (the
+// check's): a host that does not answer makes each check an error within
+// its own timeout. Copying nettest across and starting it does not, as it
+// is done once for the whole run, however many checks wait for it.
+func (r *remote) Connect(ctx context.Context, timeout time.Duration) error {
+	r.once.Do(func() { go r.start() })
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case <-r.ready:
+	case <-r.reached:
+		select {
+		case <-r.ready:
+		case <-ctx.Done():
+			return fmt.Errorf("vantage %s: interrupted while starting the agent", r.name)
+		}
+	case <-ctx.Done():
+		return fmt.Errorf("vantage %s: interrupted while connecting", r.name)
+	case <-timer.C:
+		return fmt.Errorf("vantage %s: %s, still connecting after %s (the check's timeout)", r.name, r.describe(), timeout)
+	}
+	if r.err != nil {
+		return fmt.Errorf("vantage %s: %w", r.name, r.err)
+	}
+	return nil
 }
 
 // Probe sends the probe to the vantage's agent, starting it first if this
@@ -146,6 +182,7 @@ func (r *remote) describe() string {
 // start connects to the vantage and starts its agent.
 func (r *remote) start() {
 	defer close(r.ready)
+	defer r.markReached()
 	v := r.set.vantages[r.name]
 	if v == nil {
 		r.err = fmt.Errorf("no such vantage is declared")
@@ -153,7 +190,7 @@ func (r *remote) start() {
 	}
 	ctx, cancel := context.WithTimeout(r.set.ctx, connectTimeout)
 	defer cancel()
-	l, err := r.set.startAgent(ctx, v)
+	l, err := r.set.startAgent(ctx, v, r.markReached)
 	if err != nil {
 		r.err = err
 		return
@@ -162,20 +199,21 @@ func (r *remote) start() {
 }
 
 func (r *remote) close() {
-	r.once.Do(func() { close(r.ready) }) // never started: nothing to end
+	r.once.Do(func() { r.markReached(); close(r.ready) }) // never started: nothing to end
 	<-r.ready
 	if r.conn != nil {
 		r.conn.close()
 	}
 }
 
-// startAgent starts the agent at v by v's transport.
-func (s *Set) startAgent(ctx context.Context, v *schema.Vantage) (*link, error) {
+// startAgent starts the agent at v by v's transport, calling reached once
+// the far side answers.
+func (s *Set) startAgent(ctx context.Context, v *schema.Vantage, reached func()) (*link, error) {
 	switch {
 	case v.SSH != nil:
-		return s.startSSH(ctx, v)
+		return s.startSSH(ctx, v, reached)
 	case v.Exec != nil:
-		return s.startExec(ctx, v.Exec)
+		return s.startExec(ctx, v.Exec, reached)
 	case v.NetnsPath != "":
 		return s.startNetns(v.NetnsPath, "")
 	}

@@ -207,11 +207,12 @@ func expandHome(p string) string {
 // startSSH connects to the host (through its jump hosts) and starts the
 // agent in a session: agent_path's, or one copied across by the bootstrap
 // script through the session's standard input.
-func (s *Set) startSSH(ctx context.Context, v *schema.Vantage) (*link, error) {
+func (s *Set) startSSH(ctx context.Context, v *schema.Vantage, reached func()) (*link, error) {
 	client, err := s.client(ctx, v.Name)
 	if err != nil {
 		return nil, err
 	}
+	reached()
 	sess, err := client.NewSession()
 	if err != nil {
 		return nil, fmt.Errorf("cannot open an SSH session: %v", err)

@@ -41,6 +41,7 @@
 //	func (h *Host) Hosts(t testing.TB, lines ...string)
 //	func (h *Host) StartNginx(t testing.TB, server string) string
 //	func (h *Host) StartDnsmasq(t testing.TB, args ...string)
+//	func (h *Host) StartSSHD(t testing.TB, addr string) *SSHD
 //	func Nettest(t testing.TB) string
 //	func (h *Host) Nettest(t testing.TB, args ...string) (results []Result, summary Summary, exitCode int, output string)
 //	func (h *Host) NettestVia(t testing.TB, wrapper []string, args ...string) (results []Result, summary Summary, exitCode int, output string)

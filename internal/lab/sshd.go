@@ -28,6 +28,9 @@ type SSHD struct {
 	HostKeyLine string
 	// Dir holds the configuration, the keys and the logs.
 	Dir string
+	// TempDir is the TMPDIR of the sessions the server runs, empty at
+	// the start: what a session leaves behind is found there.
+	TempDir string
 }
 
 // StartSSHD starts Debian's sshd (openssh-server) in the foreground inside
@@ -46,8 +49,11 @@ func (h *Host) StartSSHD(t testing.TB, addr string) *SSHD {
 		t.Fatalf("lab: StartSSHD: %v", err)
 	}
 	dir := t.TempDir()
-	s := &SSHD{Addr: addr, Host: host, User: "root", Dir: dir,
+	s := &SSHD{Addr: addr, Host: host, User: "root", Dir: dir, TempDir: filepath.Join(dir, "tmp"),
 		KeyFile: filepath.Join(dir, "id_ed25519"), KnownHosts: filepath.Join(dir, "known_hosts")}
+	if err := os.Mkdir(s.TempDir, 0o1777); err != nil {
+		t.Fatal(err)
+	}
 	fmt.Sscan(port, &s.Port)
 	hostKey := filepath.Join(dir, "host_ed25519")
 	for _, key := range []string{hostKey, s.KeyFile} {
@@ -81,7 +87,8 @@ UsePAM no
 StrictModes no
 PrintMotd no
 LogLevel VERBOSE
-`, addr, hostKey, filepath.Join(dir, "authorized_keys"), filepath.Join(dir, "sshd.pid"))
+SetEnv TMPDIR=%s
+`, addr, hostKey, filepath.Join(dir, "authorized_keys"), filepath.Join(dir, "sshd.pid"), s.TempDir)
 	confPath := filepath.Join(dir, "sshd_config")
 	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)

@@ -133,3 +133,17 @@ tcp "from_result" {
     open = true
   }
 }
+
+vantage "here" { # ERROR: Reserved vantage name
+  netns = "blue"
+}
+
+tcp "here_too" {
+  for_each = { here = "filtered", blue = "open" }
+  from     = vantage[each.key]
+  host     = "198.18.2.2"
+  port     = 80
+  expect {
+    state = each.value
+  }
+}
