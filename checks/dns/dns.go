@@ -14,8 +14,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 	"syscall"
@@ -181,10 +183,17 @@ func (q query) exchange(ctx context.Context, name, addr string) (*miekg.Msg, str
 // send makes one exchange. The miekg client bounds reads and writes by the
 // context's deadline but not by its cancellation, so Ctrl-C expires the
 // connection's deadline at once.
+//
+// Only a response to this very query is taken (RFC 5452 §9.1): the QR flag
+// set, the query's ID and the same question. Anything else that arrives (a
+// query echoed back, a late answer to an earlier query, a packet that does
+// not parse) is ignored while waiting for the real answer, as resolvers do,
+// and the error when none comes says what was ignored.
 func send(ctx context.Context, m *miekg.Msg, addr, network string) (*miekg.Msg, error) {
 	c := &miekg.Client{Net: network, Timeout: 5 * time.Second}
-	if deadline, ok := ctx.Deadline(); ok {
-		c.Timeout = max(time.Until(deadline), time.Millisecond)
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(c.Timeout)
 	}
 	conn, err := c.DialContext(ctx, addr)
 	if err != nil {
@@ -193,12 +202,76 @@ func send(ctx context.Context, m *miekg.Msg, addr, network string) (*miekg.Msg, 
 	defer conn.Close()
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Now()) })
 	defer stop()
-	resp, _, err := c.ExchangeWithConnContext(ctx, m, conn)
-	if err != nil && ctx.Err() != nil {
-		return nil, ctx.Err()
+	conn.SetDeadline(deadline)
+	if opt := m.IsEdns0(); opt != nil {
+		conn.UDPSize = opt.UDPSize()
 	}
-	return resp, err
+	if err := conn.WriteMsg(m); err != nil {
+		return nil, err
+	}
+	var ignored []string
+	for range maxIgnored {
+		resp, err := conn.ReadMsg()
+		var op *net.OpError
+		if err != nil && !errors.As(err, &op) && !errors.Is(err, os.ErrDeadlineExceeded) && !errors.Is(err, io.EOF) {
+			ignored = append(ignored, "a packet that is not a DNS message ("+err.Error()+")")
+			continue // it was read whole; wait for the next
+		}
+		if err != nil {
+			if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return nil, ctx.Err()
+			}
+			if len(ignored) > 0 {
+				return nil, &ignoredError{err: err, ignored: ignored}
+			}
+			return nil, err
+		}
+		if why := notAnAnswer(m, resp); why != "" {
+			ignored = append(ignored, why)
+			continue
+		}
+		return resp, nil
+	}
+	return nil, &ignoredError{err: errors.New("too many packets that are not the answer"), ignored: ignored}
 }
+
+// maxIgnored bounds the packets one exchange reads, so a server that
+// floods mismatched packets cannot keep a check busy past reason.
+const maxIgnored = 100
+
+// notAnAnswer says why resp is not the response to query q, or "" when it is.
+// Error responses may leave the question out (FORMERR, REFUSED, …).
+func notAnAnswer(q, resp *miekg.Msg) string {
+	want := q.Question[0]
+	switch {
+	case !resp.Response:
+		return "a query, not a response (QR = 0)"
+	case resp.Id != q.Id:
+		return fmt.Sprintf("a response with ID %d, not %d", resp.Id, q.Id)
+	case len(resp.Question) == 0 && resp.Rcode != miekg.RcodeSuccess:
+		return ""
+	case len(resp.Question) != 1:
+		return fmt.Sprintf("a response with %d questions, not 1", len(resp.Question))
+	}
+	got := resp.Question[0]
+	if !strings.EqualFold(got.Name, want.Name) || got.Qtype != want.Qtype || got.Qclass != want.Qclass {
+		return fmt.Sprintf("a response to another question (%s %s, not %s %s)",
+			got.Name, miekg.TypeToString[got.Qtype], want.Name, miekg.TypeToString[want.Qtype])
+	}
+	return ""
+}
+
+// ignoredError is an exchange that got no answer, only packets that were
+// not one; Error lists them after the reason.
+type ignoredError struct {
+	err     error
+	ignored []string
+}
+
+func (e *ignoredError) Error() string {
+	return fmt.Sprintf("%v; ignored %d packet(s) that were not the answer: %s", e.err, len(e.ignored), strings.Join(e.ignored, "; "))
+}
+func (e *ignoredError) Unwrap() error { return e.err }
 
 // result turns an answer into what the check reports. Only the records of
 // the asked type count as answers: a server following a CNAME chain puts the
@@ -236,8 +309,15 @@ func (q query) failure(ctx context.Context, err error, addr, proto string) error
 	if errors.Is(err, context.Canceled) {
 		return fmt.Errorf("interrupted before %s answered", addr)
 	}
+	if local := checks.LocalFailure(err); local != nil {
+		return fmt.Errorf("cannot query %s over %s: %w", addr, proto, local)
+	}
 	switch why := describe(err); why {
 	case noAnswer:
+		var ig *ignoredError
+		if errors.As(err, &ig) {
+			return fmt.Errorf("no answer from %s over %s within %s; ignored %d packet(s) that were not the answer to this query: %s", addr, proto, q.budget(ctx), len(ig.ignored), strings.Join(ig.ignored, "; "))
+		}
 		return fmt.Errorf("no answer from %s over %s within %s; check that a DNS server runs there and that no firewall drops the query", addr, proto, q.budget(ctx))
 	case refused:
 		how := "the connection over tcp"

@@ -396,3 +396,65 @@ func BenchmarkProbe(b *testing.B) {
 		cancel()
 	}
 }
+
+// TestOnlyTheAnswerToTheQuestion: a packet that is not the response to this
+// query (the query echoed back with QR = 0, another ID, another question,
+// bytes that do not parse) is ignored while waiting for the real answer
+// (RFC 5452 §9.1), over UDP and TCP; when no real answer comes, the check
+// errors and names what it ignored.
+func TestOnlyTheAnswerToTheQuestion(t *testing.T) {
+	junk := func(w miekg.ResponseWriter, req *miekg.Msg) {
+		echo := req.Copy() // QR = 0: the query itself
+		w.WriteMsg(echo)
+		other := new(miekg.Msg)
+		other.SetReply(req)
+		other.Id = req.Id + 1
+		other.Answer = []miekg.RR{mustRR(t, "api.example.test. 60 IN A 192.0.2.66")}
+		w.WriteMsg(other)
+		wrongQ := new(miekg.Msg)
+		wrongQ.SetReply(req)
+		wrongQ.Question[0].Name = "evil.example.test."
+		wrongQ.Answer = []miekg.RR{mustRR(t, "evil.example.test. 60 IN A 192.0.2.66")}
+		w.WriteMsg(wrongQ)
+		if _, udp := w.RemoteAddr().(*net.UDPAddr); udp {
+			w.Write([]byte{1, 2, 3})
+		}
+	}
+	honest := serve(t, "127.0.0.1", "0", miekg.HandlerFunc(func(w miekg.ResponseWriter, req *miekg.Msg) {
+		junk(w, req)
+		m := new(miekg.Msg)
+		m.SetReply(req)
+		m.Answer = []miekg.RR{mustRR(t, "api.example.test. 60 IN A 192.0.2.10")}
+		w.WriteMsg(m)
+	}), true)
+	liar := serve(t, "127.0.0.1", "0", miekg.HandlerFunc(junk), true)
+	for _, proto := range []string{"udp", "tcp"} {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		res, err := Probe(ctx, Config{Name: "api.example.test", Type: "A", Server: &honest, Protocol: proto, RecursionDesired: true})
+		cancel()
+		if err != nil || res.Rcode != "NOERROR" || len(res.Answers) != 1 || res.Answers[0] != "192.0.2.10" {
+			t.Errorf("%s: the real answer after junk: %+v, %v", proto, res, err)
+		}
+		ctx, cancel = context.WithTimeout(context.Background(), 300*time.Millisecond)
+		res, err = Probe(ctx, Config{Name: "api.example.test", Type: "A", Server: &liar, Protocol: proto, RecursionDesired: true})
+		cancel()
+		if err == nil {
+			t.Errorf("%s: a server that sends no real answer passed: %+v", proto, res)
+			continue
+		}
+		for _, want := range []string{"no answer from", "a query, not a response (QR = 0)", "a response with ID",
+			"a response to another question (evil.example.test. A, not api.example.test. A)"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("%s: the error lacks %q: %v", proto, want, err)
+			}
+		}
+	}
+}
+
+func mustRR(t *testing.T, s string) miekg.RR {
+	rr, err := miekg.NewRR(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rr
+}

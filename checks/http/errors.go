@@ -49,6 +49,9 @@ func explain(ctx context.Context, err error, cfg Config, tr *trace, start time.T
 		return fmt.Errorf("%s accepted the connection but sent no answer to %s %s; the server or something in front of it hangs", addr, target, limit)
 	}
 
+	if local := checks.LocalFailure(err); local != nil {
+		return fmt.Errorf("cannot send the request to %s: %w", addr, local)
+	}
 	var hs *handshakeError
 	if errors.As(err, &hs) {
 		return explainTLS(hs, cfg)

@@ -8,6 +8,8 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/nettest/nettest/checks"
 )
 
 // exchange is one check's run of echo requests and replies. The check's
@@ -38,6 +40,10 @@ type exchange struct {
 	errors  int
 	// icmp is the first ICMP error that came back.
 	icmp icmpError
+	// local is the first refusal that was this machine's failure (out of
+	// file descriptors or buffers), not an answer about the path: the
+	// requests it stopped were never sent, so no loss can be reported.
+	local error
 	// settled receives a token whenever every request attempted so far
 	// has been answered or has failed to send.
 	settled chan struct{}
@@ -104,6 +110,9 @@ func (x *exchange) sendFailed(seq int, err error) {
 	x.failed++
 	if x.err == "" {
 		x.err = "sending echo request: " + describe(err)
+	}
+	if l := checks.LocalFailure(err); l != nil && x.local == nil {
+		x.local = l
 	}
 	x.settle()
 	x.mu.Unlock()
@@ -191,6 +200,7 @@ type stats struct {
 	min, avg, max, stddev time.Duration
 	err                   string
 	icmp                  icmpError // the first ICMP error, if any came
+	local                 error
 }
 
 func (x *exchange) stats() stats {
@@ -202,6 +212,7 @@ func (x *exchange) stats() stats {
 		complete: len(x.sentAt) == len(x.rtt) && x.received+x.failed+x.errors == len(x.sentAt),
 		err:      x.err,
 		icmp:     x.icmp,
+		local:    x.local,
 	}
 	if x.received == 0 {
 		return s

@@ -252,6 +252,9 @@ func Probe(ctx context.Context, cfg Config) (Result, error) {
 		}
 		return r, fmt.Errorf("ping of %s interrupted after %d of %d echo requests", r.Address, s.sent, packets)
 	}
+	if s.local != nil {
+		return r, fmt.Errorf("pinging %s: %w", r.Address, s.local)
+	}
 	r.Sent, r.Received, r.Error = s.sent, s.received, s.err
 	r.Reachable = s.received > 0
 	if s.icmp.kind != "" {

@@ -108,7 +108,10 @@ func Probe(ctx context.Context, cfg Config) (Result, error) {
 		r.Open, r.State = true, Open
 		return r, nil
 	}
-	r.State, r.Error = classify(ctx, err)
+	r.State, r.Error, err = classify(ctx, err)
+	if err != nil {
+		return r, fmt.Errorf("cannot connect to %s: %w", r.Address, err)
+	}
 	return r, nil
 }
 
@@ -122,24 +125,34 @@ func lookup(ctx context.Context, host string) ([]net.IPAddr, error) {
 	return net.DefaultResolver.LookupIPAddr(ctx, host)
 }
 
-// classify turns a dial error into a port state. Errors that say nothing
-// about the port (too many open files, …) are still reported as filtered with
-// their text, so the diff shows the cause.
-func classify(ctx context.Context, err error) (state, detail string) {
+// classify turns a dial error into a port state. Only answers from the
+// network become states: a refusal or a reset (closed), silence until the
+// timeout or an ICMP unreachable (filtered), a local firewall rule. Any
+// other error is this machine's (too many open files, no buffer space) and
+// says nothing about the port: it is returned as the check's error, so an
+// open port can never pass `open = false` because nettest was overloaded.
+func classify(ctx context.Context, err error) (state, detail string, _ error) {
 	switch {
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return Closed, "connection refused"
+		return Closed, "connection refused", nil
+	case errors.Is(err, syscall.ECONNRESET):
+		return Closed, "connection reset during the handshake", nil
 	// The dialer turns the context's deadline into a socket deadline, which
 	// can fire (os.ErrDeadlineExceeded, "i/o timeout") a moment before the
 	// context itself reports that it is done.
+	case errors.Is(ctx.Err(), context.Canceled), errors.Is(err, context.Canceled):
+		return "", "", errors.New("interrupted before the handshake finished")
 	case ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, syscall.ETIMEDOUT):
-		return Filtered, "no answer within the timeout"
-	case errors.Is(err, syscall.EHOSTUNREACH):
-		return Filtered, "host unreachable (ICMP)"
+		return Filtered, "no answer within the timeout", nil
+	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.EHOSTDOWN):
+		return Filtered, "host unreachable (ICMP)", nil
 	case errors.Is(err, syscall.ENETUNREACH):
-		return Filtered, "network unreachable"
+		return Filtered, "network unreachable", nil
 	case errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM):
-		return Filtered, "blocked by a local firewall rule (" + err.Error() + ")"
+		return Filtered, "blocked by a local firewall rule (" + err.Error() + ")", nil
 	}
-	return Filtered, err.Error()
+	if local := checks.LocalFailure(err); local != nil {
+		return "", "", local
+	}
+	return "", "", fmt.Errorf("%w; this is not an answer from the network, so the port's state is unknown", err)
 }

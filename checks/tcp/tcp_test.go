@@ -210,3 +210,24 @@ tcp "assert_on_result" {
 		{Address: "tcp.assert_on_result", Status: runner.Pass},
 	})
 }
+
+// TestOpenPortWithoutFileDescriptors runs `expect { open = false }` against
+// an open loopback port in a child process whose open-files limit is used
+// up, as with --parallelism above `ulimit -n`. The dial fails before a
+// packet leaves: that observed nothing, so the check errors and says what
+// to do; it must not read "filtered" and pass.
+func TestOpenPortWithoutFileDescriptors(t *testing.T) {
+	open := port(listen(t, "tcp4", "127.0.0.1:0"))
+	outcomes := checktest.RunStarved(t, fmt.Sprintf(`
+tcp "must_be_closed" {
+  host = "127.0.0.1"
+  port = %d
+  expect {
+    open = false
+  }
+}
+`, open))
+	checktest.Expect(t, outcomes, []checktest.Want{
+		{Address: "tcp.must_be_closed", Status: runner.Error, Message: "too many open files: nettest ran out of file descriptors, so nothing was sent: lower --parallelism, or raise the open-files limit (ulimit -n)"},
+	})
+}

@@ -13,6 +13,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/nettest/nettest/checks"
 	"github.com/nettest/nettest/checks/internal/icmperr"
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
@@ -152,6 +153,9 @@ func openListener(key listenerKey) (*listener, error) {
 	if err != nil {
 		if errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EACCES) {
 			return nil, fmt.Errorf("%w: %v", errNoPrivilege, err)
+		}
+		if local := checks.LocalFailure(err); local != nil {
+			err = local
 		}
 		return nil, fmt.Errorf("opening a raw ICMP socket: %w", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/nettest/nettest/checks"
 	"github.com/nettest/nettest/checks/internal/icmperr"
 	"golang.org/x/sys/unix"
 )
@@ -45,6 +46,10 @@ type trace struct {
 	tcpFiles []*os.File
 	tcpPorts []uint16
 	wake     chan struct{}
+	// local is the first probe this machine failed to send (out of file
+	// descriptors or buffers): not an answer about the path, so a trace
+	// that did not reach its host cannot say it is unreachable.
+	local error
 }
 
 // probe is one packet sent and what came of it.
@@ -79,7 +84,7 @@ func (t *trace) open() error {
 		}
 		c, err := net.ListenUDP(network, net.UDPAddrFromAddrPort(netip.AddrPortFrom(unspecified, 0)))
 		if err != nil {
-			return fmt.Errorf("opening a UDP socket to send probes from: %w", err)
+			return fmt.Errorf("opening a UDP socket to send probes from: %w", localOr(err))
 		}
 		t.udpConn = c
 		t.udpPort = uint16(c.LocalAddr().(*net.UDPAddr).Port)
@@ -188,8 +193,16 @@ func (t *trace) send(ttl, round int) error {
 	t.mu.Lock()
 	t.probes[i].sent = time.Time{}
 	t.mu.Unlock()
-	if errors.Is(err, syscall.ENOBUFS) || errors.Is(err, syscall.EAGAIN) {
-		return nil
+	if l := checks.LocalFailure(err); l != nil {
+		t.mu.Lock()
+		if t.local == nil {
+			t.local = l
+		}
+		t.mu.Unlock()
+		if errors.Is(err, syscall.ENOBUFS) || errors.Is(err, syscall.EAGAIN) {
+			return nil // that probe is lost; the others may still reach the host
+		}
+		return l
 	}
 	return errSend{err}
 }
@@ -213,7 +226,7 @@ func (t *trace) sendTCP(i, ttl int) error {
 	}
 	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return fmt.Errorf("opening a TCP socket: %w", err)
+		return fmt.Errorf("opening a TCP socket: %w", localOr(err))
 	}
 	// An abortive close (a RST, no TIME_WAIT) ends a completed handshake:
 	// a probe is not a connection the server should keep.
@@ -470,4 +483,13 @@ func portUnreachable(target netip.Addr) uint8 {
 		return 4
 	}
 	return 3
+}
+
+// localOr is err with advice when it is this machine's failure (see
+// checks.LocalFailure), else err.
+func localOr(err error) error {
+	if local := checks.LocalFailure(err); local != nil {
+		return local
+	}
+	return err
 }

@@ -172,6 +172,9 @@ func Probe(ctx context.Context, cfg Config) (Result, error) {
 
 	r.Hops, r.Reached = t.hops()
 	r.HopCount = len(r.Hops)
+	if t.local != nil && !r.Reached {
+		return r, fmt.Errorf("tracing %s: %w", target, t.local)
+	}
 	var send errSend
 	switch {
 	case r.Reached:
