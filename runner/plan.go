@@ -8,6 +8,7 @@ package runner
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -24,13 +25,64 @@ type Plan struct {
 	dependents map[*schema.Instance][]*schema.Instance
 }
 
-// NewPlan orders the suite's instances. With a filter, only the instances
-// whose address matches it run, together with the instances they depend on
-// (a check cannot run without the results it refers to). A dependency cycle
+// Selection says which instances of a suite are to run; nil selects all.
+// --run, --tag and --shard are each one (see Match, Tagged and Shard), and
+// All combines them.
+type Selection func(*schema.Instance) bool
+
+// All selects the instances every non-nil one of sels selects.
+func All(sels ...Selection) Selection {
+	var use []Selection
+	for _, s := range sels {
+		if s != nil {
+			use = append(use, s)
+		}
+	}
+	if len(use) == 0 {
+		return nil
+	}
+	return func(i *schema.Instance) bool {
+		for _, s := range use {
+			if !s(i) {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+// Match selects the instances whose address matches re (--run); a nil re
+// selects all.
+func Match(re *regexp.Regexp) Selection {
+	if re == nil {
+		return nil
+	}
+	return func(i *schema.Instance) bool { return re.MatchString(i.Address) }
+}
+
+// Tagged selects the instances that carry at least one of tags (--tag); no
+// tags selects all.
+func Tagged(tags []string) Selection {
+	if len(tags) == 0 {
+		return nil
+	}
+	return func(i *schema.Instance) bool {
+		for _, t := range i.Tags {
+			if slices.Contains(tags, t) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// NewPlan orders the suite's instances. With a selection, only the
+// instances it selects run, together with the instances they depend on (a
+// check cannot run without the results it refers to). A dependency cycle
 // is a diagnostic naming the checks in it.
-func NewPlan(s *schema.Suite, filter *regexp.Regexp) (*Plan, hcl.Diagnostics) {
+func NewPlan(s *schema.Suite, sel Selection) (*Plan, hcl.Diagnostics) {
 	selected := s.Instances
-	if filter != nil {
+	if sel != nil {
 		keep := map[*schema.Instance]bool{}
 		var mark func(*schema.Instance)
 		mark = func(i *schema.Instance) {
@@ -43,7 +95,7 @@ func NewPlan(s *schema.Suite, filter *regexp.Regexp) (*Plan, hcl.Diagnostics) {
 			}
 		}
 		for _, i := range s.Instances {
-			if filter.MatchString(i.Address) {
+			if sel(i) {
 				mark(i)
 			}
 		}

@@ -410,7 +410,7 @@ fake "c" {
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	plan, _ := runner.NewPlan(suite, regexpMust(`^fake\.b$`))
+	plan, _ := runner.NewPlan(suite, runner.Match(regexpMust(`^fake\.b$`)))
 	var got []string
 	for _, i := range plan.Order {
 		got = append(got, i.Address)

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -13,22 +12,32 @@ import (
 	"github.com/nettest/nettest/schema"
 )
 
-// loadPlan loads the suite and plans it, printing every diagnostic with its
-// source snippet. It returns exitConfig when there is an error.
-func loadPlan(paths []string, opts schema.Options, filter *regexp.Regexp, stderr io.Writer) (*runner.Plan, int) {
+// loadPlan loads the suite and plans the checks sel selects (nil: all),
+// printing every diagnostic with its source snippet. On an error it returns
+// exitConfig with the suite (nil when it did not load) and the
+// diagnostics, for the reports of a run that could not start.
+func loadPlan(paths []string, opts schema.Options, sel *selectFlags, stderr io.Writer) (*runner.Plan, int) {
+	plan, _, _, code := loadPlanDiags(paths, opts, sel, stderr)
+	return plan, code
+}
+
+// loadPlanDiags is loadPlan returning the suite and diagnostics too.
+func loadPlanDiags(paths []string, opts schema.Options, sel *selectFlags, stderr io.Writer) (*runner.Plan, *schema.Suite, hcl.Diagnostics, int) {
 	suite, diags := schema.Load(paths, opts)
 	if !diags.HasErrors() {
-		var plan *runner.Plan
-		var d hcl.Diagnostics
-		plan, d = runner.NewPlan(suite, filter)
+		var selection runner.Selection
+		if sel != nil {
+			selection = sel.selection(suite)
+		}
+		plan, d := runner.NewPlan(suite, selection)
 		diags = append(diags, d...)
 		if !diags.HasErrors() {
 			printDiagnostics(stderr, suite, diags) // warnings
-			return plan, exitOK
+			return plan, suite, diags, exitOK
 		}
 	}
 	printDiagnostics(stderr, suite, diags)
-	return nil, exitConfig
+	return nil, suite, diags, exitConfig
 }
 
 // printDiagnostics writes diagnostics as HCL does: severity, summary,
@@ -56,16 +65,4 @@ func printDiagnostics(w io.Writer, suite *schema.Suite, diags hcl.Diagnostics) {
 		fmt.Fprintf(&b, "%d error(s) in the configuration: nothing was run.\n", errs)
 	}
 	io.WriteString(w, suite.Secrets().Redact(b.String()))
-}
-
-func compileFilter(expr string, stderr io.Writer) (*regexp.Regexp, bool) {
-	if expr == "" {
-		return nil, true
-	}
-	re, err := regexp.Compile(expr)
-	if err != nil {
-		fmt.Fprintf(stderr, "nettest: --run: invalid regular expression: %v\n", err)
-		return nil, false
-	}
-	return re, true
 }

@@ -39,12 +39,14 @@ type testFlags struct {
 	parallelism int
 	timeout     time.Duration
 	vars        []schema.VarArg
-	run         string
+	sel         selectFlags
 	junit       string
 	json        bool
 	jsonFile    string
 	noColor     bool
 	verbose     bool
+	github      bool
+	progress    time.Duration
 }
 
 func cmdTest(args []string, stdout, stderr io.Writer) int {
@@ -53,12 +55,14 @@ func cmdTest(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&f.parallelism, "parallelism", runner.DefaultParallelism, "Run at most `N` checks at once. Checks mostly wait on the network (a filtered port\nwaits its whole timeout), not on the CPU, so the default is high: 512 keeps below the\ncommon limit of 1024 open files and runs 1,000 filtered ports in two timeouts. Raise it\nfor larger suites of filtered ports; lower it to go easy on a fragile target.")
 	fs.DurationVar(&f.timeout, "timeout", 0, "Default `DURATION` of a check that sets no timeout (default 5s, or the defaults block's).")
 	addVarFlags(fs, &f.vars)
-	fs.StringVar(&f.run, "run", "", "Run only the checks whose address matches `REGEX` (and the checks they depend on).")
+	f.sel.register(fs, "Run")
 	fs.StringVar(&f.junit, "junit", "", "Write a JUnit XML report to `FILE` (also when interrupted).")
 	fs.BoolVar(&f.json, "json", false, "Print JSON lines on stdout instead of the human report: one per check, then a summary.")
 	fs.StringVar(&f.jsonFile, "json-file", "", "Also write the JSON-lines report to `FILE`, beside the human report (or --json). It holds\nevery field the other reports need; 'nettest merge' combines such files from shards.")
 	fs.BoolVar(&f.noColor, "no-color", false, "Never colour the output (colour is used only on a terminal anyway; NO_COLOR works too).")
 	fs.BoolVar(&f.verbose, "verbose", false, "Also show what every passing check observed.")
+	fs.BoolVar(&f.github, "github", false, "Write GitHub Actions annotations (an error on the line of each failed check) and, with\nGITHUB_STEP_SUMMARY set, a Markdown summary. On by itself under GITHUB_ACTIONS=true.")
+	fs.DurationVar(&f.progress, "progress", defaultProgressEvery, "Without a terminal (in CI), print a line such as '412/2000 done, 3 failed, 0 errored'\non standard error every `DURATION` while checks run; 0 turns it off. None with --json.")
 	paths, err := parse(fs, args)
 	if err != nil {
 		return parseError(err)
@@ -71,8 +75,8 @@ func cmdTest(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "nettest: --timeout cannot be negative")
 		return exitConfig
 	}
-	filter, ok := compileFilter(f.run, stderr)
-	if !ok {
+	if err := f.sel.parse(os.Getenv); err != nil {
+		fmt.Fprintf(stderr, "nettest: %v\n", err)
 		return exitConfig
 	}
 	if f.junit != "" {
@@ -82,14 +86,22 @@ func cmdTest(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 
-	plan, code := loadPlan(paths, schema.Options{Vars: f.vars, Env: os.Environ(), Timeout: f.timeout}, filter, stderr)
+	plan, suite, diags, code := loadPlanDiags(paths, schema.Options{Vars: f.vars, Env: os.Environ(), Timeout: f.timeout}, &f.sel, stderr)
 	if code != exitOK {
+		configReports(&f, suite, diags, stdout, stderr)
 		return code
 	}
+	if part := f.sel.shardName(); part != "" {
+		touchBazelShardFile(os.Getenv)
+		if len(plan.Order) == 0 {
+			fmt.Fprintf(stderr, "nettest: shard %s holds none of the %d checks selected; nothing to run\n", part, len(plan.Suite.Instances))
+		}
+	}
+	jsonOpts := report.JSONOptions{Shard: f.sel.shardName()}
 
 	var reporters []runner.Reporter
 	if f.json {
-		reporters = append(reporters, report.NewJSON(stdout))
+		reporters = append(reporters, report.NewJSONWith(stdout, jsonOpts))
 	} else {
 		tty := false
 		if file, ok := stdout.(*os.File); ok {
@@ -98,6 +110,9 @@ func cmdTest(args []string, stdout, stderr io.Writer) int {
 		color := tty && !f.noColor && os.Getenv("NO_COLOR") == ""
 		progress := tty && os.Getenv("CI") == ""
 		reporters = append(reporters, report.NewConsole(stdout, report.ConsoleOptions{Color: color, Progress: progress, Verbose: f.verbose}))
+		if !tty && f.progress > 0 {
+			reporters = append(reporters, report.NewProgress(stderr, f.progress))
+		}
 	}
 	if f.junit != "" {
 		reporters = append(reporters, report.NewJUnit(f.junit))
@@ -111,8 +126,9 @@ func cmdTest(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "nettest: --json-file: %v\n", err)
 			return exitConfig
 		}
-		reporters = append(reporters, report.NewJSON(jsonFile))
+		reporters = append(reporters, report.NewJSONWith(jsonFile, jsonOpts))
 	}
+	reporters = append(reporters, githubReport(f.github, true, f.json, stdout, stderr))
 
 	// The first Ctrl-C cancels the run and the reports are written; stop()
 	// then restores the default, so a second one ends the process at once.

@@ -51,23 +51,26 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 
 func cmdPlan(args []string, stdout, stderr io.Writer) int {
 	var vars []schema.VarArg
-	var run string
+	var sel selectFlags
 	fs := newFlagSet("plan", planHelp, stderr)
 	addVarFlags(fs, &vars)
-	fs.StringVar(&run, "run", "", "Show only the checks whose address matches `REGEX` (and their dependencies).")
+	sel.register(fs, "Show")
 	paths, err := parse(fs, args)
 	if err != nil {
 		return parseError(err)
 	}
-	filter, ok := compileFilter(run, stderr)
-	if !ok {
+	if err := sel.parse(os.Getenv); err != nil {
+		fmt.Fprintf(stderr, "nettest: %v\n", err)
 		return exitConfig
 	}
-	plan, code := loadPlan(paths, schema.Options{Vars: vars, Env: os.Environ()}, filter, stderr)
+	plan, code := loadPlan(paths, schema.Options{Vars: vars, Env: os.Environ()}, &sel, stderr)
 	if code != exitOK {
 		return code
 	}
 	var b strings.Builder
+	if part := sel.shardName(); part != "" {
+		fmt.Fprintf(&b, "Shard %s: %d of the %d checks of the suite.\n", part, len(plan.Order), len(plan.Suite.Instances))
+	}
 	fmt.Fprintf(&b, "%d checks in %d files, in run order:\n", len(plan.Order), len(plan.Suite.FileNames))
 	// Grouped by where they run, here first, then the vantages in the
 	// order they first appear; the numbers stay those of the run order.
@@ -120,6 +123,9 @@ func planInstance(b *strings.Builder, n int, inst *schema.Instance) {
 	}
 	if inst.Description != "" {
 		fmt.Fprintf(b, "        # %s\n", inst.Description)
+	}
+	if len(inst.Tags) > 0 {
+		fmt.Fprintf(b, "        tags: %s\n", strings.Join(inst.Tags, ", "))
 	}
 	for _, a := range inst.Kind().Args {
 		v := inst.Args.GetAttr(a.Name)
