@@ -26,11 +26,17 @@ func NewJSON(w io.Writer) runner.Reporter {
 type JSONOptions struct {
 	// Shard is the part of the suite run, "K/N"; "" for all of it.
 	Shard string
+	// RunInfo is when and where the run happened; zero means now, here.
+	RunInfo
 }
 
 // NewJSONWith is NewJSON with options.
 func NewJSONWith(w io.Writer, opts JSONOptions) runner.Reporter {
-	return &jsonLines{w: bufio.NewWriterSize(w, 64<<10), opts: opts, now: time.Now}
+	j := &jsonLines{w: bufio.NewWriterSize(w, 64<<10), opts: opts, now: time.Now, hostname: opts.Host}
+	if !opts.Started.IsZero() {
+		j.now = func() time.Time { return opts.Started }
+	}
+	return j
 }
 
 type jsonLines struct {

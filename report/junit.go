@@ -21,6 +21,23 @@ func NewJUnit(path string) runner.Reporter {
 	return &junit{path: path, now: time.Now}
 }
 
+// RunInfo says when and where a run happened, for the reports that show
+// it. nettest merge sets it from the reports it merges; zero fields mean
+// now and this machine.
+type RunInfo struct {
+	Started time.Time
+	Host    string
+}
+
+// NewJUnitWith is NewJUnit for a run that happened at info.
+func NewJUnitWith(path string, info RunInfo) runner.Reporter {
+	j := &junit{path: path, now: time.Now, hostname: info.Host}
+	if !info.Started.IsZero() {
+		j.now = func() time.Time { return info.Started }
+	}
+	return j
+}
+
 type junit struct {
 	path string
 	// now and hostname are fields so that tests can fix them; hostname ""

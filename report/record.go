@@ -341,9 +341,10 @@ func plain(v cty.Value) cty.Value {
 	return v
 }
 
-// Outcome is the record turned back into what the runner reported, as far
-// as the console and JUnit reports use it, so that a merged report renders
-// exactly as the run's own. The observed result is not restored.
+// Outcome is the record turned back into what the runner reported, so
+// that a merged report renders exactly as the run's own. The observed
+// result comes back with the types JSON implies (every number a number,
+// lists as tuples), which is what the reports show of it.
 func (r Result) Outcome() runner.Outcome {
 	o := runner.Outcome{
 		Address:     r.Address,
@@ -362,6 +363,13 @@ func (r Result) Outcome() runner.Outcome {
 		Interrupted: r.Interrupted,
 	}
 	o.Diffs = r.TextDiffs()
+	if len(r.Observed) > 0 {
+		if ty, err := ctyjson.ImpliedType(r.Observed); err == nil {
+			if v, err := ctyjson.Unmarshal(r.Observed, ty); err == nil {
+				o.Result = v
+			}
+		}
+	}
 	return o
 }
 

@@ -41,6 +41,7 @@ Commands:
              1 something failed or errored, 2 bad configuration, 130 interrupted)
   validate   Check the files without touching the network (exit 0 valid, 2 invalid)
   plan       Show the checks in the order they would run
+  merge      Combine the JSON-lines reports of shards into one report
   fmt        Rewrite files in the canonical format (--check: only report)
   kinds      List the check kinds with their arguments, expectations and results
   agent      The far side of a vantage point (nettest starts it itself)
@@ -68,6 +69,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdValidate(rest, stdout, stderr)
 	case "plan":
 		return cmdPlan(rest, stdout, stderr)
+	case "merge":
+		return cmdMerge(rest, stdout, stderr)
 	case "fmt":
 		return cmdFmt(rest, stdout, stderr)
 	case "demo":
