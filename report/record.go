@@ -236,6 +236,7 @@ func NewResult(o runner.Outcome) Result {
 		Attempts:    o.Attempt,
 		MaxAttempts: o.Attempts,
 		Observed:    jsonValue(o.Result, true),
+		Capture:     o.Capture,
 		Interrupted: o.Interrupted,
 	}
 	if o.Status == runner.Skip {
@@ -360,6 +361,7 @@ func (r Result) Outcome() runner.Outcome {
 		Attempt:     r.Attempts,
 		Attempts:    r.MaxAttempts,
 		Result:      cty.NilVal,
+		Capture:     r.Capture,
 		Interrupted: r.Interrupted,
 	}
 	o.Diffs = r.TextDiffs()

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -64,6 +65,7 @@ func outcomes() []runner.Outcome {
 			},
 			Tags:     []string{"web", "health"},
 			Duration: 1234 * time.Millisecond, Attempt: 1, Attempts: 1,
+			Capture: "/tmp/pcaps/http.health.pcapng",
 			Result: cty.ObjectVal(map[string]cty.Value{
 				"status": cty.NumberIntVal(503), "secret": cty.StringVal("hunter2").Mark("sensitive"),
 			}),
@@ -636,5 +638,29 @@ func TestDecodeJSONLErrors(t *testing.T) {
 	rep, err := DecodeJSONL(strings.NewReader(`{"type":"progress","done":3}`+"\n"+`{"type":"result","address":"tcp.a"}`), "r.jsonl")
 	if err != nil || len(rep.Results) != 1 || rep.Summary != nil {
 		t.Errorf("report = %+v, %v; want one result and no summary", rep, err)
+	}
+}
+
+// TestJUnitAttachment: the capture of a failed check is a line of its own in
+// <system-out>, [[ATTACHMENT|/absolute/path]], as Jenkins' and GitLab's JUnit
+// readers expect; a relative --capture directory is made absolute.
+func TestJUnitAttachment(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "report.xml")
+	o := outcomes()[2]
+	o.Capture = filepath.Join("pcaps", "http.health.pcapng")
+	play(t, newTestJUnit(path), 1, []runner.Outcome{o}, runner.Summary{Failed: 1})
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc junitXML
+	if err := xml.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	abs, _ := filepath.Abs(o.Capture)
+	out := doc.Suites[0].Cases[0].Out
+	if !slices.Contains(strings.Split(out, "\n"), "[[ATTACHMENT|"+abs+"]]") {
+		t.Errorf("system-out %q has no line [[ATTACHMENT|%s]]", out, abs)
 	}
 }

@@ -260,6 +260,9 @@ func explain(b *strings.Builder, o runner.Outcome, indent string, p painter, lim
 			}
 		}
 	}
+	if o.Capture != "" {
+		line("capture: " + clean(o.Capture))
+	}
 }
 
 // fields lists what the check observed as name and value pairs, the values

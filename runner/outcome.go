@@ -57,6 +57,9 @@ type Outcome struct {
 	// Interrupted is true when the run was cancelled before this check
 	// could finish (an error) or start (a skip).
 	Interrupted bool
+	// Capture is the path of the packet capture kept for this check
+	// (nettest test --capture), or "" when none was kept.
+	Capture string
 }
 
 // Summary counts the outcomes of a run.

@@ -34,6 +34,8 @@ type Options struct {
 	// one of its checks is about to probe, so a vantage that nothing in the
 	// run uses is never connected to.
 	Vantages func(name string) checks.Prober
+	// Recorder, when set, keeps evidence of each check's attempts.
+	Recorder Recorder
 }
 
 // grace is how long a probe may overrun its timeout before the runner stops
@@ -59,6 +61,7 @@ type job struct {
 type pool struct {
 	p        *Plan
 	vantages func(name string) checks.Prober
+	rec      Recorder // nil: none
 	ctx      context.Context
 	work     chan job
 	finished chan done
@@ -91,7 +94,7 @@ func (w *pool) worker() {
 	w.watches[wt] = struct{}{}
 	w.mu.Unlock()
 	for j := range w.work {
-		o, abandoned := w.p.execute(w.ctx, j.inst, j.evalCtx, w.prober(j.inst), wt)
+		o, abandoned := w.p.execute(w.ctx, j.inst, j.evalCtx, w.prober(j.inst), wt, w.rec)
 		if abandoned {
 			return // the watchdog reported this check and started a replacement
 		}
@@ -134,6 +137,9 @@ func (w *pool) watchdog(stop <-chan struct{}, grace time.Duration) {
 				o.Message = fmt.Sprintf("the %s check did not stop within %s of its %s timeout; this is a bug in nettest", inst.Kind().Name, grace, inst.Timeout)
 				o.Attempt = 1
 				o.Interrupted = w.ctx.Err() != nil
+				if w.rec != nil {
+					o.Capture = w.rec.Finish(o)
+				}
 				w.finished <- done{inst, o} // room: at most one outcome per job in flight
 				go w.worker()
 			}
@@ -188,7 +194,7 @@ func (p *Plan) Run(ctx context.Context, opts Options) Summary {
 	}
 	finished := make(chan done, limit)
 	running := 0
-	workers := &pool{p: p, vantages: opts.Vantages, ctx: ctx, work: make(chan job, limit), finished: finished, watches: map[*watch]struct{}{}}
+	workers := &pool{p: p, vantages: opts.Vantages, rec: opts.Recorder, ctx: ctx, work: make(chan job, limit), finished: finished, watches: map[*watch]struct{}{}}
 	for range min(limit, len(p.Order)) {
 		go workers.worker()
 	}
@@ -295,7 +301,7 @@ func (p *Plan) skipped(i *schema.Instance, why string) Outcome {
 // execute runs one instance: skip, arguments, then the attempts. It
 // reports abandoned when the watchdog gave up on a probe, which has then
 // reported the outcome itself.
-func (p *Plan) execute(ctx context.Context, i *schema.Instance, evalCtx *hcl.EvalContext, pr checks.Prober, wt *watch) (o Outcome, abandoned bool) {
+func (p *Plan) execute(ctx context.Context, i *schema.Instance, evalCtx *hcl.EvalContext, pr checks.Prober, wt *watch, rec Recorder) (o Outcome, abandoned bool) {
 	start := time.Now()
 	o = newOutcome(i, Error)
 	defer func() { o.Duration = time.Since(start) }()
@@ -314,14 +320,34 @@ func (p *Plan) execute(ctx context.Context, i *schema.Instance, evalCtx *hcl.Eva
 		o.Message = diagText(diags)
 		return o, false
 	}
+	sensitive := false
+	if rec != nil {
+		if marked, _ := i.EvalArgs(evalCtx); marked != cty.NilVal {
+			sensitive = marked.ContainsMarked()
+		}
+		// Whatever way the attempts end, the recorder hears the verdict
+		// (the watchdog tells it itself about a probe it gave up on).
+		defer func() {
+			if !abandoned {
+				o.Capture = rec.Finish(o)
+			}
+		}()
+	}
 
 	var messages []string
 	for attempt := 1; attempt <= o.Attempts; attempt++ {
 		o.Attempt = attempt
+		actx := ctx
+		if rec != nil {
+			actx = rec.StartAttempt(ctx, Attempt{Address: i.Address, Number: attempt, Of: o.Attempts, Sensitive: sensitive})
+		}
 		var a attemptOutcome
-		a, abandoned = p.attempt(ctx, i, evalCtx, pr, args, wt)
+		a, abandoned = p.attempt(actx, i, evalCtx, pr, args, wt)
 		if abandoned {
 			return o, true
+		}
+		if rec != nil {
+			rec.EndAttempt(actx)
 		}
 		o.Status, o.Result, o.Diffs, o.DiffValues, messages = a.status, a.result, a.diffs, a.values, a.messages
 		if ctx.Err() != nil {

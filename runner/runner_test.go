@@ -3,6 +3,8 @@ package runner_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -74,6 +76,7 @@ func fakeProbe(ctx context.Context, c fakeConfig) (fakeResult, error) {
 		started[c.Value] = time.Now()
 	}
 	mu.Unlock()
+	checks.ReportFlow(ctx, checks.Flow{Protocol: "tcp", Remote: netip.MustParseAddrPort("127.0.0.1:9")})
 	defer func() {
 		mu.Lock()
 		ended[c.Value] = time.Now()
@@ -127,6 +130,11 @@ func (r *recorder) End(s runner.Summary) error { r.summary = &s; return nil }
 
 func run(t *testing.T, ctx context.Context, src string, parallelism int) (*recorder, runner.Summary) {
 	t.Helper()
+	return runWith(t, ctx, src, runner.Options{Parallelism: parallelism})
+}
+
+func runWith(t *testing.T, ctx context.Context, src string, opts runner.Options) (*recorder, runner.Summary) {
+	t.Helper()
 	reset()
 	file := filepath.Join(t.TempDir(), "s.nettest.hcl")
 	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
@@ -141,7 +149,8 @@ func run(t *testing.T, ctx context.Context, src string, parallelism int) (*recor
 		t.Fatal(diags.Error())
 	}
 	rec := &recorder{outcomes: map[string]runner.Outcome{}}
-	sum := plan.Run(ctx, runner.Options{Parallelism: parallelism, Reporter: rec})
+	opts.Reporter = rec
+	sum := plan.Run(ctx, opts)
 	if rec.summary == nil {
 		t.Fatal("End was not called")
 	}
@@ -457,5 +466,92 @@ fake "others" {
 	time.Sleep(1200 * time.Millisecond) // the stuck probe returns now; nothing may be reported twice
 	if len(rec.order) != 4 {
 		t.Errorf("reported %d times: %q", len(rec.order), rec.order)
+	}
+}
+
+// evidence is a runner.Recorder that notes what it is told.
+type evidence struct {
+	mu       sync.Mutex
+	events   []string
+	finished map[string]runner.Status
+}
+
+type attemptKey struct{}
+
+func (e *evidence) note(s string) {
+	e.mu.Lock()
+	e.events = append(e.events, s)
+	e.mu.Unlock()
+}
+
+func (e *evidence) StartAttempt(ctx context.Context, a runner.Attempt) context.Context {
+	e.note(fmt.Sprintf("start %s %d/%d sensitive=%t", a.Address, a.Number, a.Of, a.Sensitive))
+	ctx = context.WithValue(ctx, attemptKey{}, a)
+	return checks.WithFlowObserver(ctx, func(f checks.Flow) { e.note(fmt.Sprintf("flow %s %d %s", a.Address, a.Number, f)) })
+}
+
+func (e *evidence) EndAttempt(ctx context.Context) {
+	a := ctx.Value(attemptKey{}).(runner.Attempt)
+	e.note(fmt.Sprintf("end %s %d", a.Address, a.Number))
+}
+
+func (e *evidence) Finish(o runner.Outcome) string {
+	e.note(fmt.Sprintf("finish %s %s", o.Address, o.Status))
+	if o.Status == runner.Pass {
+		return ""
+	}
+	return "evidence/" + o.Address
+}
+
+// TestRecorderHearsEveryAttempt: a recorder is told of each attempt in
+// order, the probe runs under the context it returned (so the probe's flows
+// reach it), it hears the final verdict once, and what it returns is the
+// outcome's Capture. Skipped checks never reach it.
+func TestRecorderHearsEveryAttempt(t *testing.T) {
+	ev := &evidence{}
+	rec, _ := runWith(t, context.Background(), `
+variable "token" {
+  default   = "s3cret"
+  sensitive = true
+}
+fake "flaky" {
+  value          = "flaky"
+  pass_after     = 1
+  retries        = 2
+  retry_interval = "1ms"
+  expect {
+    ok = true
+  }
+}
+fake "secret" {
+  value = var.token
+  mode  = "fail"
+  expect {
+    ok = true
+  }
+}
+fake "skipped" {
+  value = "skipped"
+  skip  = true
+  expect {
+    ok = true
+  }
+}
+`, runner.Options{Parallelism: 1, Recorder: ev})
+	want := []string{
+		"start fake.flaky 1/3 sensitive=false", "flow fake.flaky 1 tcp 127.0.0.1:9", "end fake.flaky 1",
+		"start fake.flaky 2/3 sensitive=false", "flow fake.flaky 2 tcp 127.0.0.1:9", "end fake.flaky 2",
+		"finish fake.flaky pass",
+		"start fake.secret 1/1 sensitive=true", "flow fake.secret 1 tcp 127.0.0.1:9", "end fake.secret 1",
+		"finish fake.secret fail",
+	}
+	if got := strings.Join(ev.events, "\n"); got != strings.Join(want, "\n") {
+		t.Errorf("recorder heard:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))
+	}
+	if c := rec.outcomes["fake.flaky"].Capture; c != "" {
+		t.Errorf("passing check has capture %q", c)
+	}
+	if c := rec.outcomes["fake.secret"].Capture; c != "evidence/fake.secret" {
+		t.Errorf("failing check has capture %q, want the recorder's path", c)
 	}
 }

@@ -195,6 +195,10 @@ func send(ctx context.Context, m *miekg.Msg, addr, network string) (*miekg.Msg, 
 	if !ok {
 		deadline = time.Now().Add(c.Timeout)
 	}
+	if control := checks.DialControl(ctx); control != nil {
+		// Under --capture the dialer reports the exchange's flow.
+		c.Dialer = &net.Dialer{Timeout: c.Timeout, Control: control}
+	}
 	conn, err := c.DialContext(ctx, addr)
 	if err != nil {
 		return nil, err

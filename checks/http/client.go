@@ -16,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+
+	"github.com/nettest/nettest/checks"
 )
 
 // The phases of one request, recorded so that a timeout can say where the
@@ -137,7 +139,12 @@ func newClient(cfg Config, u *url.URL, tr *trace) (*http.Client, error) {
 	}
 	sni := serverName(cfg)
 	firstAddr := canonicalAddr(u)
-	var dialer net.Dialer
+	// A dialer per connection, so that each reports its flow to the
+	// request's context (the packet capture of --capture).
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		d := net.Dialer{Control: checks.DialControl(ctx)}
+		return d.DialContext(ctx, network, addr)
+	}
 	transport := &http.Transport{
 		Proxy:              nil,
 		DisableKeepAlives:  true,
@@ -145,7 +152,7 @@ func newClient(cfg Config, u *url.URL, tr *trace) (*http.Client, error) {
 		ForceAttemptHTTP2:  true,
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			tr.dialing(addr)
-			conn, err := dialer.DialContext(ctx, network, addr)
+			conn, err := dial(ctx, network, addr)
 			if err != nil {
 				return nil, err
 			}
@@ -154,7 +161,7 @@ func newClient(cfg Config, u *url.URL, tr *trace) (*http.Client, error) {
 		},
 		DialTLSContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			tr.dialing(addr)
-			conn, err := dialer.DialContext(ctx, network, addr)
+			conn, err := dial(ctx, network, addr)
 			if err != nil {
 				return nil, err
 			}

@@ -101,7 +101,7 @@ func Probe(ctx context.Context, cfg Config) (Result, error) {
 	}
 	r.Address = net.JoinHostPort(ips[0].String(), strconv.Itoa(cfg.Port))
 
-	var d net.Dialer
+	d := net.Dialer{Control: checks.DialControl(ctx)}
 	conn, err := d.DialContext(ctx, "tcp", r.Address)
 	if err == nil {
 		conn.Close()

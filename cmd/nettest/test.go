@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/nettest/nettest/capture"
 	"github.com/nettest/nettest/report"
 	"github.com/nettest/nettest/runner"
 	"github.com/nettest/nettest/schema"
@@ -33,6 +34,7 @@ Examples:
   nettest test --junit=report.xml ./network     # also write JUnit XML for CI
   nettest test --var web_host=10.0.0.5 --run 'tcp\.'  # only the tcp checks
   nettest test --json | jq 'select(.status=="fail")'
+  sudo nettest test --capture=pcaps --junit=report.xml  # a pcapng per failing check
 `
 
 type testFlags struct {
@@ -47,6 +49,7 @@ type testFlags struct {
 	verbose     bool
 	github      bool
 	progress    time.Duration
+	capture     string
 }
 
 func cmdTest(args []string, stdout, stderr io.Writer) int {
@@ -63,6 +66,7 @@ func cmdTest(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&f.verbose, "verbose", false, "Also show what every passing check observed.")
 	fs.BoolVar(&f.github, "github", false, "Write GitHub Actions annotations (an error on the line of each failed check) and, with\nGITHUB_STEP_SUMMARY set, a Markdown summary. On by itself under GITHUB_ACTIONS=true.")
 	fs.DurationVar(&f.progress, "progress", defaultProgressEvery, "Without a terminal (in CI), print a line such as '412/2000 done, 3 failed, 0 errored'\non standard error every `DURATION` while checks run; 0 turns it off. None with --json.")
+	fs.StringVar(&f.capture, "capture", "", "Capture the packets of every check's own flows and write DIR/ADDRESS.pcapng for each\ncheck that failed or errored (none for a passing check). Needs CAP_NET_RAW (root).")
 	paths, err := parse(fs, args)
 	if err != nil {
 		return parseError(err)
@@ -86,6 +90,13 @@ func cmdTest(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 
+	if f.capture != "" {
+		if err := capture.Available(); err != nil {
+			fmt.Fprintf(stderr, "nettest: --capture: %v\n", err)
+			return exitConfig
+		}
+	}
+
 	plan, suite, diags, code := loadPlanDiags(paths, schema.Options{Vars: f.vars, Env: os.Environ(), Timeout: f.timeout}, &f.sel, stderr)
 	if code != exitOK {
 		configReports(&f, suite, diags, stdout, stderr)
@@ -98,6 +109,16 @@ func cmdTest(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	jsonOpts := report.JSONOptions{Shard: f.sel.shardName()}
+	var recorder runner.Recorder
+	if f.capture != "" {
+		rec, err := capture.NewRecorder(f.capture)
+		if err != nil {
+			fmt.Fprintf(stderr, "nettest: --capture: %v\n", err)
+			return exitConfig
+		}
+		defer rec.Close()
+		recorder = rec
+	}
 
 	var reporters []runner.Reporter
 	if f.json {
@@ -140,7 +161,7 @@ func cmdTest(args []string, stdout, stderr io.Writer) int {
 	// Vantages connect when their first check runs, and Close ends their
 	// agents (and removes what was copied to the far side) before exiting.
 	vantages := vantage.NewSet(ctx, plan.Suite.Vantages, vantage.Options{Parallelism: f.parallelism, Version: buildVersion()})
-	sum := plan.Run(ctx, runner.Options{Parallelism: f.parallelism, Reporter: report.Multi(reporters...), Vantages: vantages.Prober})
+	sum := plan.Run(ctx, runner.Options{Parallelism: f.parallelism, Reporter: report.Multi(reporters...), Vantages: vantages.Prober, Recorder: recorder})
 	vantages.Close()
 	stop()
 	if jsonFile != nil {

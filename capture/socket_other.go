@@ -1,0 +1,31 @@
+//go:build !linux
+
+package capture
+
+import (
+	"errors"
+
+	"github.com/nettest/nettest/checks"
+)
+
+var errNotLinux = errors.New("packet capture (--capture) needs Linux: it reads AF_PACKET sockets")
+
+type socket struct{}
+
+func openSocket(checks.Flow, []int) (*socket, error) { return nil, errNotLinux }
+
+func (s *socket) drain() ([]packet, int) { return nil, 0 }
+
+func (s *socket) close() {}
+
+func (s *socket) release() {}
+
+func closeIdle() {}
+
+func loopbackIndexes() []int { return nil }
+
+// Available reports whether this process may capture packets; only Linux
+// can.
+func Available() error { return errNotLinux }
+
+func enableTimestamps() *socket { return &socket{} }
