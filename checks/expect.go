@@ -3,11 +3,13 @@ package checks
 import (
 	"fmt"
 	"math/big"
+	"reflect"
 	"regexp"
 	"sort"
 	"strings"
 
 	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/gocty"
 )
 
 // Equal is met when the result's field equals the expected value. Most
@@ -187,4 +189,47 @@ func formatNumber(f *big.Float) string {
 func (e Expectation) Validated(v func(cty.Value) error) Expectation {
 	e.Validate = v
 	return e
+}
+
+// Expect declares an expectation over the kind's own Go types: want is the
+// expected value as written in the expect block, decoded into W (its cty
+// type is the expectation's type), and got is the probe's result decoded
+// into the kind's Result struct R, so a comparison names fields the
+// compiler checks instead of guarding cty values. compare returns nil when
+// the expectation is met; a Diff whose Field is empty is filled in with
+// name. Register checks that R is the result of the kind's probe.
+func Expect[W, R any](name, doc string, compare func(want W, got R) *Diff) Expectation {
+	rt := reflect.TypeFor[R]()
+	result := fieldsOf(rt, cty.NilType)
+	return Expectation{Name: name, Type: TypeOf[W](), Doc: doc, result: rt, Compare: func(wantV, resultV cty.Value) *Diff {
+		var want W
+		var got R
+		if err := gocty.FromCtyValue(wantV, &want); err != nil {
+			return &Diff{Field: name, Expected: Show(wantV), Actual: "(internal error: " + err.Error() + ")"}
+		}
+		if resultV != cty.NilVal && resultV.IsKnown() && !resultV.IsNull() {
+			if err := result.decode(resultV, reflect.ValueOf(&got).Elem()); err != nil {
+				return &Diff{Field: name, Expected: Show(wantV), Actual: "(internal error: " + err.Error() + ")"}
+			}
+		}
+		d := compare(want, got)
+		if d != nil && d.Field == "" {
+			d.Field = name
+		}
+		return d
+	}}
+}
+
+// Literal writes a Go value of an argument, expectation or result field
+// the way Show writes its cty value: "open", 200, true, ["a", "b"].
+func Literal(v any) string {
+	t, err := gocty.ImpliedType(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	cv, err := gocty.ToCtyValue(v, t)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return Show(cv)
 }

@@ -7,6 +7,7 @@ package checks
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"sort"
 	"sync"
 
@@ -16,14 +17,20 @@ import (
 // Kind describes one kind of check: the block type users write, the
 // arguments it takes, the expectations it understands, the shape of what it
 // observes, and the probe that observes it.
+//
+// A kind writes Name, Summary, Docs, Expect, Probe and, when its arguments
+// go together, Validate. Register derives Args and Result from the Go types
+// of the probe, so that the arguments users write, the struct the probe
+// reads and the documentation cannot drift apart.
 type Kind struct {
 	// Name is the block type in the language, such as "tcp".
 	Name string
 	// Summary is one sentence for help texts and the plan.
 	Summary string
-	// Args are the kind-specific arguments, beside the meta-arguments the
-	// loader handles for every kind (for_each, timeout, retries, …).
-	Args []Arg
+	// Docs documents and validates each kind-specific argument, by the
+	// name of its Config field's cty tag. Register panics when an argument
+	// has no entry or an entry names no argument.
+	Docs map[string]ArgDoc
 	// Expect lists the attributes allowed inside this kind's expect block.
 	Expect []Expectation
 	// Validate, when set, checks the arguments together (exactly one of
@@ -31,15 +38,23 @@ type Kind struct {
 	// before the run, with the object a probe would receive; its error
 	// becomes a diagnostic on the block.
 	Validate func(args cty.Value) error
+	// Probe observes the network: Typed(Defaults, fn) over the kind's own
+	// Config and Result structs. It returns what it saw, even when that is
+	// a failure from the user's point of view (a closed port, a 500
+	// status): a verdict is made later by comparing expectations. It
+	// returns an error only when it could not observe at all (no
+	// permission, a name that does not resolve); the error's text tells the
+	// user what to do.
+	Probe Probe
+
+	// Args are the kind-specific arguments, beside the meta-arguments the
+	// loader handles for every kind (for_each, timeout, retries, …), in the
+	// order of the Config struct's fields. Register fills them in.
+	Args []Arg
 	// Result is the object type a probe returns. The runner adds
-	// duration_ms to it, so a kind does not declare that field.
+	// duration_ms to it, so a kind does not declare that field. Register
+	// fills it in from the probe's result struct.
 	Result cty.Type
-	// Probe observes the network. It returns what it saw, even when that is
-	// a failure from the user's point of view (a closed port, a 500 status):
-	// a verdict is made later by comparing expectations. It returns an error
-	// only when it could not observe at all (no permission, a name that does
-	// not resolve); the error's text tells the user what to do.
-	Probe ProbeFunc
 }
 
 // ProbeFunc carries out one attempt of a check. args is an object holding
@@ -47,15 +62,8 @@ type Kind struct {
 // and no unknown or marked values. The context carries the check's timeout.
 type ProbeFunc func(ctx context.Context, args cty.Value) (cty.Value, error)
 
-// Arg declares one kind-specific argument.
-type Arg struct {
-	Name string
-	// Type is the argument's type; a value is converted to it as HCL does.
-	// cty.DynamicPseudoType accepts any value (the kind checks it in Validate).
-	Type     cty.Type
-	Required bool
-	// Default is used when the argument is absent; cty.NilVal means null.
-	Default cty.Value
+// ArgDoc documents one argument and, optionally, validates its value.
+type ArgDoc struct {
 	// Doc is one sentence for the documentation.
 	Doc string
 	// Validate, when set, is called at load time with every known, non-null
@@ -64,16 +72,38 @@ type Arg struct {
 	Validate func(cty.Value) error
 }
 
+// Arg is one kind-specific argument as the loader sees it, derived from a
+// field of the kind's Config struct and its entry in Kind.Docs.
+type Arg struct {
+	Name string
+	// Type is the argument's type; a value is converted to it as HCL does.
+	// cty.DynamicPseudoType (a cty.Value field) accepts any value, which the
+	// kind checks in Validate.
+	Type cty.Type
+	// Required is true for a field that is neither a pointer nor tagged
+	// ",optional".
+	Required bool
+	// Default is used when the argument is absent: the field's value in the
+	// Config given to Typed; cty.NilVal (null) for a pointer field left nil.
+	Default  cty.Value
+	Doc      string
+	Validate func(cty.Value) error
+}
+
 // Expectation declares one attribute of a kind's expect block.
 type Expectation struct {
 	Name string
 	Type cty.Type
 	Doc  string
-	// Validate, like Arg.Validate, checks a known value at load time.
+	// Validate, like ArgDoc.Validate, checks a known value at load time.
 	Validate func(cty.Value) error
 	// Compare judges the result against the expected value. It returns nil
 	// when the expectation is met and otherwise the line of the diff.
 	Compare func(want, result cty.Value) *Diff
+
+	// result is the Go type Expect decodes results into, which Register
+	// checks against the kind's result struct.
+	result reflect.Type
 }
 
 // Diff is one unmet expectation: a line of the expected-vs-actual report.
@@ -90,20 +120,24 @@ var (
 	registry = map[string]*Kind{}
 )
 
-// Register adds a kind. It is called from the kind package's init function and
-// panics on a programming error: an empty or duplicate name, or a missing
-// probe.
+// Register adds a kind. It is called from the kind package's init function
+// and panics on a programming error, so that a mistake fails every test
+// rather than decoding as a zero value: an empty or duplicate name, a
+// missing probe, an argument without documentation or documentation for no
+// argument, a cty tag option other than ",optional", a default for a
+// required argument, Args or Result written by hand, an expectation
+// declared twice or over another kind's result.
 func Register(k Kind) {
+	kind, err := derive(k)
+	if err != nil {
+		panic(fmt.Sprintf("checks: kind %q: %v", k.Name, err))
+	}
 	mu.Lock()
 	defer mu.Unlock()
-	if k.Name == "" || k.Probe == nil || !k.Result.IsObjectType() {
-		panic(fmt.Sprintf("checks: kind %q needs a name, a probe and an object result type", k.Name))
-	}
 	if _, dup := registry[k.Name]; dup {
 		panic(fmt.Sprintf("checks: kind %q registered twice", k.Name))
 	}
-	kind := k
-	registry[k.Name] = &kind
+	registry[k.Name] = kind
 }
 
 // Lookup returns the kind registered under name.

@@ -36,7 +36,7 @@ var Local Prober = local{}
 type local struct{}
 
 func (local) Probe(ctx context.Context, k *Kind, args cty.Value) (cty.Value, error) {
-	return k.Probe(ctx, args)
+	return k.Probe.Call(ctx, args)
 }
 
 // ArgsType is the object type of the arguments a probe of k receives: one

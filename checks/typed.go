@@ -2,21 +2,25 @@ package checks
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/big"
 	"reflect"
 	"strings"
-	"sync"
 
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/gocty"
 )
 
 // TypeOf returns the cty object type of a Go struct whose fields carry `cty`
-// tags. A kind declares its result as a struct and derives Kind.Result from it,
-// so the type users reference and the values the probe returns cannot drift.
+// tags, or the type an Encoded result declares for itself. A kind's result
+// type is derived with it, so the type users reference and the values the
+// probe returns cannot drift.
 func TypeOf[T any]() cty.Type {
 	var zero T
+	if e, ok := any(zero).(Encoded); ok {
+		return e.ObjectType()
+	}
 	t, err := gocty.ImpliedType(zero)
 	if err != nil {
 		panic(fmt.Sprintf("checks: %T has no cty type: %v", zero, err))
@@ -24,33 +28,174 @@ func TypeOf[T any]() cty.Type {
 	return t
 }
 
-// Typed adapts a probe written with Go structs to a ProbeFunc. The arguments
-// object is decoded into C (fields tagged `cty:"name"`; a pointer field takes
-// an optional argument) and the returned R is encoded with the type TypeOf[R].
+// Encoded is a result that writes itself as a cty object, for the few
+// results whose attributes gocty cannot derive from tagged fields: one
+// attribute per resource limit, numbers beyond 64 bits.
+type Encoded interface {
+	// ObjectType is the object type of every value Object returns; it is
+	// called on the zero value.
+	ObjectType() cty.Type
+	Object() cty.Value
+}
+
+// Probe is a kind's probe together with the Go types it is written in:
+// Register reads the arguments, their types, optionality and defaults off
+// the Config struct, and the result type off the Result struct.
+type Probe struct {
+	config     reflect.Type
+	defaults   reflect.Value
+	result     reflect.Type
+	resultType cty.Type
+	call       ProbeFunc
+}
+
+// Call observes once: args, the object of every argument as the loader
+// evaluated it, is decoded into the kind's Config, and what the probe
+// returns is encoded with the kind's result type.
+func (p Probe) Call(ctx context.Context, args cty.Value) (cty.Value, error) {
+	return p.call(ctx, args)
+}
+
+// Typed makes a Probe of a function over the kind's own Go types. C is the
+// Config struct: every exported field is an argument named by its `cty`
+// tag; a pointer field or a tag with ",optional" makes the argument
+// optional, and defaults holds each optional argument's default value (a
+// nil pointer defaults to null). R is the Result struct, encoded with
+// TypeOf[R].
 //
 // It converts with gocty's rules, but works out each struct's fields once,
 // not on every call, and converts plain strings, numbers and bools itself:
 // in a suite of thousands of checks, reflection per field per check would
 // cost as much as the probe.
-func Typed[C, R any](probe func(ctx context.Context, cfg C) (R, error)) ProbeFunc {
+func Typed[C, R any](defaults C, probe func(ctx context.Context, cfg C) (R, error)) Probe {
 	resultType := TypeOf[R]()
 	decode := fieldsOf(reflect.TypeFor[C](), cty.NilType)
-	encode := fieldsOf(reflect.TypeFor[R](), resultType)
-	return func(ctx context.Context, args cty.Value) (cty.Value, error) {
-		var cfg C
-		if err := decode.decode(args, reflect.ValueOf(&cfg).Elem()); err != nil {
-			return cty.NilVal, fmt.Errorf("internal error decoding arguments into %T: %w", cfg, err)
-		}
-		r, err := probe(ctx, cfg)
-		if err != nil {
-			return cty.NilVal, err
-		}
-		v, err := encode.encode(reflect.ValueOf(r))
-		if err != nil {
-			return cty.NilVal, fmt.Errorf("internal error encoding %T: %w", r, err)
-		}
-		return v, nil
+	var encode func(reflect.Value) (cty.Value, error)
+	if _, ok := any(*new(R)).(Encoded); ok {
+		encode = func(v reflect.Value) (cty.Value, error) { return v.Interface().(Encoded).Object(), nil }
+	} else {
+		encode = fieldsOf(reflect.TypeFor[R](), resultType).encode
 	}
+	return Probe{
+		config:     reflect.TypeFor[C](),
+		defaults:   reflect.ValueOf(defaults),
+		result:     reflect.TypeFor[R](),
+		resultType: resultType,
+		call: func(ctx context.Context, args cty.Value) (cty.Value, error) {
+			var cfg C
+			if err := decode.decode(args, reflect.ValueOf(&cfg).Elem()); err != nil {
+				return cty.NilVal, fmt.Errorf("internal error decoding arguments into %T: %w", cfg, err)
+			}
+			r, err := probe(ctx, cfg)
+			if err != nil {
+				return cty.NilVal, err
+			}
+			v, err := encode(reflect.ValueOf(r))
+			if err != nil {
+				return cty.NilVal, fmt.Errorf("internal error encoding %T: %w", r, err)
+			}
+			return v, nil
+		},
+	}
+}
+
+// derive checks a kind as written and fills in what Register derives: the
+// arguments from the Config struct and Docs, the result type from the
+// result struct.
+func derive(k Kind) (*Kind, error) {
+	if k.Name == "" {
+		return nil, errors.New("a kind needs a name")
+	}
+	if k.Probe.call == nil {
+		return nil, errors.New("a kind needs a probe, made with checks.Typed")
+	}
+	if k.Args != nil || k.Result != cty.NilType {
+		return nil, errors.New("Args and Result are derived from the probe's Config and Result structs; declare arguments as Config fields and document them in Docs")
+	}
+	if !k.Probe.resultType.IsObjectType() {
+		return nil, fmt.Errorf("the result %s is not a struct", k.Probe.result)
+	}
+	args, err := argsOf(k.Probe.config, k.Probe.defaults, k.Docs)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	for _, e := range k.Expect {
+		switch {
+		case e.Name == "" || e.Compare == nil:
+			return nil, fmt.Errorf("expectation %q needs a name and a Compare function", e.Name)
+		case seen[e.Name]:
+			return nil, fmt.Errorf("expectation %q declared twice", e.Name)
+		case e.result != nil && e.result != k.Probe.result:
+			return nil, fmt.Errorf("expectation %q compares a %s, but the probe returns a %s", e.Name, e.result, k.Probe.result)
+		}
+		seen[e.Name] = true
+	}
+	kind := k
+	kind.Args, kind.Result = args, k.Probe.resultType
+	return &kind, nil
+}
+
+// argsOf derives the arguments from the fields of the Config struct t.
+func argsOf(t reflect.Type, defaults reflect.Value, docs map[string]ArgDoc) ([]Arg, error) {
+	if t.Kind() != reflect.Struct {
+		return nil, fmt.Errorf("the probe's configuration %s is not a struct", t)
+	}
+	var args []Arg
+	documented := map[string]bool{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		tag, ok := f.Tag.Lookup("cty")
+		name, option, _ := strings.Cut(tag, ",")
+		if !ok || name == "" {
+			return nil, fmt.Errorf("field %s of %s has no cty tag naming its argument", f.Name, t)
+		}
+		if option != "" && option != "optional" {
+			return nil, fmt.Errorf("field %s of %s: unknown cty tag option %q (only \"optional\" is known)", f.Name, t, option)
+		}
+		doc, ok := docs[name]
+		if !ok {
+			return nil, fmt.Errorf("argument %q (field %s) has no entry in Docs", name, f.Name)
+		}
+		documented[name] = true
+		ft := f.Type
+		pointer := ft.Kind() == reflect.Pointer
+		if pointer {
+			ft = ft.Elem()
+		}
+		typ, err := gocty.ImpliedType(reflect.Zero(ft).Interface())
+		if err != nil {
+			return nil, fmt.Errorf("argument %q (field %s): %v", name, f.Name, err)
+		}
+		a := Arg{Name: name, Type: typ, Required: !pointer && option != "optional", Default: cty.NilVal, Doc: doc.Doc, Validate: doc.Validate}
+		dv := defaults.Field(i)
+		switch {
+		case a.Required && !dv.IsZero():
+			return nil, fmt.Errorf("argument %q is required (neither a pointer nor tagged \",optional\") but has a default", name)
+		case a.Required, pointer && dv.IsNil():
+		default:
+			if pointer {
+				dv = dv.Elem()
+			}
+			v, err := gocty.ToCtyValue(dv.Interface(), typ)
+			if err != nil {
+				return nil, fmt.Errorf("default of argument %q: %v", name, err)
+			}
+			if !v.IsNull() {
+				a.Default = v
+			}
+		}
+		args = append(args, a)
+	}
+	for name := range docs {
+		if !documented[name] {
+			return nil, fmt.Errorf("Docs has an entry for %q, which no field of %s declares", name, t)
+		}
+	}
+	return args, nil
 }
 
 // field is one tagged field of a struct and its attribute.
@@ -63,8 +208,11 @@ type field struct {
 
 type fields []field
 
-var fieldCache sync.Map // reflect.Type → fields
-
+// fieldsOf works out the tagged fields of struct t; obj is the object type
+// to encode into, or cty.NilType for a struct that is only decoded into.
+// Callers keep the answer (in a closure), so nothing is cached here: a
+// cache keyed by the Go type alone would hand a struct that is both a
+// configuration and a result the fields of whichever use came first.
 func fieldsOf(t reflect.Type, obj cty.Type) fields {
 	if t.Kind() != reflect.Struct {
 		panic(fmt.Sprintf("checks: %s is not a struct", t))
@@ -95,9 +243,6 @@ func fieldsOf(t reflect.Type, obj cty.Type) fields {
 			fl.kind = reflect.Slice
 		}
 		out = append(out, fl)
-	}
-	if cached, ok := fieldCache.LoadOrStore(t, out); ok {
-		return cached.(fields)
 	}
 	return out
 }
@@ -190,8 +335,26 @@ func (fs fields) decode(obj cty.Value, into reflect.Value) error {
 			continue
 		}
 		if err := gocty.FromCtyValue(av, fv.Addr().Interface()); err != nil {
-			return fmt.Errorf("argument %s: %w", f.name, err)
+			return fmt.Errorf("attribute %s: %w", f.name, err)
 		}
 	}
 	return nil
+}
+
+// ValidateConfig makes a Kind.Validate of a function over the kind's
+// Config, for arguments that go together (exactly one of two forms). The
+// loader calls it only when every argument is known; fn sees them decoded
+// as the probe would.
+func ValidateConfig[C any](fn func(cfg C) error) func(args cty.Value) error {
+	decode := fieldsOf(reflect.TypeFor[C](), cty.NilType)
+	return func(args cty.Value) error {
+		if !args.IsWhollyKnown() {
+			return nil
+		}
+		var cfg C
+		if err := decode.decode(args, reflect.ValueOf(&cfg).Elem()); err != nil {
+			return nil // a type problem the loader reports on its own
+		}
+		return fn(cfg)
+	}
 }

@@ -75,16 +75,3 @@ func OneOf(choices ...string) func(cty.Value) error {
 		return fmt.Errorf("%q is not one of %s", v.AsString(), strings.Join(quoteAll(choices), ", "))
 	}
 }
-
-// Duration parses a duration already accepted by ValidDuration; an empty
-// string gives def.
-func Duration(s string, def time.Duration) time.Duration {
-	if s == "" {
-		return def
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return def
-	}
-	return d
-}

@@ -26,9 +26,9 @@ import (
 
 type fakeConfig struct {
 	Value     string `cty:"value"`
-	Sleep     string `cty:"sleep"`
-	Mode      string `cty:"mode"`
-	PassAfter int    `cty:"pass_after"`
+	Sleep     string `cty:"sleep,optional"`
+	Mode      string `cty:"mode,optional"`
+	PassAfter int    `cty:"pass_after,optional"`
 }
 
 type fakeResult struct {
@@ -48,15 +48,14 @@ var (
 func init() {
 	checks.Register(checks.Kind{
 		Name: "fake",
-		Args: []checks.Arg{
-			{Name: "value", Type: cty.String, Required: true},
-			{Name: "sleep", Type: cty.String, Default: cty.StringVal("0s"), Validate: checks.ValidDuration},
-			{Name: "mode", Type: cty.String, Default: cty.StringVal("pass"), Validate: checks.OneOf("pass", "fail", "error", "panic", "hang", "stuck")},
-			{Name: "pass_after", Type: cty.Number, Default: cty.NumberIntVal(0)},
+		Docs: map[string]checks.ArgDoc{
+			"value":      {},
+			"sleep":      {Validate: checks.ValidDuration},
+			"mode":       {Validate: checks.OneOf("pass", "fail", "error", "panic", "hang", "stuck")},
+			"pass_after": {},
 		},
 		Expect: []checks.Expectation{checks.Equal("ok", cty.Bool, ""), checks.Equal("value", cty.String, "")},
-		Result: checks.TypeOf[fakeResult](),
-		Probe:  checks.Typed(fakeProbe),
+		Probe:  checks.Typed(fakeConfig{Sleep: "0s", Mode: "pass"}, fakeProbe),
 	})
 }
 

@@ -45,9 +45,8 @@ func init() {
 	checks.Register(checks.Kind{
 		Name:    "vantagetest_sleep",
 		Summary: "Waits (a test kind of the vantage package).",
-		Args:    []checks.Arg{{Name: "delay", Type: cty.String, Required: true}},
-		Result:  checks.TypeOf[sleepResult](),
-		Probe: checks.Typed(func(ctx context.Context, c sleepConfig) (sleepResult, error) {
+		Docs:    map[string]checks.ArgDoc{"delay": {Doc: "How long to wait."}},
+		Probe: checks.Typed(sleepConfig{}, func(ctx context.Context, c sleepConfig) (sleepResult, error) {
 			sleeping.Add(1)
 			defer sleeping.Add(-1)
 			d, _ := time.ParseDuration(c.Delay)

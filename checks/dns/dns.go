@@ -34,11 +34,18 @@ var Types = []string{"A", "AAAA", "CNAME", "MX", "NS", "PTR", "SRV", "SOA", "TXT
 // Config is what a dns block says.
 type Config struct {
 	Name string `cty:"name"`
-	Type string `cty:"type"`
+	Type string `cty:"type,optional"`
 	// Server is nil when the block leaves it out: the system resolver.
 	Server           *string `cty:"server"`
-	Protocol         string  `cty:"protocol"`
-	RecursionDesired bool    `cty:"recursion_desired"`
+	Protocol         string  `cty:"protocol,optional"`
+	RecursionDesired bool    `cty:"recursion_desired,optional"`
+}
+
+// Defaults are the values of the arguments a block leaves out.
+var Defaults = Config{
+	Type:             "A",
+	Protocol:         "udp",
+	RecursionDesired: true,
 }
 
 // Result is what a dns check observed; every field is usable as
@@ -68,17 +75,12 @@ func init() {
 	checks.Register(checks.Kind{
 		Name:    "dns",
 		Summary: "Asks a DNS server, or the system resolver, for a record and reports the response code and answers.",
-		Args: []checks.Arg{
-			{Name: "name", Type: cty.String, Required: true, Validate: validName,
-				Doc: "The name to look up; for type PTR also an IP address, which is turned into its in-addr.arpa or ip6.arpa name."},
-			{Name: "type", Type: cty.String, Default: cty.StringVal("A"), Validate: validType,
-				Doc: "Record type: " + strings.Join(Types, ", ") + " (any case)."},
-			{Name: "server", Type: cty.String, Validate: validServer,
-				Doc: "The server to ask, host:port, the port defaulting to 53; left out, the system resolver answers (/etc/hosts, then /etc/resolv.conf)."},
-			{Name: "protocol", Type: cty.String, Default: cty.StringVal("udp"), Validate: checks.OneOf("udp", "tcp"),
-				Doc: `Transport, "udp" or "tcp"; a truncated UDP answer is asked again over TCP.`},
-			{Name: "recursion_desired", Type: cty.Bool, Default: cty.True,
-				Doc: "Whether the query sets the RD flag; false asks a recursive server only for what it has cached or is authoritative for."},
+		Docs: map[string]checks.ArgDoc{
+			"name":              {Doc: "The name to look up; for type PTR also an IP address, which is turned into its in-addr.arpa or ip6.arpa name.", Validate: validName},
+			"type":              {Doc: "Record type: " + strings.Join(Types, ", ") + " (any case).", Validate: validType},
+			"server":            {Doc: "The server to ask, host:port, the port defaulting to 53; left out, the system resolver answers (/etc/hosts, then /etc/resolv.conf).", Validate: validServer},
+			"protocol":          {Doc: `Transport, "udp" or "tcp"; a truncated UDP answer is asked again over TCP.`, Validate: checks.OneOf("udp", "tcp")},
+			"recursion_desired": {Doc: "Whether the query sets the RD flag; false asks a recursive server only for what it has cached or is authoritative for."},
 		},
 		Expect: []checks.Expectation{
 			rcodeExpectation(),
@@ -90,8 +92,7 @@ func init() {
 			checks.AtMost("max_ttl", "ttl", "The greatest TTL, in seconds, that the lowest-TTL answer may have."),
 			checks.Equal("authoritative", cty.Bool, "Whether the answer must carry the AA flag (the server is authoritative for the name)."),
 		},
-		Result: checks.TypeOf[Result](),
-		Probe:  checks.Typed(Probe),
+		Probe: checks.Typed(Defaults, Probe),
 	})
 }
 

@@ -163,7 +163,7 @@ func TestInterrupted(t *testing.T) {
 	}
 	args["url"] = str("http://" + silent + "/")
 	start := time.Now()
-	_, err := k.Probe(ctx, cty.ObjectVal(args))
+	_, err := k.Probe.Call(ctx, cty.ObjectVal(args))
 	if err == nil || !strings.Contains(err.Error(), "interrupted before http://"+silent+"/ answered") {
 		t.Errorf("error = %v, want it to say the check was interrupted", err)
 	}

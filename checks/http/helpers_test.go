@@ -63,7 +63,7 @@ func probe(t *testing.T, timeout time.Duration, args map[string]cty.Value) (cty.
 	// the probe's messages.
 	ctx, cancel := context.WithTimeout(checks.WithTimeout(context.Background(), timeout), timeout)
 	defer cancel()
-	return k.Probe(ctx, cty.ObjectVal(obj))
+	return k.Probe.Call(ctx, cty.ObjectVal(obj))
 }
 
 // mustProbe is probe for requests that must get an answer.

@@ -22,7 +22,6 @@ import (
 	"time"
 
 	"github.com/nettest/nettest/checks"
-	"github.com/zclconf/go-cty/cty"
 )
 
 // DefaultBodyLimit is how many bytes of a body are read when the check does
@@ -48,17 +47,24 @@ const userAgent = "nettest"
 // Config is what an http block says.
 type Config struct {
 	URL                string            `cty:"url"`
-	Method             string            `cty:"method"`
-	Headers            map[string]string `cty:"headers"`
-	Body               string            `cty:"body"`
-	FollowRedirects    bool              `cty:"follow_redirects"`
-	InsecureSkipVerify bool              `cty:"insecure_skip_verify"`
+	Method             string            `cty:"method,optional"`
+	Headers            map[string]string `cty:"headers,optional"`
+	Body               string            `cty:"body,optional"`
+	FollowRedirects    bool              `cty:"follow_redirects,optional"`
+	InsecureSkipVerify bool              `cty:"insecure_skip_verify,optional"`
 	CAFile             *string           `cty:"ca_file"`
 	ClientCertFile     *string           `cty:"client_cert_file"`
 	ClientKeyFile      *string           `cty:"client_key_file"`
 	HostHeader         *string           `cty:"host_header"`
 	ServerName         *string           `cty:"server_name"`
-	BodyLimit          int64             `cty:"body_limit"`
+	BodyLimit          int64             `cty:"body_limit,optional"`
+}
+
+// Defaults are the values of the arguments a block leaves out.
+var Defaults = Config{
+	Method:    http.MethodGet,
+	Headers:   map[string]string{},
+	BodyLimit: DefaultBodyLimit,
 }
 
 // Result is what an http check observed; every field is usable as
@@ -99,31 +105,19 @@ func init() {
 	checks.Register(checks.Kind{
 		Name:    "http",
 		Summary: "Sends one HTTP(S) request and reports the status, headers, body and TLS certificate of the answer.",
-		Args: []checks.Arg{
-			{Name: "url", Type: cty.String, Required: true, Validate: validURL,
-				Doc: "Absolute http:// or https:// URL to request."},
-			{Name: "method", Type: cty.String, Default: cty.StringVal(http.MethodGet), Validate: validMethod,
-				Doc: `Request method, such as "GET", "HEAD" or "POST"; sent as written.`},
-			{Name: "headers", Type: cty.Map(cty.String), Default: cty.MapValEmpty(cty.String), Validate: validRequestHeaders,
-				Doc: "Request headers by name. A Host entry works like host_header."},
-			{Name: "body", Type: cty.String, Default: cty.StringVal(""),
-				Doc: "Request body, sent as written."},
-			{Name: "follow_redirects", Type: cty.Bool, Default: cty.False,
-				Doc: fmt.Sprintf("Follow redirects (at most %d) and report the last answer; by default the answer of the URL as written is reported, like curl -I.", MaxRedirects)},
-			{Name: "insecure_skip_verify", Type: cty.Bool, Default: cty.False,
-				Doc: "Accept any server certificate; the certificate is still reported."},
-			{Name: "ca_file", Type: cty.String,
-				Doc: "PEM file of the CA certificates that sign the server's certificate, used instead of the system's."},
-			{Name: "client_cert_file", Type: cty.String,
-				Doc: "PEM file of a client certificate to present (mutual TLS)."},
-			{Name: "client_key_file", Type: cty.String,
-				Doc: "PEM file of the client certificate's private key; omitted, the key is read from client_cert_file."},
-			{Name: "host_header", Type: cty.String, Validate: validHostHeader,
-				Doc: "Host header to send instead of the URL's host, to reach a virtual host by address."},
-			{Name: "server_name", Type: cty.String, Validate: validServerName,
-				Doc: "TLS server name (SNI) to send and verify the certificate against; defaults to host_header's host, else the URL's."},
-			{Name: "body_limit", Type: cty.Number, Default: cty.NumberIntVal(DefaultBodyLimit), Validate: checks.IntRange(0, MaxBodyLimit),
-				Doc: "Bytes of the body read at most (default 64 KiB); 0 reads no body at all."},
+		Docs: map[string]checks.ArgDoc{
+			"url":                  {Doc: "Absolute http:// or https:// URL to request.", Validate: validURL},
+			"method":               {Doc: `Request method, such as "GET", "HEAD" or "POST"; sent as written.`, Validate: validMethod},
+			"headers":              {Doc: "Request headers by name. A Host entry works like host_header.", Validate: validRequestHeaders},
+			"body":                 {Doc: "Request body, sent as written."},
+			"follow_redirects":     {Doc: fmt.Sprintf("Follow redirects (at most %d) and report the last answer; by default the answer of the URL as written is reported, like curl -I.", MaxRedirects)},
+			"insecure_skip_verify": {Doc: "Accept any server certificate; the certificate is still reported."},
+			"ca_file":              {Doc: "PEM file of the CA certificates that sign the server's certificate, used instead of the system's."},
+			"client_cert_file":     {Doc: "PEM file of a client certificate to present (mutual TLS)."},
+			"client_key_file":      {Doc: "PEM file of the client certificate's private key; omitted, the key is read from client_cert_file."},
+			"host_header":          {Doc: "Host header to send instead of the URL's host, to reach a virtual host by address.", Validate: validHostHeader},
+			"server_name":          {Doc: "TLS server name (SNI) to send and verify the certificate against; defaults to host_header's host, else the URL's.", Validate: validServerName},
+			"body_limit":           {Doc: "Bytes of the body read at most (default 64 KiB); 0 reads no body at all.", Validate: checks.IntRange(0, MaxBodyLimit)},
 		},
 		Expect: []checks.Expectation{
 			expectStatus(),
@@ -134,8 +128,7 @@ func init() {
 			expectHeadersAbsent(),
 			expectCertDaysLeftMin(),
 		},
-		Result: checks.TypeOf[Result](),
-		Probe:  checks.Typed(Probe),
+		Probe: checks.Typed(Defaults, Probe),
 	})
 }
 

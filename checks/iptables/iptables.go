@@ -31,7 +31,6 @@ import (
 	goipt "github.com/coreos/go-iptables/iptables"
 	"github.com/nettest/nettest/checks"
 	"github.com/zclconf/go-cty/cty"
-	"github.com/zclconf/go-cty/cty/gocty"
 )
 
 // Tables are the iptables tables a check may read.
@@ -48,7 +47,7 @@ type Config struct {
 	// "filter" otherwise.
 	Table     *string `cty:"table"`
 	Chain     string  `cty:"chain"`
-	IPv6      bool    `cty:"ipv6"`
+	IPv6      bool    `cty:"ipv6,optional"`
 	Rule      *string `cty:"rule"`
 	Protocol  *string `cty:"protocol"`
 	FromPort  *int    `cty:"from_port"`
@@ -82,30 +81,21 @@ func init() {
 		Name:     "iptables",
 		Summary:  "Reads an iptables chain: whether a rule or a port forward is installed, and the chain's policy. Never changes a rule.",
 		Validate: Validate,
-		Args: []checks.Arg{
-			{Name: "table", Type: cty.String, Validate: checks.OneOf(Tables...),
-				Doc: `Table to read: "filter", "nat", "mangle", "raw" or "security". Default "nat" for the port-forward form, "filter" otherwise.`},
-			{Name: "chain", Type: cty.String, Required: true, Validate: validChain,
-				Doc: `Chain to read, such as "INPUT", "PREROUTING" or a user-defined chain.`},
-			{Name: "ipv6", Type: cty.Bool, Default: cty.False,
-				Doc: "Read the IPv6 rules (ip6tables) instead of the IPv4 ones."},
-			{Name: "rule", Type: cty.String, Validate: validRule,
-				Doc: `A rule as written after "iptables -A CHAIN", such as "-p tcp --dport 22 -j ACCEPT".`},
-			{Name: "protocol", Type: cty.String, Validate: checks.OneOf(Protocols...),
-				Doc: `Port-forward form: the protocol of the forwarded port, "tcp", "udp" or "sctp".`},
-			{Name: "from_port", Type: cty.Number, Validate: checks.ValidPort,
-				Doc: "Port-forward form: the destination port packets arrive for."},
-			{Name: "to_port", Type: cty.Number, Validate: checks.ValidPort,
-				Doc: "Port-forward form: the port they must be sent on to."},
-			{Name: "to_address", Type: cty.String, Validate: validAddress,
-				Doc: "Port-forward form: the address they must be sent on to (a DNAT); without it, any address of this machine."},
+		Docs: map[string]checks.ArgDoc{
+			"table":      {Doc: `Table to read: "filter", "nat", "mangle", "raw" or "security". Default "nat" for the port-forward form, "filter" otherwise.`, Validate: checks.OneOf(Tables...)},
+			"chain":      {Doc: `Chain to read, such as "INPUT", "PREROUTING" or a user-defined chain.`, Validate: validChain},
+			"ipv6":       {Doc: "Read the IPv6 rules (ip6tables) instead of the IPv4 ones."},
+			"rule":       {Doc: `A rule as written after "iptables -A CHAIN", such as "-p tcp --dport 22 -j ACCEPT".`, Validate: validRule},
+			"protocol":   {Doc: `Port-forward form: the protocol of the forwarded port, "tcp", "udp" or "sctp".`, Validate: checks.OneOf(Protocols...)},
+			"from_port":  {Doc: "Port-forward form: the destination port packets arrive for.", Validate: checks.ValidPort},
+			"to_port":    {Doc: "Port-forward form: the port they must be sent on to.", Validate: checks.ValidPort},
+			"to_address": {Doc: "Port-forward form: the address they must be sent on to (a DNAT); without it, any address of this machine.", Validate: validAddress},
 		},
 		Expect: []checks.Expectation{
 			presentExpectation(),
 			checks.Equal("policy", cty.String, `The chain's policy: "ACCEPT" or "DROP" (built-in chains only).`).Validated(checks.OneOf("ACCEPT", "DROP")),
 		},
-		Result: checks.TypeOf[Result](),
-		Probe:  checks.Typed(Probe),
+		Probe: checks.Typed(Config{}, Probe),
 	})
 }
 
@@ -114,37 +104,23 @@ func init() {
 // and list the chain: the chain's first rules when the rule is missing, the
 // matched rule when it should not be there.
 func presentExpectation() checks.Expectation {
-	e := checks.Equal("present", cty.Bool, "Whether the rule or port forward must be installed (true) or must not be (false).")
-	equal := e.Compare
-	e.Compare = func(want, result cty.Value) *checks.Diff {
-		d := equal(want, result)
-		if d == nil {
+	return checks.Expect("present", "Whether the rule or port forward must be installed (true) or must not be (false).", func(want bool, got Result) *checks.Diff {
+		if got.Present == want {
 			return nil
 		}
-		got := checks.Field(result, "present")
-		if got.Type() != cty.Bool || got.IsNull() {
-			return d
-		}
-		if got.True() {
-			d.Actual = "true (matched " + checks.Show(checks.Field(result, "matched")) + ")"
-			return d
-		}
-		rules := checks.Strings(checks.Field(result, "rules"))
+		d := &checks.Diff{Expected: checks.Literal(want)}
 		switch {
-		case len(rules) == 0:
+		case got.Present:
+			d.Actual = "true (matched " + checks.Literal(got.Matched) + ")"
+		case len(got.Rules) == 0:
 			d.Actual = "false (the chain holds no rules)"
-		case len(rules) <= shownRules:
-			d.Actual = "false (the chain holds " + checks.Show(checks.Field(result, "rules")) + ")"
+		case len(got.Rules) <= shownRules:
+			d.Actual = "false (the chain holds " + checks.Literal(got.Rules) + ")"
 		default:
-			shown := make([]string, shownRules)
-			for i, r := range rules[:shownRules] {
-				shown[i] = fmt.Sprintf("%q", r)
-			}
-			d.Actual = fmt.Sprintf("false (the chain holds [%s] and %d more)", strings.Join(shown, ", "), len(rules)-shownRules)
+			d.Actual = fmt.Sprintf("false (the chain holds %s and %d more)", checks.Literal(got.Rules[:shownRules]), len(got.Rules)-shownRules)
 		}
 		return d
-	}
-	return e
+	})
 }
 
 // shownRules is how many of the chain's rules a diff shows.
@@ -204,17 +180,10 @@ func parseUserRule(s string, ipv6 bool) ([]string, rule, error) {
 // arguments object a probe receives; values not known yet are not checked.
 // Probe calls it too, so a bad combination is an error even where the
 // loader does not call it.
-func Validate(args cty.Value) error {
-	if !args.IsWhollyKnown() {
-		return nil
-	}
-	var cfg Config
-	if err := gocty.FromCtyValue(args, &cfg); err != nil {
-		return nil // a type problem the loader reports on its own
-	}
+var Validate = checks.ValidateConfig(func(cfg Config) error {
 	_, err := planFor(cfg)
 	return err
-}
+})
 
 // plan is a validated Config: the table to read and what to look for.
 type plan struct {

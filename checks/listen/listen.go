@@ -30,8 +30,13 @@ const (
 // Config is what a listen block says.
 type Config struct {
 	Port     int     `cty:"port"`
-	Protocol string  `cty:"protocol"`
+	Protocol string  `cty:"protocol,optional"`
 	Address  *string `cty:"address"`
+}
+
+// Defaults are the values of the arguments a block leaves out.
+var Defaults = Config{
+	Protocol: TCP,
 }
 
 // Result is what a listen check observed; every field is usable as
@@ -59,13 +64,10 @@ func init() {
 	checks.Register(checks.Kind{
 		Name:    "listen",
 		Summary: "Reports whether a local TCP or UDP port is listening, on which addresses, and which process and user hold it.",
-		Args: []checks.Arg{
-			{Name: "port", Type: cty.Number, Required: true, Validate: checks.ValidPort,
-				Doc: "The local port, 1 to 65535."},
-			{Name: "protocol", Type: cty.String, Default: cty.StringVal(TCP), Validate: checks.OneOf(TCP, UDP),
-				Doc: `"tcp" (a socket in LISTEN) or "udp" (a bound, unconnected socket).`},
-			{Name: "address", Type: cty.String, Validate: validAddress,
-				Doc: "A local IP address the port must accept connections on; a socket bound to the wildcard (0.0.0.0, ::) covers it. Unset, any address counts."},
+		Docs: map[string]checks.ArgDoc{
+			"port":     {Doc: "The local port, 1 to 65535.", Validate: checks.ValidPort},
+			"protocol": {Doc: `"tcp" (a socket in LISTEN) or "udp" (a bound, unconnected socket).`, Validate: checks.OneOf(TCP, UDP)},
+			"address":  {Doc: "A local IP address the port must accept connections on; a socket bound to the wildcard (0.0.0.0, ::) covers it. Unset, any address counts.", Validate: validAddress},
 		},
 		Expect: []checks.Expectation{
 			listeningExpectation(),
@@ -73,8 +75,7 @@ func init() {
 			anyOwner("user", "user", "user", "A process run by this user (name, or number without a passwd entry) must hold the listening socket."),
 			checks.SetEqual("addresses", `The port must be bound on exactly these addresses, in any order ("0.0.0.0:80", "[::]:80").`),
 		},
-		Result: checks.TypeOf[Result](),
-		Probe:  checks.Typed(Probe),
+		Probe: checks.Typed(Defaults, Probe),
 	})
 }
 
@@ -93,20 +94,16 @@ func validAddress(v cty.Value) error {
 // the diff when the port listens elsewhere than address asks: "false (bound
 // on 127.0.0.1:8080)" says at once that the service listens on loopback only.
 func listeningExpectation() checks.Expectation {
-	e := checks.Equal("listening", cty.Bool, "Whether something must listen on the port (true) or nothing may (false).")
-	equal := e.Compare
-	e.Compare = func(want, result cty.Value) *checks.Diff {
-		d := equal(want, result)
-		if d == nil {
+	return checks.Expect("listening", "Whether something must listen on the port (true) or nothing may (false).", func(want bool, got Result) *checks.Diff {
+		if got.Listening == want {
 			return nil
 		}
-		addrs := checks.Strings(checks.Field(result, "addresses"))
-		if l := checks.Field(result, "listening"); l.Type() == cty.Bool && l.IsKnown() && !l.IsNull() && l.False() && len(addrs) > 0 {
-			d.Actual += " (bound on " + strings.Join(addrs, ", ") + ")"
+		d := &checks.Diff{Expected: checks.Literal(want), Actual: checks.Literal(got.Listening)}
+		if !got.Listening && len(got.Addresses) > 0 {
+			d.Actual += " (bound on " + strings.Join(got.Addresses, ", ") + ")"
 		}
 		return d
-	}
-	return e
+	})
 }
 
 // anyOwner is met when one of the processes holding the socket has the

@@ -30,7 +30,7 @@ import (
 type Config struct {
 	Address   string  `cty:"address"`
 	Interface *string `cty:"interface"`
-	Resolve   bool    `cty:"resolve"`
+	Resolve   bool    `cty:"resolve,optional"`
 }
 
 // Result is what a neighbor check observed.
@@ -81,13 +81,10 @@ func init() {
 	checks.Register(checks.Kind{
 		Name:    "neighbor",
 		Summary: "Looks up an address in the kernel's neighbour table (ARP for IPv4, NDP for IPv6): present, MAC address, state.",
-		Args: []checks.Arg{
-			{Name: "address", Type: cty.String, Required: true, Validate: validIP,
-				Doc: "The IPv4 or IPv6 address of the neighbour."},
-			{Name: "interface", Type: cty.String,
-				Doc: "Only look at entries on this interface (needed for an IPv6 link-local address)."},
-			{Name: "resolve", Type: cty.Bool, Default: cty.False,
-				Doc: "First make the kernel resolve the address, by sending one empty UDP datagram to its discard port (9), and wait until the resolution ends or the timeout nears."},
+		Docs: map[string]checks.ArgDoc{
+			"address":   {Doc: "The IPv4 or IPv6 address of the neighbour.", Validate: validIP},
+			"interface": {Doc: "Only look at entries on this interface (needed for an IPv6 link-local address)."},
+			"resolve":   {Doc: "First make the kernel resolve the address, by sending one empty UDP datagram to its discard port (9), and wait until the resolution ends or the timeout nears."},
 		},
 		Expect: []checks.Expectation{
 			checks.Equal("present", cty.Bool, "Whether the kernel must have a usable entry (true: any state but failed and incomplete) or must not (false)."),
@@ -95,8 +92,7 @@ func init() {
 			checks.Equal("state", cty.String, `The exact state: "reachable", "stale", "delay", "probe", "failed", "incomplete", "permanent" or "noarp".`).Validated(checks.OneOf(States...)),
 			checks.Equal("interface", cty.String, "The interface the entry is on."),
 		},
-		Result: checks.TypeOf[Result](),
-		Probe:  checks.Typed(Probe),
+		Probe: checks.Typed(Config{}, Probe),
 	})
 }
 

@@ -149,7 +149,7 @@ func TestVerdicts(t *testing.T) {
 	n := newNeighborLab(t)
 	kind, _ := checks.Lookup("neighbor")
 	probe := func(addr string, resolve bool) cty.Value {
-		v, err := lab.Probe(n.client, 5*time.Second, kind.Probe, cty.ObjectVal(map[string]cty.Value{
+		v, err := lab.Probe(n.client, 5*time.Second, kind.Probe.Call, cty.ObjectVal(map[string]cty.Value{
 			"address": cty.StringVal(addr), "interface": cty.NullVal(cty.String), "resolve": cty.BoolVal(resolve),
 		}))
 		if err != nil {

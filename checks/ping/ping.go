@@ -84,11 +84,18 @@ const lingerWithoutDeadline = 2 * time.Second
 // Config is what a ping block says.
 type Config struct {
 	Host     string  `cty:"host"`
-	Packets  int     `cty:"packets"`
-	Interval string  `cty:"interval"`
-	Size     int     `cty:"size"`
+	Packets  int     `cty:"packets,optional"`
+	Interval string  `cty:"interval,optional"`
+	Size     int     `cty:"size,optional"`
 	TTL      *int    `cty:"ttl"`
 	Family   *string `cty:"family"`
+}
+
+// Defaults are the values of the arguments a block leaves out.
+var Defaults = Config{
+	Packets:  DefaultPackets,
+	Interval: DefaultInterval,
+	Size:     DefaultSize,
 }
 
 // Result is what a ping check observed; every field is usable as
@@ -123,19 +130,13 @@ func init() {
 	checks.Register(checks.Kind{
 		Name:    "ping",
 		Summary: "Sends ICMP echo requests to a host and reports replies, loss and round-trip times.",
-		Args: []checks.Arg{
-			{Name: "host", Type: cty.String, Required: true, Validate: nonEmpty,
-				Doc: "Host name, IPv4 or IPv6 address to ping."},
-			{Name: "packets", Type: cty.Number, Default: cty.NumberIntVal(DefaultPackets), Validate: checks.IntRange(1, 65535),
-				Doc: "Number of echo requests to send, 1 to 65535."},
-			{Name: "interval", Type: cty.String, Default: cty.StringVal(DefaultInterval), Validate: validInterval,
-				Doc: "Pause between two echo requests, a duration of at least 1ms."},
-			{Name: "size", Type: cty.Number, Default: cty.NumberIntVal(DefaultSize), Validate: checks.IntRange(0, maxSize),
-				Doc: "Payload bytes per echo request, 0 to 65507."},
-			{Name: "ttl", Type: cty.Number, Validate: checks.IntRange(1, 255),
-				Doc: "IPv4 time to live or IPv6 hop limit of the requests, 1 to 255; the system default (usually 64) when unset."},
-			{Name: "family", Type: cty.String, Validate: checks.OneOf("ip4", "ip6"),
-				Doc: `"ip4" or "ip6": which address of a host name to ping; unset, the first address the resolver returns.`},
+		Docs: map[string]checks.ArgDoc{
+			"host":     {Doc: "Host name, IPv4 or IPv6 address to ping.", Validate: nonEmpty},
+			"packets":  {Doc: "Number of echo requests to send, 1 to 65535.", Validate: checks.IntRange(1, 65535)},
+			"interval": {Doc: "Pause between two echo requests, a duration of at least 1ms.", Validate: validInterval},
+			"size":     {Doc: "Payload bytes per echo request, 0 to 65507.", Validate: checks.IntRange(0, maxSize)},
+			"ttl":      {Doc: "IPv4 time to live or IPv6 hop limit of the requests, 1 to 255; the system default (usually 64) when unset.", Validate: checks.IntRange(1, 255)},
+			"family":   {Doc: `"ip4" or "ip6": which address of a host name to ping; unset, the first address the resolver returns.`, Validate: checks.OneOf("ip4", "ip6")},
 		},
 		Expect: []checks.Expectation{
 			reachableExpectation(),
@@ -143,8 +144,7 @@ func init() {
 			checks.AtMost("max_avg_rtt_ms", "rtt_avg_ms", "Highest average round-trip time in milliseconds.").Validated(nonNegative),
 			checks.AtMost("max_rtt_ms", "rtt_max_ms", "Highest round-trip time of any reply, in milliseconds.").Validated(nonNegative),
 		},
-		Result: checks.TypeOf[Result](),
-		Probe:  checks.Typed(Probe),
+		Probe: checks.Typed(Defaults, Probe),
 	})
 }
 
@@ -212,14 +212,11 @@ func nonNegative(v cty.Value) error {
 // ping observed nothing a verdict could rest on.
 func Probe(ctx context.Context, cfg Config) (Result, error) {
 	r := Result{Host: cfg.Host}
-	packets := cfg.Packets
-	if packets < 1 {
-		packets = DefaultPackets
-	}
-	interval := checks.Duration(cfg.Interval, 200*time.Millisecond)
-	if interval < minInterval {
-		interval = minInterval
-	}
+	// The loader validated both and filled in Defaults for what the block
+	// left out; a direct caller starts from Defaults too.
+	packets := max(cfg.Packets, 1)
+	interval, _ := time.ParseDuration(cfg.Interval)
+	interval = max(interval, minInterval)
 	fam, addr, err := resolve(ctx, cfg.Host, cfg.Family)
 	if err != nil {
 		return r, err

@@ -89,7 +89,9 @@ func RequirePing(t testing.TB) {
 
 // cfg is a Config with the kind's defaults, as the loader would fill them in.
 func cfg(host string) Config {
-	return Config{Host: host, Packets: DefaultPackets, Interval: DefaultInterval, Size: DefaultSize}
+	c := Defaults
+	c.Host = host
+	return c
 }
 
 func ptr[T any](v T) *T { return &v }

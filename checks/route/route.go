@@ -81,13 +81,10 @@ func init() {
 	checks.Register(checks.Kind{
 		Name:    "route",
 		Summary: "Asks the kernel which route it would choose for a destination, as `ip route get` does.",
-		Args: []checks.Arg{
-			{Name: "destination", Type: cty.String, Required: true, Validate: validDestination,
-				Doc: `An IPv4 or IPv6 address, or a prefix ("10.20.0.0/16"), whose network address is looked up.`},
-			{Name: "source", Type: cty.String, Validate: validIP,
-				Doc: "Look up the route for packets from this local address, as `ip route get … from`, which policy routing rules may select on."},
-			{Name: "interface", Type: cty.String,
-				Doc: "Look up the route for packets forced out of this interface, as `ip route get … oif`."},
+		Docs: map[string]checks.ArgDoc{
+			"destination": {Doc: `An IPv4 or IPv6 address, or a prefix ("10.20.0.0/16"), whose network address is looked up.`, Validate: validDestination},
+			"source":      {Doc: "Look up the route for packets from this local address, as `ip route get … from`, which policy routing rules may select on.", Validate: validIP},
+			"interface":   {Doc: "Look up the route for packets forced out of this interface, as `ip route get … oif`."},
 		},
 		Expect: []checks.Expectation{
 			checks.Equal("reachable", cty.Bool, "Whether a usable route must exist (true) or there must be none (false: no route, or an unreachable, prohibit, blackhole or throw route)."),
@@ -97,8 +94,7 @@ func init() {
 			prefix(),
 			checks.Equal("type", cty.String, `The route type: "unicast", "local", "broadcast", "multicast", "anycast", "unreachable", "prohibit", "blackhole", "throw".`).Validated(checks.OneOf("unicast", "local", "broadcast", "multicast", "anycast", "unreachable", "prohibit", "blackhole", "throw", "nat", "xresolve")),
 		},
-		Result: checks.TypeOf[Result](),
-		Probe:  checks.Typed(Probe),
+		Probe: checks.Typed(Config{}, Probe),
 	})
 }
 

@@ -121,7 +121,7 @@ func TestVerdicts(t *testing.T) {
 	client, if1, _ := routeLab(t)
 	kind, _ := checks.Lookup("route")
 	probe := func(dest string) cty.Value {
-		v, err := lab.Probe(client, 5*time.Second, kind.Probe, cty.ObjectVal(map[string]cty.Value{
+		v, err := lab.Probe(client, 5*time.Second, kind.Probe.Call, cty.ObjectVal(map[string]cty.Value{
 			"destination": cty.StringVal(dest), "source": cty.NullVal(cty.String), "interface": cty.NullVal(cty.String),
 		}))
 		if err != nil {

@@ -21,7 +21,6 @@ import (
 
 	"github.com/nettest/nettest/checks"
 	"github.com/zclconf/go-cty/cty"
-	"github.com/zclconf/go-cty/cty/gocty"
 )
 
 // Root is where the kernel publishes its parameters.
@@ -55,6 +54,9 @@ var resultType = cty.Object(map[string]cty.Type{
 	"numbers": cty.List(cty.Number),
 })
 
+// ObjectType is the object type of every result, for checks.Encoded.
+func (Result) ObjectType() cty.Type { return resultType }
+
 // Object encodes the result. number is the value as a number when the value
 // is exactly one whole number, and null otherwise.
 func (r Result) Object() cty.Value {
@@ -83,9 +85,8 @@ func init() {
 	checks.Register(checks.Kind{
 		Name:    "sysctl",
 		Summary: "Reads a kernel parameter from /proc/sys and compares its value.",
-		Args: []checks.Arg{
-			{Name: "key", Type: cty.String, Required: true, Validate: ValidKey,
-				Doc: `The parameter, dotted as sysctl(8) writes it ("net.core.somaxconn") or as a path below /proc/sys ("net/core/somaxconn").`},
+		Docs: map[string]checks.ArgDoc{
+			"key": {Doc: `The parameter, dotted as sysctl(8) writes it ("net.core.somaxconn") or as a path below /proc/sys ("net/core/somaxconn").`, Validate: ValidKey},
 		},
 		Expect: []checks.Expectation{
 			{Name: "value", Type: cty.String, Compare: compareValue,
@@ -95,18 +96,7 @@ func init() {
 			bound("max", "at most", func(c int) bool { return c <= 0 },
 				"The value must be a single whole number at most this large."),
 		},
-		Result: resultType,
-		Probe: func(ctx context.Context, args cty.Value) (cty.Value, error) {
-			var cfg Config
-			if err := gocty.FromCtyValue(args, &cfg); err != nil {
-				return cty.NilVal, fmt.Errorf("internal error decoding sysctl arguments: %w", err)
-			}
-			r, err := Probe(ctx, cfg)
-			if err != nil {
-				return cty.NilVal, err
-			}
-			return r.Object(), nil
-		},
+		Probe: checks.Typed(Config{}, Probe),
 	})
 }
 

@@ -192,7 +192,7 @@ func TestKindProbe(t *testing.T) {
 	kind, _ := checks.Lookup("sysctl")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	v, err := kind.Probe(ctx, cty.ObjectVal(map[string]cty.Value{"key": cty.StringVal("kernel.ostype")}))
+	v, err := kind.Probe.Call(ctx, cty.ObjectVal(map[string]cty.Value{"key": cty.StringVal("kernel.ostype")}))
 	if err != nil {
 		t.Fatal(err)
 	}

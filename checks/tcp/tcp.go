@@ -49,40 +49,34 @@ func init() {
 	checks.Register(checks.Kind{
 		Name:    "tcp",
 		Summary: "Connects to host:port and reports whether the port is open, closed or filtered.",
-		Args: []checks.Arg{
-			{Name: "host", Type: cty.String, Required: true, Doc: "Host name, IPv4 or IPv6 address to connect to."},
-			{Name: "port", Type: cty.Number, Required: true, Validate: checks.ValidPort, Doc: "TCP port, 1 to 65535."},
+		Docs: map[string]checks.ArgDoc{
+			"host": {Doc: "Host name, IPv4 or IPv6 address to connect to."},
+			"port": {Doc: "TCP port, 1 to 65535.", Validate: checks.ValidPort},
 		},
 		Expect: []checks.Expectation{
-			openExpectation(),
+			checks.Expect("open", "Whether the handshake must complete (true) or must not (false: closed or filtered).", compareOpen),
 			checks.Equal("state", cty.String, `The exact state: "open", "closed" (refused) or "filtered" (no answer or ICMP unreachable).`).Validated(checks.OneOf(Open, Closed, Filtered)),
 		},
-		Result: checks.TypeOf[Result](),
-		Probe:  checks.Typed(Probe),
+		Probe: checks.Typed(Config{}, Probe),
 	})
 }
 
-// openExpectation compares open, and when it is not met says what the port
+// compareOpen compares open, and when it is not met says what the port
 // was instead, so that `expect { open = true }` failing reads
 // "false (closed: connection refused)" rather than a bare false.
-func openExpectation() checks.Expectation {
-	e := checks.Equal("open", cty.Bool, "Whether the handshake must complete (true) or must not (false: closed or filtered).")
-	equal := e.Compare
-	e.Compare = func(want, result cty.Value) *checks.Diff {
-		d := equal(want, result)
-		if d == nil {
-			return nil
-		}
-		if state := checks.Field(result, "state"); state.Type() == cty.String && !state.IsNull() && state.AsString() != Open {
-			d.Actual += " (" + state.AsString()
-			if why := checks.Field(result, "error"); why.Type() == cty.String && !why.IsNull() && why.AsString() != "" {
-				d.Actual += ": " + why.AsString()
-			}
-			d.Actual += ")"
-		}
-		return d
+func compareOpen(want bool, got Result) *checks.Diff {
+	if got.Open == want {
+		return nil
 	}
-	return e
+	d := &checks.Diff{Expected: checks.Literal(want), Actual: checks.Literal(got.Open)}
+	if got.State != Open {
+		d.Actual += " (" + got.State
+		if got.Error != "" {
+			d.Actual += ": " + got.Error
+		}
+		d.Actual += ")"
+	}
+	return d
 }
 
 // Probe dials host:port once. The context's deadline is the time a filtered

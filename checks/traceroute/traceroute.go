@@ -47,11 +47,19 @@ const (
 // Config is what a traceroute block says.
 type Config struct {
 	Host       string `cty:"host"`
-	MaxHops    int    `cty:"max_hops"`
-	Protocol   string `cty:"protocol"`
-	HopTimeout string `cty:"hop_timeout"`
-	Queries    int    `cty:"queries"`
+	MaxHops    int    `cty:"max_hops,optional"`
+	Protocol   string `cty:"protocol,optional"`
+	HopTimeout string `cty:"hop_timeout,optional"`
+	Queries    int    `cty:"queries,optional"`
 	Port       *int   `cty:"port"`
+}
+
+// Defaults are the values of the arguments a block leaves out.
+var Defaults = Config{
+	MaxHops:    DefaultMaxHops,
+	Protocol:   ICMP,
+	HopTimeout: DefaultHopTimeout.String(),
+	Queries:    DefaultQueries,
 }
 
 // Hop is one TTL of the path as the result shows it.
@@ -89,21 +97,20 @@ func init() {
 	checks.Register(checks.Kind{
 		Name:    "traceroute",
 		Summary: "Traces the path to a host hop by hop and reports the routers on it and whether the host was reached.",
-		Args: []checks.Arg{
-			{Name: "host", Type: cty.String, Required: true, Doc: "Host name, IPv4 or IPv6 address to trace the path to."},
-			{Name: "max_hops", Type: cty.Number, Default: cty.NumberIntVal(DefaultMaxHops), Validate: checks.IntRange(1, 64), Doc: "Largest TTL probed, 1 to 64."},
-			{Name: "protocol", Type: cty.String, Default: cty.StringVal(ICMP), Validate: checks.OneOf(ICMP, UDP, TCP), Doc: `What the probes are: "icmp" echo requests, "udp" datagrams to unused ports, or "tcp" SYNs to port.`},
-			{Name: "hop_timeout", Type: cty.String, Default: cty.StringVal("1s"), Validate: validHopTimeout, Doc: "How long each probe waits for its answer."},
-			{Name: "queries", Type: cty.Number, Default: cty.NumberIntVal(DefaultQueries), Validate: checks.IntRange(1, 10), Doc: "Probes per hop, 1 to 10."},
-			{Name: "port", Type: cty.Number, Validate: checks.ValidPort, Doc: "udp: first destination port (default 33434, one more per probe); tcp: destination port (default 80)."},
+		Docs: map[string]checks.ArgDoc{
+			"host":        {Doc: "Host name, IPv4 or IPv6 address to trace the path to."},
+			"max_hops":    {Doc: "Largest TTL probed, 1 to 64.", Validate: checks.IntRange(1, 64)},
+			"protocol":    {Doc: `What the probes are: "icmp" echo requests, "udp" datagrams to unused ports, or "tcp" SYNs to port.`, Validate: checks.OneOf(ICMP, UDP, TCP)},
+			"hop_timeout": {Doc: "How long each probe waits for its answer.", Validate: validHopTimeout},
+			"queries":     {Doc: "Probes per hop, 1 to 10.", Validate: checks.IntRange(1, 10)},
+			"port":        {Doc: "udp: first destination port (default 33434, one more per probe); tcp: destination port (default 80).", Validate: checks.ValidPort},
 		},
 		Expect: []checks.Expectation{
 			checks.Equal("reached", cty.Bool, "Whether the destination must answer within max_hops (true) or must not (false)."),
 			checks.AtMost("max_hops", "hop_count", "The path may be at most this many hops long."),
 			Via(),
 		},
-		Result: checks.TypeOf[Result](),
-		Probe:  checks.Typed(Probe),
+		Probe: checks.Typed(Defaults, Probe),
 	})
 }
 
@@ -123,7 +130,7 @@ func validHopTimeout(v cty.Value) error {
 func Probe(ctx context.Context, cfg Config) (Result, error) {
 	cfg = withDefaults(cfg)
 	r := Result{Host: cfg.Host, Protocol: cfg.Protocol, Hops: []Hop{}}
-	hopTimeout := checks.Duration(cfg.HopTimeout, DefaultHopTimeout)
+	hopTimeout, _ := time.ParseDuration(cfg.HopTimeout) // validated by the loader
 	port := 0
 	switch cfg.Protocol {
 	case ICMP:
@@ -193,17 +200,20 @@ func Probe(ctx context.Context, cfg Config) (Result, error) {
 	return r, nil
 }
 
-// withDefaults fills in what a caller of Probe left at zero; the loader
-// itself always passes every argument.
+// withDefaults fills in what a caller of Probe left at zero from Defaults;
+// the loader itself always passes every argument.
 func withDefaults(cfg Config) Config {
 	if cfg.MaxHops == 0 {
-		cfg.MaxHops = DefaultMaxHops
+		cfg.MaxHops = Defaults.MaxHops
 	}
 	if cfg.Protocol == "" {
-		cfg.Protocol = ICMP
+		cfg.Protocol = Defaults.Protocol
 	}
 	if cfg.Queries == 0 {
-		cfg.Queries = DefaultQueries
+		cfg.Queries = Defaults.Queries
+	}
+	if cfg.HopTimeout == "" {
+		cfg.HopTimeout = Defaults.HopTimeout
 	}
 	return cfg
 }

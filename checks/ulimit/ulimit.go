@@ -24,7 +24,6 @@ import (
 
 	"github.com/nettest/nettest/checks"
 	"github.com/zclconf/go-cty/cty"
-	"github.com/zclconf/go-cty/cty/gocty"
 )
 
 // Unlimited is how a result writes the kernel's "unlimited".
@@ -88,6 +87,9 @@ var resultType = func() cty.Type {
 	return cty.Object(attrs)
 }()
 
+// ObjectType is the object type of every result, for checks.Encoded.
+func (Result) ObjectType() cty.Type { return resultType }
+
 // Object encodes the result; a limit the kernel did not list is null.
 func (r Result) Object() cty.Value {
 	attrs := map[string]cty.Value{
@@ -125,25 +127,12 @@ func init() {
 	checks.Register(checks.Kind{
 		Name:    "ulimit",
 		Summary: "Reads the resource limits (open files, processes, core size, …) of a running process from /proc/PID/limits.",
-		Args: []checks.Arg{
-			{Name: "pid", Type: cty.Number, Validate: checks.IntRange(1, math.MaxInt32),
-				Doc: "The process to read, by PID. Give pid or process, not both; neither reads nettest's own limits."},
-			{Name: "process", Type: cty.String, Validate: validName,
-				Doc: "The process to read, by name (its /proc/PID/comm or the base name of its executable); when several run, the oldest."},
+		Docs: map[string]checks.ArgDoc{
+			"pid":     {Doc: "The process to read, by PID. Give pid or process, not both; neither reads nettest's own limits.", Validate: checks.IntRange(1, math.MaxInt32)},
+			"process": {Doc: "The process to read, by name (its /proc/PID/comm or the base name of its executable); when several run, the oldest.", Validate: validName},
 		},
 		Expect: expect,
-		Result: resultType,
-		Probe: func(ctx context.Context, args cty.Value) (cty.Value, error) {
-			var cfg Config
-			if err := gocty.FromCtyValue(args, &cfg); err != nil {
-				return cty.NilVal, fmt.Errorf("internal error decoding ulimit arguments: %w", err)
-			}
-			r, err := Probe(ctx, cfg)
-			if err != nil {
-				return cty.NilVal, err
-			}
-			return r.Object(), nil
-		},
+		Probe:  checks.Typed(Config{}, Probe),
 	})
 }
 

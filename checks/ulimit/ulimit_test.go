@@ -159,7 +159,7 @@ func TestChildProcess(t *testing.T) {
 		}},
 	}
 	for _, args := range []cty.Value{byPID, byName} {
-		v, err := kind.Probe(context.Background(), args)
+		v, err := kind.Probe.Call(context.Background(), args)
 		if err != nil {
 			t.Fatalf("probe %s: %v", checks.Show(args), err)
 		}

@@ -1,0 +1,259 @@
+package checks
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/gocty"
+)
+
+// sample has a field of every shape Typed converts itself and of shapes
+// it leaves to gocty.
+type sample struct {
+	Name    string            `cty:"name"`
+	Count   int               `cty:"count,optional"`
+	Ratio   float64           `cty:"ratio,optional"`
+	On      bool              `cty:"on,optional"`
+	Tags    []string          `cty:"tags,optional"`
+	Headers map[string]string `cty:"headers,optional"`
+	Limit   *int              `cty:"limit"`
+	Big     int64             `cty:"big,optional"`
+}
+
+var sampleDocs = map[string]ArgDoc{
+	"name": {Doc: "A name."}, "count": {Doc: "A count."}, "ratio": {Doc: "A ratio."}, "on": {Doc: "A switch."},
+	"tags": {Doc: "Tags."}, "headers": {Doc: "Headers."}, "limit": {Doc: "A limit."}, "big": {Doc: "A large number."},
+}
+
+// sampleResult is sample as a result: a result's tags have no options.
+type sampleResult struct {
+	Name    string            `cty:"name"`
+	Count   int               `cty:"count"`
+	Ratio   float64           `cty:"ratio"`
+	On      bool              `cty:"on"`
+	Tags    []string          `cty:"tags"`
+	Headers map[string]string `cty:"headers"`
+	Limit   *int              `cty:"limit"`
+	Big     int64             `cty:"big"`
+}
+
+func echoSample(_ context.Context, c sample) (sampleResult, error) { return sampleResult(c), nil }
+
+func echo[T any](_ context.Context, c T) (T, error) { return c, nil }
+
+// TestTypedAgainstGocty decodes and encodes with Typed's own conversions
+// and compares with what gocty makes of the same values: the fast path must
+// not change a value.
+func TestTypedAgainstGocty(t *testing.T) {
+	limit := 7
+	in := sample{Name: "web", Count: 3, Ratio: 0.25, On: true, Tags: []string{"a", "b"},
+		Headers: map[string]string{"Accept": "*/*"}, Limit: &limit, Big: 1 << 40}
+	typ := sampleType(t)
+	if !typ.Equals(TypeOf[sampleResult]()) {
+		t.Fatalf("arguments %s, result %s", typ.GoString(), TypeOf[sampleResult]().GoString())
+	}
+	args, err := gocty.ToCtyValue(sampleResult(in), typ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := Typed(sample{}, echoSample)
+	got, err := p.Call(context.Background(), args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.RawEquals(args) {
+		t.Errorf("Typed round trip gave\n%s\nwant\n%s", Show(got), Show(args))
+	}
+	var back sampleResult
+	if err := gocty.FromCtyValue(got, &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.Name != in.Name || back.Count != in.Count || back.Ratio != in.Ratio || !back.On || *back.Limit != 7 || back.Big != in.Big || back.Headers["Accept"] != "*/*" || len(back.Tags) != 2 {
+		t.Errorf("gocty reads back %+v, want %+v", back, in)
+	}
+}
+
+// sampleType is sample's object type; gocty cannot derive it from the
+// struct itself, since it takes "count,optional" for the attribute's name.
+func sampleType(t *testing.T) cty.Type {
+	t.Helper()
+	k, err := derive(Kind{Name: "sample", Docs: sampleDocs, Probe: Typed(sample{}, func(context.Context, sample) (struct {
+		OK bool `cty:"ok"`
+	}, error) {
+		return struct {
+			OK bool `cty:"ok"`
+		}{}, nil
+	})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k.ArgsType()
+}
+
+func TestArgumentsDerivedFromConfig(t *testing.T) {
+	type config struct {
+		Host    string  `cty:"host"`
+		Port    int     `cty:"port,optional"`
+		Family  *string `cty:"family"`
+		Retries int     `cty:"retries,optional"`
+	}
+	type result struct {
+		OK bool `cty:"ok"`
+	}
+	k, err := derive(Kind{Name: "t", Docs: map[string]ArgDoc{
+		"host": {Doc: "Host."}, "port": {Doc: "Port.", Validate: ValidPort}, "family": {Doc: "Family."}, "retries": {Doc: "Retries."},
+	}, Probe: Typed(config{Port: 80}, func(context.Context, config) (result, error) { return result{}, nil })})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		name     string
+		typ      cty.Type
+		required bool
+		def      cty.Value
+	}{
+		{"host", cty.String, true, cty.NilVal},
+		{"port", cty.Number, false, cty.NumberIntVal(80)},
+		{"family", cty.String, false, cty.NilVal},
+		{"retries", cty.Number, false, cty.NumberIntVal(0)},
+	}
+	if len(k.Args) != len(want) {
+		t.Fatalf("got %d arguments, want %d", len(k.Args), len(want))
+	}
+	for i, w := range want {
+		a := k.Args[i]
+		if a.Name != w.name || !a.Type.Equals(w.typ) || a.Required != w.required || (a.Default == cty.NilVal) != (w.def == cty.NilVal) || (w.def != cty.NilVal && !a.Default.RawEquals(w.def)) {
+			t.Errorf("argument %d = %s %s required=%v default=%s, want %s %s required=%v default=%s",
+				i, a.Name, a.Type.FriendlyName(), a.Required, Show(a.Default), w.name, w.typ.FriendlyName(), w.required, Show(w.def))
+		}
+	}
+	if k.Args[1].Validate == nil || k.Args[1].Doc != "Port." {
+		t.Error("port lost its doc or validator")
+	}
+	if !k.Result.Equals(cty.Object(map[string]cty.Type{"ok": cty.Bool})) {
+		t.Errorf("result type %s", k.Result.FriendlyName())
+	}
+}
+
+// TestRegisterRefusesMismatches lists the mistakes Register panics on; each
+// used to decode silently as a zero value or go undocumented.
+func TestRegisterRefusesMismatches(t *testing.T) {
+	type result struct {
+		OK bool `cty:"ok"`
+	}
+	type other struct {
+		OK bool `cty:"ok"`
+	}
+	probe := func(defaults any) Probe {
+		switch d := defaults.(type) {
+		case struct {
+			Host string `cty:"host,optinal"`
+		}:
+			return Typed(d, echoResult[struct {
+				Host string `cty:"host,optinal"`
+			}, result])
+		case struct {
+			Host string
+		}:
+			return Typed(d, echoResult[struct{ Host string }, result])
+		case struct {
+			Host string `cty:"host"`
+		}:
+			return Typed(d, echoResult[struct {
+				Host string `cty:"host"`
+			}, result])
+		}
+		panic("unexpected")
+	}
+	type hostOnly = struct {
+		Host string `cty:"host"`
+	}
+	hostDoc := map[string]ArgDoc{"host": {Doc: "Host."}}
+	tests := []struct {
+		name string
+		kind Kind
+		want string
+	}{
+		{"no probe", Kind{Name: "x"}, "needs a probe"},
+		{"a tag option typo", Kind{Name: "x", Docs: hostDoc, Probe: probe(struct {
+			Host string `cty:"host,optinal"`
+		}{})}, `unknown cty tag option "optinal"`},
+		{"a field without a tag", Kind{Name: "x", Docs: hostDoc, Probe: probe(struct{ Host string }{})}, "has no cty tag"},
+		{"an argument without docs", Kind{Name: "x", Probe: probe(hostOnly{})}, `argument "host" (field Host) has no entry in Docs`},
+		{"docs for no argument", Kind{Name: "x", Docs: map[string]ArgDoc{"host": {}, "hots": {}}, Probe: probe(hostOnly{})}, `Docs has an entry for "hots"`},
+		{"a default for a required argument", Kind{Name: "x", Docs: hostDoc, Probe: probe(hostOnly{Host: "a"})}, `argument "host" is required`},
+		{"arguments by hand", Kind{Name: "x", Docs: hostDoc, Args: []Arg{{Name: "host"}}, Probe: probe(hostOnly{})}, "derived"},
+		{"an expectation twice", Kind{Name: "x", Docs: hostDoc, Probe: probe(hostOnly{}), Expect: []Expectation{
+			Equal("ok", cty.Bool, ""), Equal("ok", cty.Bool, "")}}, `expectation "ok" declared twice`},
+		{"an expectation over another result", Kind{Name: "x", Docs: hostDoc, Probe: probe(hostOnly{}), Expect: []Expectation{
+			Expect("ok", "", func(bool, other) *Diff { return nil })}}, `expectation "ok" compares a checks.other`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			defer func() {
+				r := recover()
+				if r == nil {
+					t.Fatal("Register did not panic")
+				}
+				if msg, _ := r.(string); !strings.Contains(msg, tt.want) {
+					t.Errorf("panic %q, want it to contain %q", r, tt.want)
+				}
+			}()
+			Register(tt.kind)
+		})
+	}
+}
+
+func echoResult[C, R any](context.Context, C) (R, error) {
+	var r R
+	return r, nil
+}
+
+// shared is both the configuration and the result of a probe, as an echo
+// kind's would be; a cache keyed by the Go type alone handed the encoder the
+// decoder's fields, without attribute types, and a list failed to encode.
+type shared struct {
+	Name  string   `cty:"name"`
+	Names []string `cty:"names"`
+}
+
+func TestOneStructAsConfigAndResult(t *testing.T) {
+	k, err := derive(Kind{Name: "shared", Docs: map[string]ArgDoc{"name": {}, "names": {}}, Probe: Typed(shared{}, echo[shared])})
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := cty.ObjectVal(map[string]cty.Value{"name": cty.StringVal("a"), "names": cty.ListVal([]cty.Value{cty.StringVal("b")})})
+	got, err := k.Probe.Call(context.Background(), args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.RawEquals(args) {
+		t.Errorf("got %s, want %s", Show(got), Show(args))
+	}
+}
+
+func TestExpectOverGoTypes(t *testing.T) {
+	type result struct {
+		State string `cty:"state"`
+		Open  bool   `cty:"open"`
+	}
+	e := Expect("open", "", func(want bool, got result) *Diff {
+		if got.Open == want {
+			return nil
+		}
+		return &Diff{Expected: Literal(want), Actual: Literal(got.Open) + " (" + got.State + ")"}
+	})
+	if !e.Type.Equals(cty.Bool) {
+		t.Errorf("type %s, want bool", e.Type.FriendlyName())
+	}
+	closed := cty.ObjectVal(map[string]cty.Value{"state": cty.StringVal("closed"), "open": cty.False, "duration_ms": cty.NumberIntVal(3)})
+	if d := e.Compare(cty.False, closed); d != nil {
+		t.Errorf("met expectation gave %+v", d)
+	}
+	want := Diff{Field: "open", Expected: "true", Actual: "false (closed)"}
+	if d := e.Compare(cty.True, closed); d == nil || *d != want {
+		t.Errorf("got %+v, want %+v", d, want)
+	}
+}
