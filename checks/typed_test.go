@@ -26,8 +26,8 @@ func TestTypedEncodesAsGocty(t *testing.T) {
 		{Name: "e\u0301", Headers: map[string]string{}, Answers: []string{}, Hops: []int{}},
 		{Name: "web", Count: 3, Ratio: 0.5, OK: true, Headers: map[string]string{"Server": "nginx", "X": ""}, Answers: []string{"b", "a", "a"}, Hops: []int{1, 2}},
 	} {
-		probe := Typed(func(context.Context, struct{}) (typedResult, error) { return r, nil })
-		got, err := probe(context.Background(), cty.EmptyObjectVal)
+		probe := Typed(struct{}{}, func(context.Context, struct{}) (typedResult, error) { return r, nil })
+		got, err := probe.Call(context.Background(), cty.EmptyObjectVal)
 		if err != nil {
 			t.Fatal(err)
 		}
