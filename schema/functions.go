@@ -81,7 +81,7 @@ var functions = map[string]function.Function{
 	"tolist":          stdlib.MakeToFunc(cty.List(cty.DynamicPseudoType)),
 	"tomap":           stdlib.MakeToFunc(cty.Map(cty.DynamicPseudoType)),
 	"tonumber":        stdlib.MakeToFunc(cty.Number),
-	"toset":           stdlib.MakeToFunc(cty.Set(cty.DynamicPseudoType)),
+	"toset":           toSetFunc,
 	"tostring":        stdlib.MakeToFunc(cty.String),
 	"trim":            stdlib.TrimFunc,
 	"trimprefix":      stdlib.TrimPrefixFunc,
@@ -139,3 +139,52 @@ var lengthFunc = function.New(&function.Spec{
 		return stdlib.Length(args[0])
 	},
 })
+
+// toSetFunc is cty's toset with a fast path for the common case of a tuple
+// whose elements are all strings, all numbers or all bools, such as
+// toset(local.ports) over a literal list. cty converts a tuple to a set by
+// unifying the types of all its elements, which sorts them in quadratic
+// time: 52 s for 50,000 strings. Such a tuple's set is simply the set of its
+// elements, which is what the conversion gives too; every other value takes
+// cty's own path, with its messages.
+var toSetFunc = func() function.Function {
+	slow := stdlib.MakeToFunc(cty.Set(cty.DynamicPseudoType))
+	spec := &function.Spec{
+		Description: slow.Description(),
+		Params:      slow.Params(),
+		Type: func(args []cty.Value) (cty.Type, error) {
+			// cty's type check looks for a conversion, which is where the
+			// unifying happens; a uniform tuple always has one.
+			if _, ok := uniformPrimitiveTuple(args[0].Type()); ok {
+				return cty.Set(cty.DynamicPseudoType), nil
+			}
+			return slow.ReturnTypeForValues(args)
+		},
+		Impl: func(args []cty.Value, retType cty.Type) (cty.Value, error) {
+			v := args[0]
+			if _, ok := uniformPrimitiveTuple(v.Type()); ok && !v.IsNull() && v.IsWhollyKnown() {
+				return cty.SetVal(v.AsValueSlice()), nil
+			}
+			return slow.Call(args)
+		},
+	}
+	return function.New(spec)
+}()
+
+// uniformPrimitiveTuple reports whether t is a non-empty tuple type whose
+// elements all have one primitive type, and which.
+func uniformPrimitiveTuple(t cty.Type) (cty.Type, bool) {
+	if !t.IsTupleType() {
+		return cty.NilType, false
+	}
+	elems := t.TupleElementTypes()
+	if len(elems) == 0 || !elems[0].IsPrimitiveType() {
+		return cty.NilType, false
+	}
+	for _, e := range elems[1:] {
+		if !e.Equals(elems[0]) {
+			return cty.NilType, false
+		}
+	}
+	return elems[0], true
+}

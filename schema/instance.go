@@ -89,6 +89,9 @@ func (s *Suite) expandCheck(c *Check) ([]*Instance, hcl.Diagnostics) {
 	if c.ForEach == nil {
 		return []*Instance{{Check: c, Address: addr, suite: s}}, nil
 	}
+	if insts, ok := s.expandToSet(c); ok {
+		return insts, nil
+	}
 	v, diags := c.ForEach.Expr.Value(s.ctx)
 	if diags.HasErrors() {
 		return nil, diags
@@ -129,8 +132,12 @@ func (s *Suite) expandCheck(c *Check) ([]*Instance, hcl.Diagnostics) {
 	default:
 		return bad(fmt.Sprintf("The for_each value must be a map, an object or a set, not a %s. For a list, write toset(...).", t.FriendlyName()))
 	}
-	sort.Slice(insts, func(a, b int) bool { return insts[a].Key.AsString() < insts[b].Key.AsString() })
+	sortByKey(insts)
 	return insts, nil
+}
+
+func sortByKey(insts []*Instance) {
+	sort.Slice(insts, func(a, b int) bool { return insts[a].Key.AsString() < insts[b].Key.AsString() })
 }
 
 func (s *Suite) newInstance(c *Check, key string, k, value cty.Value) *Instance {
