@@ -30,7 +30,13 @@ func TestExamplesValidate(t *testing.T) {
 		}
 		n++
 		t.Run(e.Name(), func(t *testing.T) {
-			suite, diags := schema.Load([]string{e.Name()}, schema.Options{})
+			// A suite fed by Terraform is loaded with the realistic
+			// `terraform output -json` file beside it.
+			var opts schema.Options
+			if outputs := filepath.Join(e.Name(), "terraform-outputs.json"); fileExists(outputs) {
+				opts.Vars = []schema.VarArg{{TerraformOutputs: outputs}}
+			}
+			suite, diags := schema.Load([]string{e.Name()}, opts)
 			if !diags.HasErrors() {
 				var d hcl.Diagnostics
 				_, d = runner.NewPlan(suite, nil)
@@ -47,6 +53,11 @@ func TestExamplesValidate(t *testing.T) {
 	if n < 2 {
 		t.Errorf("found %d example suites", n)
 	}
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // TestExamplesFormatted keeps the examples in `nettest fmt` form, as users

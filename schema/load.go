@@ -40,6 +40,10 @@ type Suite struct {
 	Checks []*Check
 	// Instances are the expanded checks (one per for_each key) in file order.
 	Instances []*Instance
+	// UnusedOutputs are the Terraform outputs (--terraform-outputs) that
+	// no variable is named after, sorted: ignored, as Terraform ignores
+	// values for undeclared variables, and listed by --verbose.
+	UnusedOutputs []string
 
 	ctx     *hcl.EvalContext // var, local and functions; the root of every evaluation
 	loadCtx *hcl.EvalContext // ctx plus every check result as unknown, for checking before the run

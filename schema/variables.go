@@ -52,8 +52,12 @@ type Validation struct {
 type VarArg struct {
 	// Name and Value are set for --var NAME=VALUE.
 	Name, Value string
-	// File is set for --var-file FILE.
+	// File is set for --var-file FILE: HCL, or JSON when the name ends in
+	// .json (as .tfvars.json is).
 	File string
+	// TerraformOutputs is set for --terraform-outputs FILE: the output of
+	// `terraform output -json`.
+	TerraformOutputs string
 }
 
 var variableSchema = &hcl.BodySchema{
@@ -164,6 +168,10 @@ func (s *Suite) assignVariables(parser *hclparse.Parser, opts Options) hcl.Diagn
 			diags = append(diags, s.readVarFile(parser, arg.File)...)
 			continue
 		}
+		if arg.TerraformOutputs != "" {
+			diags = append(diags, s.readTerraformOutputs(arg.TerraformOutputs)...)
+			continue
+		}
 		v, ok := s.Variables[arg.Name]
 		if !ok {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Value for undeclared variable",
@@ -249,7 +257,13 @@ func (s *Suite) readVarFile(parser *hclparse.Parser, name string) hcl.Diagnostic
 		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read --var-file",
 			Detail: capitalise(err.Error()) + "."}}
 	}
-	f, diags := parser.ParseHCL(src, name)
+	parse := parser.ParseHCL
+	if strings.HasSuffix(name, ".json") {
+		// JSON's values decode as HCL's would, and are converted to the
+		// variable's type the same way.
+		parse = parser.ParseJSON
+	}
+	f, diags := parse(src, name)
 	if diags.HasErrors() {
 		return diags
 	}

@@ -430,3 +430,89 @@ http "slow" {
 		t.Errorf("a progress line with --json:\n%s", r.stderr)
 	}
 }
+
+// TestTerraformHandOff feeds a suite with `terraform output -json` and
+// with a .json --var-file: values converted by their recorded types, a
+// sensitive output kept out of every report, unused outputs listed with
+// --verbose.
+func TestTerraformHandOff(t *testing.T) {
+	open, closed := ports(t)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "app.nettest.hcl"), []byte(`
+variable "hosts" {
+  type = list(string)
+}
+variable "ports" {
+  type = object({ open = number, closed = number })
+}
+variable "token" {
+  type    = string
+  default = ""
+}
+tcp "open" {
+  for_each    = toset(var.hosts)
+  host        = each.value
+  port        = var.ports.open
+  description = "reached with ${var.token}"
+  expect {
+    open = false # fails, so that the description is reported
+  }
+}
+tcp "closed" {
+  host = var.hosts[0]
+  port = var.ports.closed
+  expect {
+    state = "closed"
+  }
+}
+`), 0o644)
+	outputs := filepath.Join(dir, "outputs.json")
+	os.WriteFile(outputs, []byte(fmt.Sprintf(`{
+  "hosts": {"sensitive": false, "type": ["tuple", ["string", "string"]], "value": ["127.0.0.1", "127.0.0.2"]},
+  "ports": {"sensitive": false, "type": ["object", {"closed": "number", "open": "number"}], "value": {"closed": %d, "open": %d}},
+  "token": {"sensitive": true, "type": "string", "value": "tok-1f2e3d4c5b"},
+  "vpc_id": {"sensitive": false, "type": "string", "value": "vpc-0a1b2c3d"}
+}`, closed, open)), 0o644)
+	jsonFile := filepath.Join(dir, "r.jsonl")
+	r := nettest(t, "test", dir, "--terraform-outputs="+outputs, "--verbose", "--json-file="+jsonFile)
+	if r.code != 1 || !strings.Contains(r.stdout, "2 passed, 1 failed, 0 errored, 0 skipped") { // nothing listens on 127.0.0.2
+		t.Fatalf("exit %d:\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "Terraform outputs no variable is named after, ignored: vpc_id") {
+		t.Errorf("--verbose does not list the unused output:\n%s", r.stderr)
+	}
+	data, _ := os.ReadFile(jsonFile)
+	if strings.Contains(r.stdout+r.stderr+string(data), "tok-1f2e3d4c5b") || !strings.Contains(r.stdout, "reached with (sensitive value)") {
+		t.Errorf("the sensitive output shows in a report:\n%s\n%s", r.stdout, data)
+	}
+
+	// The same values from a .json --var-file, and a later --var wins.
+	vars := filepath.Join(dir, "vars.json")
+	os.WriteFile(vars, []byte(fmt.Sprintf(`{"hosts": ["127.0.0.1"], "ports": {"open": %d, "closed": %d}}`, open, closed)), 0o644)
+	r = nettest(t, "test", dir, "--var-file="+vars, "--var", fmt.Sprintf("ports={open=%d, closed=%d}", closed, closed))
+	if r.code != 0 || !strings.Contains(r.stdout, "2 passed, 0 failed") {
+		t.Errorf("--var-file vars.json then --var: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	os.WriteFile(vars, []byte("{\n  \"hosts\": \"127.0.0.1\"\n}"), 0o644)
+	r = nettest(t, "validate", dir, "--var-file="+vars)
+	if r.code != 2 || !strings.Contains(r.stderr, "Invalid value for variable") || !strings.Contains(r.stderr, "vars.json line 2") {
+		t.Errorf("a bad value in vars.json: exit %d\n%s", r.code, r.stderr)
+	}
+}
+
+// TestTerraformExample plans the three-tier VPC example from its
+// realistic `terraform output -json` file, as the README shows.
+func TestTerraformExample(t *testing.T) {
+	r := nettest(t, "plan", "../../examples/three-tier-vpc", "--terraform-outputs=../../examples/three-tier-vpc/terraform-outputs.json")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	for _, want := range []string{"9 checks in 1 files", `host = "10.20.21.84"`, `tcp.app_not_from_public["10.20.12.201"]`, "Authorization = (sensitive value)"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("plan lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if strings.Contains(r.stdout, "hc-7f3e9b2a41d04c6e") {
+		t.Errorf("the sensitive output shows in the plan")
+	}
+}

@@ -81,8 +81,18 @@ func (v varFileFlag) Set(s string) error {
 	return nil
 }
 
-// addVarFlags registers --var and --var-file on fs, collecting into args.
+type terraformOutputsFlag struct{ varFlags }
+
+func (v terraformOutputsFlag) String() string { return "" }
+func (v terraformOutputsFlag) Set(s string) error {
+	*v.args = append(*v.args, schema.VarArg{TerraformOutputs: s})
+	return nil
+}
+
+// addVarFlags registers --var, --var-file and --terraform-outputs on fs,
+// collecting into args.
 func addVarFlags(fs *flag.FlagSet, args *[]schema.VarArg) {
 	fs.Var(varFlag{varFlags{args}}, "var", "Set a variable: `NAME=VALUE`. Repeatable; later values win. Lists and maps are written in HCL: --var 'ports=[80,443]'.")
-	fs.Var(varFileFlag{varFlags{args}}, "var-file", "Set variables from an HCL `FILE` of NAME = VALUE lines. Repeatable, in order with --var.\nVariables also come from the environment: NETTEST_VAR_name=value (lowest precedence).")
+	fs.Var(varFileFlag{varFlags{args}}, "var-file", "Set variables from an HCL `FILE` of NAME = VALUE lines, or from a JSON object when FILE ends in\n.json (as .tfvars.json). Repeatable, in order with --var. Variables also come from the\nenvironment: NETTEST_VAR_name=value (lowest precedence).")
+	fs.Var(terraformOutputsFlag{varFlags{args}}, "terraform-outputs", "Set each variable named like an output from `FILE`, the output of 'terraform output -json',\nconverted with the type Terraform recorded; a sensitive output makes the variable sensitive.\nOutputs without a variable are ignored (--verbose lists them). In order with --var.")
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -101,6 +102,9 @@ func cmdTest(args []string, stdout, stderr io.Writer) int {
 	if code != exitOK {
 		configReports(&f, suite, diags, stdout, stderr)
 		return code
+	}
+	if f.verbose && len(suite.UnusedOutputs) > 0 {
+		fmt.Fprintf(stderr, "nettest: Terraform outputs no variable is named after, ignored: %s\n", strings.Join(suite.UnusedOutputs, ", "))
 	}
 	if part := f.sel.shardName(); part != "" {
 		touchBazelShardFile(os.Getenv)
