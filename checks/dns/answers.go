@@ -3,6 +3,7 @@ package dns
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -96,68 +97,49 @@ func normalise(qtype, s string) string {
 	return strings.Join(f, " ")
 }
 
-// normalised returns the expected strings in answer form, for the type the
-// probe asked (read from the result, since expectations do not see the
-// arguments).
-func normalised(want, result cty.Value) (expected, got []string) {
-	typ := ""
-	if t := checks.Field(result, "type"); t.Type() == cty.String && t.IsKnown() && !t.IsNull() {
-		typ = t.AsString()
+// normalised writes the expected answers as the probe writes answers of
+// the type it asked (read from the result, since expectations do not see
+// the arguments).
+func normalised(want []string, got Result) []string {
+	out := make([]string, len(want))
+	for i, s := range want {
+		out[i] = normalise(got.Type, s)
 	}
-	for _, s := range checks.Strings(want) {
-		expected = append(expected, normalise(typ, s))
-	}
-	return expected, checks.Strings(checks.Field(result, "answers"))
+	return out
 }
 
 // answersExpectation is met when the answers are exactly the expected set,
 // in any order: the order of A records changes from query to query on a
 // round-robin server.
 func answersExpectation() checks.Expectation {
-	return checks.Expectation{
-		Name: "answers",
-		Type: cty.List(cty.String),
-		Doc:  "The exact set of answers of the asked type, in any order, written as the answers result field shows them; [] requires no answer.",
-		Compare: func(want, result cty.Value) *checks.Diff {
-			w, g := normalised(want, result)
-			if sameSet(w, g) {
+	return checks.Expect("answers", "The exact set of answers of the asked type, in any order, written as the answers result field shows them; [] requires no answer.",
+		func(want []string, got Result) *checks.Diff {
+			if sameSet(normalised(want, got), got.Answers) {
 				return nil
 			}
-			return &checks.Diff{Field: "answers", Expected: checks.Show(want), Actual: checks.Show(checks.Field(result, "answers"))}
-		},
-	}
+			return &checks.Diff{Expected: checks.Literal(want), Actual: checks.Literal(got.Answers)}
+		})
 }
 
 // containsExpectation is met when every expected answer is among the
 // answers, which may hold more.
 func containsExpectation() checks.Expectation {
-	return checks.Expectation{
-		Name: "contains",
-		Type: cty.List(cty.String),
-		Doc:  "Answers that must be among the answers, which may hold others too.",
-		Compare: func(want, result cty.Value) *checks.Diff {
-			w, g := normalised(want, result)
-			have := map[string]bool{}
-			for _, s := range g {
-				have[s] = true
+	return checks.Expect("contains", "Answers that must be among the answers, which may hold others too.", func(want []string, got Result) *checks.Diff {
+		var missing []string
+		for i, s := range normalised(want, got) {
+			if !slices.Contains(got.Answers, s) {
+				missing = append(missing, strconv.Quote(want[i]))
 			}
-			var missing []string
-			raw := checks.Strings(want)
-			for i, s := range w {
-				if !have[s] {
-					missing = append(missing, strconv.Quote(raw[i]))
-				}
-			}
-			if len(missing) == 0 {
-				return nil
-			}
-			return &checks.Diff{
-				Field:    "answers",
-				Expected: "contains " + checks.Show(want),
-				Actual:   checks.Show(checks.Field(result, "answers")) + " (missing " + strings.Join(missing, ", ") + ")",
-			}
-		},
-	}
+		}
+		if len(missing) == 0 {
+			return nil
+		}
+		return &checks.Diff{
+			Field:    "answers",
+			Expected: "contains " + checks.Literal(want),
+			Actual:   checks.Literal(got.Answers) + " (missing " + strings.Join(missing, ", ") + ")",
+		}
+	})
 }
 
 func sameSet(a, b []string) bool {
@@ -182,23 +164,15 @@ func sorted(ss []string) []string {
 // rcodeExpectation compares response codes by their value, so "nxdomain"
 // and the old spelling "NOTIMPL" work as well.
 func rcodeExpectation() checks.Expectation {
-	return checks.Expectation{
-		Name:     "rcode",
-		Type:     cty.String,
-		Doc:      `The response code: "NOERROR", "NXDOMAIN", "SERVFAIL", "REFUSED", "FORMERR", "NOTIMP", … (any case).`,
-		Validate: validRcode,
-		Compare: func(want, result cty.Value) *checks.Diff {
-			got := checks.Field(result, "rcode")
-			if got.Type() == cty.String && got.IsKnown() && !got.IsNull() {
-				w, ok1 := miekg.StringToRcode[strings.ToUpper(want.AsString())]
-				g, ok2 := miekg.StringToRcode[got.AsString()]
-				if ok1 && ok2 && w == g {
-					return nil
-				}
-			}
-			return &checks.Diff{Field: "rcode", Expected: checks.Show(want), Actual: checks.Show(got)}
-		},
-	}
+	e := checks.Expect("rcode", `The response code: "NOERROR", "NXDOMAIN", "SERVFAIL", "REFUSED", "FORMERR", "NOTIMP", … (any case).`, func(want string, got Result) *checks.Diff {
+		w, ok1 := miekg.StringToRcode[strings.ToUpper(want)]
+		g, ok2 := miekg.StringToRcode[got.Rcode]
+		if ok1 && ok2 && w == g {
+			return nil
+		}
+		return &checks.Diff{Expected: checks.Literal(want), Actual: checks.Literal(got.Rcode)}
+	})
+	return e.Validated(validRcode)
 }
 
 func validRcode(v cty.Value) error {

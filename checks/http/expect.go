@@ -2,7 +2,6 @@ package http
 
 import (
 	"fmt"
-	"math/big"
 	"net"
 	"regexp"
 	"sort"
@@ -19,29 +18,22 @@ const previewRunes = 200
 // expectStatus accepts one status or a list of statuses, any of which passes:
 // status = 200, or status = [200, 204].
 func expectStatus() checks.Expectation {
-	return checks.Expectation{
-		Name: "status",
-		Type: cty.DynamicPseudoType,
-		Doc:  "The status code, or a list of codes any of which passes: 200, [200, 204].",
-		Validate: func(v cty.Value) error {
-			_, err := statuses(v)
-			return err
-		},
-		Compare: func(want, result cty.Value) *checks.Diff {
-			got := checks.Field(result, "status")
-			codes, _ := statuses(want)
-			for _, c := range codes {
-				if got.Type() == cty.Number && got.IsKnown() && !got.IsNull() && got.Equals(c).True() {
-					return nil
-				}
+	return checks.Expect("status", "The status code, or a list of codes any of which passes: 200, [200, 204].", func(want cty.Value, got Result) *checks.Diff {
+		codes, _ := statuses(want)
+		for _, c := range codes {
+			if c.Equals(cty.NumberIntVal(int64(got.Status))).True() {
+				return nil
 			}
-			expected := checks.Show(want)
-			if len(codes) != 1 || !want.Type().Equals(cty.Number) {
-				expected = "one of " + expected
-			}
-			return &checks.Diff{Field: "status", Expected: expected, Actual: checks.Show(got) + redirectNote(result)}
-		},
-	}
+		}
+		expected := checks.Show(want)
+		if len(codes) != 1 || !want.Type().Equals(cty.Number) {
+			expected = "one of " + expected
+		}
+		return &checks.Diff{Expected: expected, Actual: checks.Literal(got.Status) + redirectNote(got)}
+	}).Validated(func(v cty.Value) error {
+		_, err := statuses(v)
+		return err
+	})
 }
 
 // statuses returns the codes of a status expectation: a number, or a list,
@@ -82,57 +74,41 @@ func statuses(v cty.Value) ([]cty.Value, error) {
 // redirectNote adds the Location of a redirect to the actual status, which
 // tells a user who expected 200 where the URL sends them, and says when the
 // redirect limit stopped a chain of them.
-func redirectNote(result cty.Value) string {
-	loc := checks.Field(result, "location")
-	status := checks.Field(result, "status")
-	if loc.Type() != cty.String || loc.IsNull() || !loc.IsKnown() || loc.AsString() == "" ||
-		status.Type() != cty.Number || status.IsNull() || !status.IsKnown() || !strings.HasPrefix(checks.Show(status), "3") {
+func redirectNote(r Result) string {
+	if r.Location == "" || r.Status < 300 || r.Status > 399 {
 		return ""
 	}
-	note := " (redirect to " + checks.Show(loc)
-	if n := checks.Field(result, "redirects"); n.Type() == cty.Number && !n.IsNull() && n.IsKnown() &&
-		n.AsBigFloat().Cmp(big.NewFloat(MaxRedirects)) >= 0 {
+	note := " (redirect to " + checks.Literal(r.Location)
+	if r.Redirects >= MaxRedirects {
 		note += fmt.Sprintf(", not followed: %d redirects is the most followed", MaxRedirects)
 	}
 	return note + ")"
 }
 
 func expectBodyContains() checks.Expectation {
-	return checks.Expectation{
-		Name: "body_contains",
-		Type: cty.String,
-		Doc:  "A string the body (its first body_limit bytes) must contain.",
-		Compare: func(want, result cty.Value) *checks.Diff {
-			body := stringField(result, "body")
-			if strings.Contains(body, want.AsString()) {
-				return nil
-			}
-			return &checks.Diff{Field: "body", Expected: "contains " + checks.Show(want), Actual: preview(result)}
-		},
-	}
+	return checks.Expect("body_contains", "A string the body (its first body_limit bytes) must contain.", func(want string, got Result) *checks.Diff {
+		if strings.Contains(got.Body, want) {
+			return nil
+		}
+		return &checks.Diff{Field: "body", Expected: "contains " + checks.Literal(want), Actual: preview(got)}
+	})
 }
 
 func expectBodyMatches() checks.Expectation {
-	return checks.Expectation{
-		Name:     "body_matches",
-		Type:     cty.String,
-		Doc:      "An RE2 regular expression the body (its first body_limit bytes) must match somewhere; (?s) lets . match newlines.",
-		Validate: checks.ValidRegexp,
-		Compare: func(want, result cty.Value) *checks.Diff {
-			re, err := regexp.Compile(want.AsString())
-			if err == nil && re.MatchString(stringField(result, "body")) {
-				return nil
-			}
-			return &checks.Diff{Field: "body", Expected: "matches " + checks.Show(want), Actual: preview(result)}
-		},
-	}
+	return checks.Expect("body_matches", "An RE2 regular expression the body (its first body_limit bytes) must match somewhere; (?s) lets . match newlines.", func(want string, got Result) *checks.Diff {
+		re, err := regexp.Compile(want)
+		if err == nil && re.MatchString(got.Body) {
+			return nil
+		}
+		return &checks.Diff{Field: "body", Expected: "matches " + checks.Literal(want), Actual: preview(got)}
+	}).Validated(checks.ValidRegexp)
 }
 
 // preview shows the start of the body and its size in a diff.
-func preview(result cty.Value) string {
-	body := stringField(result, "body")
+func preview(r Result) string {
+	body := r.Body
 	size := fmt.Sprintf("%d bytes", len(body))
-	if t := checks.Field(result, "body_truncated"); t.Type() == cty.Bool && !t.IsNull() && t.IsKnown() && t.True() {
+	if r.BodyTruncated {
 		size = fmt.Sprintf("first %d bytes read, body_limit reached", len(body))
 	}
 	runes := []rune(body)
@@ -148,57 +124,39 @@ func preview(result cty.Value) string {
 // "/login/" is a path, not a pattern.
 
 func expectHeaders() checks.Expectation {
-	return checks.Expectation{
-		Name:     "headers",
-		Type:     cty.Map(cty.String),
-		Doc:      "Headers by name (any case) and the exact value each must have; several values of one header are joined with \", \".",
-		Validate: validHeaderNames,
-		Compare: func(want, result cty.Value) *checks.Diff {
-			return compareHeaders(want, result, "=", func(w, got string) bool { return w == got })
-		},
-	}
+	return checks.Expect("headers", "Headers by name (any case) and the exact value each must have; several values of one header are joined with \", \".", func(want map[string]string, got Result) *checks.Diff {
+		return compareHeaders(want, got, "=", func(w, got string) bool { return w == got })
+	}).Validated(validHeaderNames)
 }
 
 func expectHeadersMatch() checks.Expectation {
-	return checks.Expectation{
-		Name: "headers_match",
-		Type: cty.Map(cty.String),
-		Doc:  "Headers by name (any case) and an RE2 regular expression each value must match; \"\" only requires the header to be present.",
-		Validate: func(v cty.Value) error {
-			if err := validHeaderNames(v); err != nil {
-				return err
+	return checks.Expect("headers_match", "Headers by name (any case) and an RE2 regular expression each value must match; \"\" only requires the header to be present.", func(want map[string]string, got Result) *checks.Diff {
+		return compareHeaders(want, got, "matches", func(w, got string) bool {
+			re, err := regexp.Compile(w)
+			return err == nil && re.MatchString(got)
+		})
+	}).Validated(func(v cty.Value) error {
+		if err := validHeaderNames(v); err != nil {
+			return err
+		}
+		for it := v.ElementIterator(); it.Next(); {
+			k, e := it.Element()
+			if !e.IsKnown() || e.IsNull() {
+				continue
 			}
-			for it := v.ElementIterator(); it.Next(); {
-				k, e := it.Element()
-				if !e.IsKnown() || e.IsNull() {
-					continue
-				}
-				if _, err := regexp.Compile(e.AsString()); err != nil {
-					return fmt.Errorf("the regular expression for header %q is invalid: %v", k.AsString(), err)
-				}
+			if _, err := regexp.Compile(e.AsString()); err != nil {
+				return fmt.Errorf("the regular expression for header %q is invalid: %v", k.AsString(), err)
 			}
-			return nil
-		},
-		Compare: func(want, result cty.Value) *checks.Diff {
-			return compareHeaders(want, result, "matches", func(w, got string) bool {
-				re, err := regexp.Compile(w)
-				return err == nil && re.MatchString(got)
-			})
-		},
-	}
+		}
+		return nil
+	})
 }
 
 // compareHeaders checks every expected header and reports the unmet ones
 // together in one diff line, each with what was expected and what was sent.
-func compareHeaders(want, result cty.Value, op string, ok func(want, got string) bool) *checks.Diff {
-	have := headerValues(result)
-	wanted := map[string]string{}
-	for it := want.ElementIterator(); it.Next(); {
-		k, w := it.Element()
-		if w.IsKnown() && !w.IsNull() {
-			wanted[strings.ToLower(k.AsString())] = w.AsString()
-		}
-	}
+func compareHeaders(want map[string]string, r Result, op string, ok func(want, got string) bool) *checks.Diff {
+	have := lowerKeys(r.Headers)
+	wanted := lowerKeys(want)
 	names := make([]string, 0, len(wanted))
 	for name := range wanted {
 		names = append(names, name)
@@ -225,49 +183,36 @@ func compareHeaders(want, result cty.Value, op string, ok func(want, got string)
 }
 
 func expectHeadersAbsent() checks.Expectation {
-	return checks.Expectation{
-		Name: "headers_absent",
-		Type: cty.List(cty.String),
-		Doc:  "Header names (any case) the answer must not carry, such as \"x-powered-by\".",
-		Validate: func(v cty.Value) error {
-			for it := v.ElementIterator(); it.Next(); {
-				_, e := it.Element()
-				if e.IsKnown() && !e.IsNull() && !isToken(e.AsString()) {
-					return fmt.Errorf("%q is not a header name", e.AsString())
-				}
+	return checks.Expect("headers_absent", "Header names (any case) the answer must not carry, such as \"x-powered-by\".", func(want []string, got Result) *checks.Diff {
+		have := lowerKeys(got.Headers)
+		var names, present []string
+		for _, n := range want {
+			n = strings.ToLower(n)
+			if v, ok := have[n]; ok {
+				names = append(names, n)
+				present = append(present, fmt.Sprintf("%s = %q", n, v))
 			}
+		}
+		if len(names) == 0 {
 			return nil
-		},
-		Compare: func(want, result cty.Value) *checks.Diff {
-			have := headerValues(result)
-			var names, present []string
-			for _, n := range checks.Strings(want) {
-				n = strings.ToLower(n)
-				if v, ok := have[n]; ok {
-					names = append(names, n)
-					present = append(present, fmt.Sprintf("%s = %q", n, v))
-				}
+		}
+		return &checks.Diff{Field: "headers", Expected: "no " + strings.Join(names, ", "), Actual: "{ " + strings.Join(present, ", ") + " }"}
+	}).Validated(func(v cty.Value) error {
+		for it := v.ElementIterator(); it.Next(); {
+			_, e := it.Element()
+			if e.IsKnown() && !e.IsNull() && !isToken(e.AsString()) {
+				return fmt.Errorf("%q is not a header name", e.AsString())
 			}
-			if len(names) == 0 {
-				return nil
-			}
-			return &checks.Diff{Field: "headers", Expected: "no " + strings.Join(names, ", "), Actual: "{ " + strings.Join(present, ", ") + " }"}
-		},
-	}
+		}
+		return nil
+	})
 }
 
-// headerValues returns the result's headers as a Go map.
-func headerValues(result cty.Value) map[string]string {
-	out := map[string]string{}
-	h := checks.Field(result, "headers")
-	if h.IsNull() || !h.IsKnown() || !h.CanIterateElements() {
-		return out
-	}
-	for it := h.ElementIterator(); it.Next(); {
-		k, v := it.Element()
-		if v.Type() == cty.String && v.IsKnown() && !v.IsNull() {
-			out[strings.ToLower(k.AsString())] = v.AsString()
-		}
+// lowerKeys returns headers by lower-case name.
+func lowerKeys(h map[string]string) map[string]string {
+	out := make(map[string]string, len(h))
+	for k, v := range h {
+		out[strings.ToLower(k)] = v
 	}
 	return out
 }
@@ -276,32 +221,18 @@ func headerValues(result cty.Value) map[string]string {
 // least the given number of days; a plain http answer has no certificate and
 // does not meet it.
 func expectCertDaysLeftMin() checks.Expectation {
-	return checks.Expectation{
-		Name:     "cert_days_left_min",
-		Type:     cty.Number,
-		Doc:      "Whole days the server's certificate must still be valid, at least; fails for plain http.",
-		Validate: checks.IntRange(0, 100000),
-		Compare: func(want, result cty.Value) *checks.Diff {
-			expected := "at least " + checks.Show(want)
-			if stringField(result, "tls_version") == "" {
-				return &checks.Diff{Field: "cert_days_left", Expected: expected, Actual: "no certificate (plain http)"}
-			}
-			got := checks.Field(result, "cert_days_left")
-			if got.Type() == cty.Number && got.IsKnown() && !got.IsNull() && got.AsBigFloat().Cmp(want.AsBigFloat()) >= 0 {
-				return nil
-			}
-			return &checks.Diff{Field: "cert_days_left", Expected: expected,
-				Actual: fmt.Sprintf("%s (expires %s)", checks.Show(got), stringField(result, "cert_expiry"))}
-		},
-	}
-}
-
-func stringField(result cty.Value, name string) string {
-	v := checks.Field(result, name)
-	if v.Type() != cty.String || v.IsNull() || !v.IsKnown() {
-		return ""
-	}
-	return v.AsString()
+	return checks.Expect("cert_days_left_min", "Whole days the server's certificate must still be valid, at least; fails for plain http.", func(want int, got Result) *checks.Diff {
+		d := &checks.Diff{Field: "cert_days_left", Expected: "at least " + checks.Literal(want)}
+		switch {
+		case got.TLSVersion == "":
+			d.Actual = "no certificate (plain http)"
+		case got.CertDaysLeft >= want:
+			return nil
+		default:
+			d.Actual = fmt.Sprintf("%s (expires %s)", checks.Literal(got.CertDaysLeft), got.CertExpiry)
+		}
+		return d
+	}).Validated(checks.IntRange(0, 100000))
 }
 
 // Load-time validation of arguments.

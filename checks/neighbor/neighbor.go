@@ -107,20 +107,16 @@ func validIP(v cty.Value) error {
 // understands ("02:00:5E:10:00:01", "02-00-5e-10-00-01"); "" means the
 // entry must have none.
 func macExpectation() checks.Expectation {
-	return checks.Expectation{Name: "mac", Type: cty.String,
-		Doc: `The MAC address, in any case, with colons or hyphens ("02:00:5e:10:00:01").`,
-		Validate: func(v cty.Value) error {
-			_, err := normalMAC(v.AsString())
-			return err
-		},
-		Compare: func(want, result cty.Value) *checks.Diff {
-			got := checks.Field(result, "mac")
-			w, err := normalMAC(want.AsString())
-			if err == nil && got.Type() == cty.String && got.IsKnown() && !got.IsNull() && got.AsString() == w {
-				return nil
-			}
-			return &checks.Diff{Field: "mac", Expected: checks.Show(cty.StringVal(w)), Actual: checks.Show(got)}
-		}}
+	return checks.Expect("mac", `The MAC address, in any case, with colons or hyphens ("02:00:5e:10:00:01").`, func(want string, got Result) *checks.Diff {
+		w, err := normalMAC(want)
+		if err == nil && got.MAC == w {
+			return nil
+		}
+		return &checks.Diff{Expected: checks.Literal(w), Actual: checks.Literal(got.MAC)}
+	}).Validated(func(v cty.Value) error {
+		_, err := normalMAC(v.AsString())
+		return err
+	})
 }
 
 func normalMAC(s string) (string, error) {

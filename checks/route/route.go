@@ -88,9 +88,9 @@ func init() {
 		},
 		Expect: []checks.Expectation{
 			checks.Equal("reachable", cty.Bool, "Whether a usable route must exist (true) or there must be none (false: no route, or an unreachable, prohibit, blackhole or throw route)."),
-			address("gateway", `The next hop; "" means the destination must be on-link (directly connected).`),
+			address("gateway", `The next hop; "" means the destination must be on-link (directly connected).`, func(r Result) string { return r.Gateway }),
 			checks.Equal("interface", cty.String, "The outgoing interface."),
-			address("source", "The source address the kernel picks."),
+			address("source", "The source address the kernel picks.", func(r Result) string { return r.Source }),
 			prefix(),
 			checks.Equal("type", cty.String, `The route type: "unicast", "local", "broadcast", "multicast", "anycast", "unreachable", "prohibit", "blackhole", "throw".`).Validated(checks.OneOf("unicast", "local", "broadcast", "multicast", "anycast", "unreachable", "prohibit", "blackhole", "throw", "nat", "xresolve")),
 		},
@@ -322,46 +322,35 @@ func prefixString(dst *net.IPNet) string {
 
 // address is an expectation on an IP address field that compares addresses,
 // not spellings ("2001:db8::1" equals "2001:DB8:0::1"); "" means none.
-func address(field, doc string) checks.Expectation {
-	return checks.Expectation{Name: field, Type: cty.String, Doc: doc,
-		Validate: func(v cty.Value) error {
-			if v.AsString() == "" {
-				return nil
-			}
-			return validIP(v)
-		},
-		Compare: func(want, result cty.Value) *checks.Diff {
-			got := checks.Field(result, field)
-			if got.Type() == cty.String && got.IsKnown() && !got.IsNull() {
-				w, g := want.AsString(), got.AsString()
-				if w == g || (w != "" && g != "" && net.ParseIP(w).Equal(net.ParseIP(g))) {
-					return nil
-				}
-			}
-			return &checks.Diff{Field: field, Expected: checks.Show(want), Actual: checks.Show(got)}
-		}}
+func address(field, doc string, of func(Result) string) checks.Expectation {
+	return checks.Expect(field, doc, func(want string, r Result) *checks.Diff {
+		got := of(r)
+		if want == got || (want != "" && got != "" && net.ParseIP(want).Equal(net.ParseIP(got))) {
+			return nil
+		}
+		return &checks.Diff{Expected: checks.Literal(want), Actual: checks.Literal(got)}
+	}).Validated(func(v cty.Value) error {
+		if v.AsString() == "" {
+			return nil
+		}
+		return validIP(v)
+	})
 }
 
 // prefix compares prefixes as networks: "default", "0.0.0.0/0" and "::/0"
 // are the default route, and "10.1.2.3/8" is 10.0.0.0/8.
 func prefix() checks.Expectation {
-	return checks.Expectation{Name: "prefix", Type: cty.String,
-		Doc: `The destination of the matched route, such as "198.18.1.0/24" or "default".`,
-		Validate: func(v cty.Value) error {
-			_, err := canonicalPrefix(v.AsString())
-			return err
-		},
-		Compare: func(want, result cty.Value) *checks.Diff {
-			got := checks.Field(result, "prefix")
-			if got.Type() == cty.String && got.IsKnown() && !got.IsNull() {
-				w, werr := canonicalPrefix(want.AsString())
-				g, gerr := canonicalPrefix(got.AsString())
-				if werr == nil && gerr == nil && w == g {
-					return nil
-				}
-			}
-			return &checks.Diff{Field: "prefix", Expected: checks.Show(want), Actual: checks.Show(got)}
-		}}
+	return checks.Expect("prefix", `The destination of the matched route, such as "198.18.1.0/24" or "default".`, func(want string, r Result) *checks.Diff {
+		w, werr := canonicalPrefix(want)
+		g, gerr := canonicalPrefix(r.Prefix)
+		if werr == nil && gerr == nil && w == g {
+			return nil
+		}
+		return &checks.Diff{Expected: checks.Literal(want), Actual: checks.Literal(r.Prefix)}
+	}).Validated(func(v cty.Value) error {
+		_, err := canonicalPrefix(v.AsString())
+		return err
+	})
 }
 
 func canonicalPrefix(s string) (string, error) {

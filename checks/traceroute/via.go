@@ -3,6 +3,7 @@ package traceroute
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/nettest/nettest/checks"
@@ -15,13 +16,7 @@ import (
 // then the VPN gateway". A hop balanced over several routers matches any of
 // the addresses that answered for it.
 func Via() checks.Expectation {
-	return checks.Expectation{
-		Name:     "via",
-		Type:     cty.List(cty.String),
-		Doc:      "Addresses that must appear on the path in this order, not necessarily adjacent.",
-		Validate: validVia,
-		Compare:  compareVia,
-	}
+	return checks.Expect("via", "Addresses that must appear on the path in this order, not necessarily adjacent.", compareVia).Validated(validVia)
 }
 
 // validVia accepts IP addresses only: the hops of a trace are addresses, and
@@ -39,32 +34,25 @@ func validVia(v cty.Value) error {
 	return nil
 }
 
-func compareVia(want, result cty.Value) *checks.Diff {
-	wanted := checks.Strings(want)
-	hops := checks.Field(result, "hops")
+func compareVia(wanted []string, got Result) *checks.Diff {
 	var path [][]string // per hop, the normalised addresses that answered
 	var shown []string
-	if hops.IsKnown() && !hops.IsNull() && hops.CanIterateElements() {
-		for it := hops.ElementIterator(); it.Next(); {
-			_, h := it.Element()
-			addrs := checks.Strings(checks.Field(h, "addresses"))
-			if len(addrs) == 0 {
-				if a := checks.Field(h, "address"); a.Type() == cty.String && !a.IsNull() && a.AsString() != "" {
-					addrs = []string{a.AsString()}
-				}
-			}
-			for i := range addrs {
-				addrs[i] = normalise(addrs[i])
-			}
-			path = append(path, addrs)
-			switch len(addrs) {
-			case 0:
-				shown = append(shown, "*")
-			case 1:
-				shown = append(shown, fmt.Sprintf("%q", addrs[0]))
-			default:
-				shown = append(shown, fmt.Sprintf("%q", strings.Join(addrs, "|")))
-			}
+	for _, h := range got.Hops {
+		addrs := slices.Clone(h.Addresses)
+		if len(addrs) == 0 && h.Address != "" {
+			addrs = []string{h.Address}
+		}
+		for i := range addrs {
+			addrs[i] = normalise(addrs[i])
+		}
+		path = append(path, addrs)
+		switch len(addrs) {
+		case 0:
+			shown = append(shown, "*")
+		case 1:
+			shown = append(shown, fmt.Sprintf("%q", addrs[0]))
+		default:
+			shown = append(shown, fmt.Sprintf("%q", strings.Join(addrs, "|")))
 		}
 	}
 	// Greedy matching is exact for an ordered subsequence: taking the
@@ -85,7 +73,7 @@ func compareVia(want, result cty.Value) *checks.Diff {
 			}
 			return &checks.Diff{
 				Field:    "hops",
-				Expected: "via " + checks.Show(want),
+				Expected: "via " + checks.Literal(wanted),
 				Actual:   "[" + strings.Join(shown, ", ") + "] (no " + missing + ")",
 			}
 		}
