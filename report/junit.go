@@ -1,6 +1,8 @@
 package report
 
 import (
+	"bytes"
+	"encoding/xml"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -93,6 +95,52 @@ func (c *counts) add(o runner.Outcome) {
 	}
 }
 
+// The JUnit document, as encoding/xml writes it: the shape of the strict
+// schema (junit-10.xsd) as types. Attributes the schema requires carry no
+// omitempty.
+type (
+	junitSuites struct {
+		XMLName  xml.Name     `xml:"testsuites"`
+		Name     string       `xml:"name,attr"`
+		Tests    int          `xml:"tests,attr"`
+		Failures int          `xml:"failures,attr"`
+		Errors   int          `xml:"errors,attr"`
+		Time     string       `xml:"time,attr"`
+		Suites   []junitSuite `xml:"testsuite"`
+	}
+	junitSuite struct {
+		Name      string      `xml:"name,attr"`
+		Tests     int         `xml:"tests,attr"`
+		Failures  int         `xml:"failures,attr"`
+		Errors    int         `xml:"errors,attr"`
+		Skipped   int         `xml:"skipped,attr"`
+		Time      string      `xml:"time,attr"`
+		Timestamp string      `xml:"timestamp,attr"`
+		Hostname  string      `xml:"hostname,attr"`
+		File      string      `xml:"file,attr,omitempty"`
+		Cases     []junitCase `xml:"testcase"`
+		SystemErr *junitText  `xml:"system-err"`
+	}
+	junitCase struct {
+		Name      string        `xml:"name,attr"`
+		Classname string        `xml:"classname,attr"`
+		Time      string        `xml:"time,attr"`
+		Failure   *junitVerdict `xml:"failure"`
+		Error     *junitVerdict `xml:"error"`
+		Skipped   *junitVerdict `xml:"skipped"`
+		SystemOut *junitText    `xml:"system-out"`
+	}
+	// junitVerdict is a <failure>, <error> or <skipped>: the short reason
+	// as its message, the explanation as its text.
+	junitVerdict struct {
+		Message string `xml:"message,attr"`
+		Text    string `xml:",cdata"`
+	}
+	junitText struct {
+		Text string `xml:",cdata"`
+	}
+)
+
 func (j *junit) render(s runner.Summary) []byte {
 	sortOutcomes(j.cases)
 	// Group by file; cases are sorted by file, so a group is a run.
@@ -109,10 +157,7 @@ func (j *junit) render(s runner.Summary) []byte {
 	}
 	// The outer time is the run's wall time; a suite's is the sum of its
 	// checks', as JUnit tools add them up.
-	var b strings.Builder
-	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
-	fmt.Fprintf(&b, `<testsuites name="nettest" tests="%d" failures="%d" errors="%d" time="%s">`+"\n",
-		all.tests, all.failures, all.errors, seconds(s.Duration))
+	doc := junitSuites{Name: "nettest", Tests: all.tests, Failures: all.failures, Errors: all.errors, Time: seconds(s.Duration)}
 	interrupted := ""
 	if s.Interrupted {
 		n := 0
@@ -133,55 +178,55 @@ func (j *junit) render(s runner.Summary) []byte {
 		for _, o := range g {
 			c.add(o)
 		}
-		name := "nettest"
+		suite := junitSuite{Name: "nettest", Tests: c.tests, Failures: c.failures, Errors: c.errors, Skipped: c.skipped,
+			Time: seconds(c.time), Timestamp: j.start.UTC().Format("2006-01-02T15:04:05"), Hostname: clean(j.hostname)}
 		if len(g) > 0 && g[0].File != "" {
-			name = g[0].File
+			suite.Name = clean(g[0].File)
+			suite.File = suite.Name
 		}
-		fmt.Fprintf(&b, `  <testsuite name="%s" tests="%d" failures="%d" errors="%d" skipped="%d" time="%s" timestamp="%s" hostname="%s"`,
-			attr(name), c.tests, c.failures, c.errors, c.skipped, seconds(c.time),
-			j.start.UTC().Format("2006-01-02T15:04:05"), attr(j.hostname))
-		if name != "nettest" {
-			fmt.Fprintf(&b, ` file="%s"`, attr(name))
-		}
-		b.WriteString(">\n")
 		for _, o := range g {
-			testcase(&b, o)
+			suite.Cases = append(suite.Cases, testcase(o))
 		}
 		if interrupted != "" {
-			b.WriteString("    <system-err>" + text(interrupted) + "</system-err>\n")
+			suite.SystemErr = &junitText{interrupted}
 		}
-		b.WriteString("  </testsuite>\n")
+		doc.Suites = append(doc.Suites, suite)
 	}
-	b.WriteString("</testsuites>\n")
-	return []byte(b.String())
+	var b bytes.Buffer
+	b.WriteString(xml.Header)
+	enc := xml.NewEncoder(&b)
+	enc.Indent("", "  ")
+	if err := enc.Encode(doc); err != nil {
+		// Every text is cleaned of what XML cannot hold; nothing else
+		// can make encoding fail.
+		panic("report: encoding the JUnit XML: " + err.Error())
+	}
+	b.WriteString("\n")
+	return b.Bytes()
 }
 
-// testcase writes one check. A failure, error or skip carries the short
+// testcase is one check. A failure, error or skip carries the short
 // message as its message attribute and the full explanation, with the
 // check's file:line, as its text; a pass with a message (passed on a retry)
 // keeps it in <system-out>.
-func testcase(b *strings.Builder, o runner.Outcome) {
-	fmt.Fprintf(b, `    <testcase name="%s" classname="%s" time="%s"`, attr(o.Address), attr(o.Kind), seconds(o.Duration))
-	var elem string
-	switch o.Status {
-	case runner.Fail:
-		elem = "failure"
-	case runner.Error:
-		elem = "error"
-	case runner.Skip:
-		elem = "skipped"
-	default:
-		if m := safe(o.Message, bodyLimit); m != "" {
-			b.WriteString(">\n      <system-out>" + text(m) + "</system-out>\n    </testcase>\n")
-		} else {
-			b.WriteString("/>\n")
-		}
-		return
-	}
+func testcase(o runner.Outcome) junitCase {
+	c := junitCase{Name: clean(o.Address), Classname: clean(o.Kind), Time: seconds(o.Duration)}
 	var body strings.Builder
 	explain(&body, o, "", painter{}, bodyLimit)
-	fmt.Fprintf(b, ">\n      <%s message=\"%s\">%s</%s>\n",
-		elem, attr(headline(o)), text(cut(strings.TrimRight(body.String(), "\n"), bodyLimit)), elem)
+	verdict := &junitVerdict{Message: clean(headline(o)), Text: clean(cut(strings.TrimRight(body.String(), "\n"), bodyLimit))}
+	switch o.Status {
+	case runner.Fail:
+		c.Failure = verdict
+	case runner.Error:
+		c.Error = verdict
+	case runner.Skip:
+		c.Skipped = verdict
+	default:
+		if m := safe(o.Message, bodyLimit); m != "" {
+			c.SystemOut = &junitText{m}
+		}
+		return c
+	}
 	if o.Capture != "" {
 		// Jenkins' and GitLab's JUnit readers turn this line, alone on
 		// its line of <system-out>, into a link to the file.
@@ -189,9 +234,9 @@ func testcase(b *strings.Builder, o runner.Outcome) {
 		if abs, err := filepath.Abs(path); err == nil {
 			path = abs
 		}
-		b.WriteString("      <system-out>\n[[ATTACHMENT|" + text(path) + "]]\n</system-out>\n")
+		c.SystemOut = &junitText{"\n[[ATTACHMENT|" + clean(path) + "]]\n"}
 	}
-	b.WriteString("    </testcase>\n")
+	return c
 }
 
 // headline is the message attribute: the reason, or the status when there
@@ -208,24 +253,6 @@ func headline(o runner.Outcome) string {
 func seconds(d time.Duration) string {
 	return strconv.FormatFloat(d.Seconds(), 'f', 3, 64)
 }
-
-// text escapes character data. The text has been cleaned, so only markup
-// characters remain to escape; escaping > as well keeps "]]>" harmless.
-func text(s string) string {
-	return textEscaper.Replace(clean(s))
-}
-
-// attr escapes an attribute value. Tabs and newlines are written as
-// character references, since a parser would turn them into spaces.
-func attr(s string) string {
-	return attrEscaper.Replace(clean(s))
-}
-
-var (
-	textEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
-	attrEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;",
-		"\t", "&#x9;", "\n", "&#xA;")
-)
 
 // writeAtomic writes data to a temporary file in path's directory and
 // renames it to path.
