@@ -25,6 +25,7 @@ import (
 
 	miekg "github.com/miekg/dns"
 	"github.com/nettest/nettest/checks"
+	"github.com/nettest/nettest/checks/internal/netx"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -378,11 +379,11 @@ func serverAddress(ctx context.Context, server string) (string, error) {
 	if _, err := netip.ParseAddr(host); err == nil {
 		return net.JoinHostPort(host, port), nil
 	}
-	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
-	if err != nil || len(ips) == 0 {
+	ips, err := netx.LookupName(ctx, host)
+	if err != nil {
 		return "", fmt.Errorf("cannot resolve the server name %q: %v; check the name, /etc/hosts and /etc/resolv.conf, or give the server's IP address", host, err)
 	}
-	return net.JoinHostPort(ips[0].Unmap().String(), port), nil
+	return net.JoinHostPort(ips[0].String(), port), nil
 }
 
 // splitServer reads "host", "host:port", "IPv6" or "[IPv6]:port".

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/nettest/nettest/checks"
+	"github.com/nettest/nettest/checks/internal/netx"
 	"io"
 	"net"
 	"net/url"
@@ -57,14 +58,15 @@ func explain(ctx context.Context, err error, cfg Config, tr *trace, start time.T
 		return explainTLS(hs, cfg)
 	}
 	var dnsErr *net.DNSError
+	cause := netx.Classify(ctx, err)
 	switch {
 	case errors.As(err, &dnsErr):
-		return fmt.Errorf("cannot resolve host %q: %v; check the name, /etc/hosts and /etc/resolv.conf, or use an IP address", dnsErr.Name, dnsErr.Err)
-	case errors.Is(err, syscall.ECONNREFUSED):
+		return netx.ResolveError(dnsErr.Name, dnsErr)
+	case cause == netx.Refused:
 		return fmt.Errorf("connection to %s refused: nothing listens on that port; check the URL's port and that the server runs (a tcp check can expect a port closed)", addr)
-	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
+	case cause == netx.HostUnreachable, cause == netx.NetUnreachable:
 		return fmt.Errorf("cannot reach %s: %v; check the routes and firewalls on the way", addr, rootCause(err))
-	case errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM):
+	case cause == netx.Blocked:
 		return fmt.Errorf("connection to %s blocked by a local firewall rule: %v", addr, rootCause(err))
 	case isRemoteTLSAlert(err):
 		return fmt.Errorf("%s rejected the TLS connection (%v); %s", addr, rootCause(err), clientCertHint(cfg))

@@ -46,11 +46,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/nettest/nettest/checks"
+	"github.com/nettest/nettest/checks/internal/netx"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -268,19 +269,11 @@ func Probe(ctx context.Context, cfg Config) (Result, error) {
 // does not resolve is an error: the check could not be carried out, which
 // is not the same as a host that does not answer.
 func resolve(ctx context.Context, host string, want *string) (family, netip.Addr, error) {
-	ips, err := net.DefaultResolver.LookupIPAddr(ctx, host)
-	if err != nil || len(ips) == 0 {
-		if ctx.Err() != nil {
-			return 0, netip.Addr{}, fmt.Errorf("resolving %q did not finish within the timeout; check the resolver in /etc/resolv.conf or use an IP address", host)
-		}
-		return 0, netip.Addr{}, fmt.Errorf("cannot resolve host %q: %v; check the name, /etc/hosts and /etc/resolv.conf, or use an IP address", host, err)
+	ips, err := netx.Lookup(ctx, host)
+	if err != nil {
+		return 0, netip.Addr{}, err
 	}
-	for _, ip := range ips {
-		a, ok := netip.AddrFromSlice(ip.IP)
-		if !ok {
-			continue
-		}
-		a = a.Unmap().WithZone(ip.Zone)
+	for _, a := range ips {
 		fam := v6
 		if a.Is4() {
 			fam = v4
@@ -299,15 +292,12 @@ func familyName(f string) string {
 	return "IPv4"
 }
 
-func ipList(ips []net.IPAddr) string {
-	s := ""
+func ipList(ips []netip.Addr) string {
+	s := make([]string, len(ips))
 	for i, ip := range ips {
-		if i > 0 {
-			s += ", "
-		}
-		s += ip.String()
+		s[i] = ip.String()
 	}
-	return s
+	return strings.Join(s, ", ")
 }
 
 // ms converts a duration to milliseconds with microsecond precision.

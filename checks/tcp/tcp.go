@@ -12,12 +12,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/netip"
-	"os"
 	"strconv"
-	"syscall"
 
 	"github.com/nettest/nettest/checks"
+	"github.com/nettest/nettest/checks/internal/netx"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -86,12 +84,9 @@ func Probe(ctx context.Context, cfg Config) (Result, error) {
 	r := Result{Host: cfg.Host, Port: cfg.Port}
 	// Resolve first, separately, so that a name that does not resolve is an
 	// error (the check could not be carried out) rather than a closed port.
-	ips, err := lookup(ctx, cfg.Host)
-	if err != nil || len(ips) == 0 {
-		if ctx.Err() != nil {
-			return r, fmt.Errorf("resolving %q did not finish within the timeout; check the resolver in /etc/resolv.conf or use an IP address", cfg.Host)
-		}
-		return r, fmt.Errorf("cannot resolve host %q: %v; check the name, /etc/hosts and /etc/resolv.conf, or use an IP address", cfg.Host, err)
+	ips, err := netx.Lookup(ctx, cfg.Host)
+	if err != nil {
+		return r, err
 	}
 	r.Address = net.JoinHostPort(ips[0].String(), strconv.Itoa(cfg.Port))
 
@@ -109,16 +104,6 @@ func Probe(ctx context.Context, cfg Config) (Result, error) {
 	return r, nil
 }
 
-// lookup resolves host; an IP address is its own answer, without the
-// resolver's allocations and locks, which matter in a suite of thousands of
-// checks of addresses.
-func lookup(ctx context.Context, host string) ([]net.IPAddr, error) {
-	if ip, err := netip.ParseAddr(host); err == nil {
-		return []net.IPAddr{{IP: ip.AsSlice(), Zone: ip.Zone()}}, nil
-	}
-	return net.DefaultResolver.LookupIPAddr(ctx, host)
-}
-
 // classify turns a dial error into a port state. Only answers from the
 // network become states: a refusal or a reset (closed), silence until the
 // timeout or an ICMP unreachable (filtered), a local firewall rule. Any
@@ -126,23 +111,20 @@ func lookup(ctx context.Context, host string) ([]net.IPAddr, error) {
 // says nothing about the port: it is returned as the check's error, so an
 // open port can never pass `open = false` because nettest was overloaded.
 func classify(ctx context.Context, err error) (state, detail string, _ error) {
-	switch {
-	case errors.Is(err, syscall.ECONNREFUSED):
+	switch netx.Classify(ctx, err) {
+	case netx.Refused:
 		return Closed, "connection refused", nil
-	case errors.Is(err, syscall.ECONNRESET):
+	case netx.Reset:
 		return Closed, "connection reset during the handshake", nil
-	// The dialer turns the context's deadline into a socket deadline, which
-	// can fire (os.ErrDeadlineExceeded, "i/o timeout") a moment before the
-	// context itself reports that it is done.
-	case errors.Is(ctx.Err(), context.Canceled), errors.Is(err, context.Canceled):
+	case netx.Interrupted:
 		return "", "", errors.New("interrupted before the handshake finished")
-	case ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, syscall.ETIMEDOUT):
+	case netx.TimedOut:
 		return Filtered, "no answer within the timeout", nil
-	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.EHOSTDOWN):
+	case netx.HostUnreachable:
 		return Filtered, "host unreachable (ICMP)", nil
-	case errors.Is(err, syscall.ENETUNREACH):
+	case netx.NetUnreachable:
 		return Filtered, "network unreachable", nil
-	case errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM):
+	case netx.Blocked:
 		return Filtered, "blocked by a local firewall rule (" + err.Error() + ")", nil
 	}
 	if local := checks.LocalFailure(err); local != nil {

@@ -13,11 +13,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"time"
 
 	"github.com/nettest/nettest/checks"
+	"github.com/nettest/nettest/checks/internal/netx"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -227,12 +227,9 @@ func resolve(ctx context.Context, host string) (netip.Addr, error) {
 		}
 		return a.Unmap(), nil
 	}
-	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
-	if err != nil || len(ips) == 0 {
-		if ctx.Err() != nil {
-			return netip.Addr{}, fmt.Errorf("resolving %q did not finish within the timeout; check the resolver in /etc/resolv.conf or use an IP address", host)
-		}
-		return netip.Addr{}, fmt.Errorf("cannot resolve host %q: %v; check the name, /etc/hosts and /etc/resolv.conf, or use an IP address", host, err)
+	ips, err := netx.Lookup(ctx, host)
+	if err != nil {
+		return netip.Addr{}, err
 	}
-	return ips[0].Unmap().WithZone(""), nil
+	return ips[0].WithZone(""), nil
 }
