@@ -59,8 +59,14 @@ fake "from_blue" {
 	for k := range extra {
 		fmt.Fprintf(&b, "fake \"extra_%d\" {\n  value = \"x\"\n  expect {\n    ok = true\n  }\n}\n", k)
 	}
+	return loadSuite(t, b.String())
+}
+
+// loadSuite loads src as the only file of a suite.
+func loadSuite(t *testing.T, src string) *schema.Suite {
+	t.Helper()
 	file := filepath.Join(t.TempDir(), "s.nettest.hcl")
-	if err := os.WriteFile(file, []byte(b.String()), 0o644); err != nil {
+	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	suite, diags := schema.Load([]string{file}, schema.Options{})
@@ -119,7 +125,6 @@ func TestShard(t *testing.T) {
 // TestShardBigVantage: a vantage with more than a fair part of the checks
 // is spread over the parts rather than unbalancing them.
 func TestShardBigVantage(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "s.nettest.hcl")
 	src := `
 vantage "blue" {
   netns = "blue"
@@ -133,13 +138,7 @@ fake "from_blue" {
   }
 }
 `
-	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	suite, diags := schema.Load([]string{file}, schema.Options{})
-	if diags.HasErrors() {
-		t.Fatal(diags.Error())
-	}
+	suite := loadSuite(t, src)
 	sizes := map[int]int{}
 	for _, k := range runner.ShardOf(suite, 3) {
 		sizes[k]++
@@ -152,7 +151,6 @@ fake "from_blue" {
 // TestSelections: --tag selects the tagged checks with what they depend
 // on, and selections combine.
 func TestSelections(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "s.nettest.hcl")
 	src := `
 fake "base" {
   value = "b"
@@ -181,13 +179,7 @@ fake "other" {
   }
 }
 `
-	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	suite, diags := schema.Load([]string{file}, schema.Options{})
-	if diags.HasErrors() {
-		t.Fatal(diags.Error())
-	}
+	suite := loadSuite(t, src)
 	for _, tt := range []struct {
 		name string
 		sel  runner.Selection

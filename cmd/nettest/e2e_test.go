@@ -44,10 +44,17 @@ type result struct {
 
 func nettest(t *testing.T, args ...string) result {
 	t.Helper()
+	return runNettest(t, "", append(os.Environ(), "NO_COLOR=1"), args...)
+}
+
+// runNettest runs the binary in dir ("" for this one) with the environment
+// env.
+func runNettest(t *testing.T, dir string, env []string, args ...string) result {
+	t.Helper()
 	cmd := exec.Command(binary, args...)
+	cmd.Dir, cmd.Env = dir, env
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	cmd.Env = append(os.Environ(), "NO_COLOR=1")
 	err := cmd.Run()
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
