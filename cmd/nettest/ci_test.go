@@ -503,3 +503,29 @@ func TestTerraformExample(t *testing.T) {
 		t.Errorf("the sensitive output shows in the plan")
 	}
 }
+
+// TestSelectsNothing: --tag or --run that select no check are exit 2, not
+// a green run of nothing; an empty shard of a small suite is no error.
+func TestSelectsNothing(t *testing.T) {
+	vars := shardVars(t)
+	for _, args := range [][]string{{"test", "--tag=securty"}, {"plan", "--tag=securty"}, {"test", "--run=^nope"}} {
+		r := nettest(t, append(append(args, "testdata/ci"), vars...)...)
+		if r.code != 2 || !strings.Contains(r.stderr, "select none of the 31 checks: nothing to run") {
+			t.Errorf("%v: exit %d, stderr %q", args, r.code, r.stderr)
+		}
+	}
+	// One check split four ways: three parts are empty.
+	empty := 0
+	for k := 1; k <= 4; k++ {
+		r := nettest(t, append([]string{"test", "testdata/ci", "--run=must_be_closed", fmt.Sprintf("--shard=%d/4", k)}, vars...)...)
+		if strings.Contains(r.stderr, "holds none of the 1 checks selected") {
+			empty++
+			if r.code != 0 {
+				t.Errorf("empty shard %d/4: exit %d", k, r.code)
+			}
+		}
+	}
+	if empty != 3 {
+		t.Errorf("%d empty shards of 4, want 3", empty)
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"regexp"
 	"strconv"
@@ -62,6 +63,38 @@ func (s *selectFlags) selection(suite *schema.Suite) runner.Selection {
 		shard = runner.Shard(suite, *s.part)
 	}
 	return runner.All(runner.Match(s.re), runner.Tagged(s.tags), shard)
+}
+
+// checkSelected says whether a plan of no checks is an error: --run or
+// --tag that select nothing is a typo to report (exit 2), not a green run;
+// a shard that holds none of what they select is a small suite split many
+// ways, said and not an error.
+func (s *selectFlags) checkSelected(plan *runner.Plan, stderr io.Writer) bool {
+	if len(plan.Order) > 0 {
+		return true
+	}
+	sel := runner.All(runner.Match(s.re), runner.Tagged(s.tags))
+	selected := 0
+	for _, i := range plan.Suite.Instances {
+		if sel == nil || sel(i) {
+			selected++
+		}
+	}
+	if selected == 0 && (s.re != nil || len(s.tags) > 0) {
+		var what []string
+		if s.re != nil {
+			what = append(what, "--run="+s.run)
+		}
+		for _, t := range s.tags {
+			what = append(what, "--tag="+t)
+		}
+		fmt.Fprintf(stderr, "nettest: %s select none of the %d checks: nothing to run\n", strings.Join(what, " "), len(plan.Suite.Instances))
+		return false
+	}
+	if s.part != nil {
+		fmt.Fprintf(stderr, "nettest: shard %s holds none of the %d checks selected: nothing to run\n", s.part, selected)
+	}
+	return true
 }
 
 // shardName is "K/N", or "" without --shard.

@@ -106,11 +106,11 @@ func cmdTest(args []string, stdout, stderr io.Writer) int {
 	if f.verbose && len(suite.UnusedOutputs) > 0 {
 		fmt.Fprintf(stderr, "nettest: Terraform outputs no variable is named after, ignored: %s\n", strings.Join(suite.UnusedOutputs, ", "))
 	}
-	if part := f.sel.shardName(); part != "" {
+	if !f.sel.checkSelected(plan, stderr) {
+		return exitConfig
+	}
+	if f.sel.part != nil {
 		touchBazelShardFile(os.Getenv)
-		if len(plan.Order) == 0 {
-			fmt.Fprintf(stderr, "nettest: shard %s holds none of the %d checks selected; nothing to run\n", part, len(plan.Suite.Instances))
-		}
 	}
 	jsonOpts := report.JSONOptions{Shard: f.sel.shardName()}
 	var recorder runner.Recorder

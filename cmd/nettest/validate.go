@@ -67,6 +67,9 @@ func cmdPlan(args []string, stdout, stderr io.Writer) int {
 	if code != exitOK {
 		return code
 	}
+	if !sel.checkSelected(plan, stderr) {
+		return exitConfig
+	}
 	var b strings.Builder
 	if part := sel.shardName(); part != "" {
 		fmt.Fprintf(&b, "Shard %s: %d of the %d checks of the suite.\n", part, len(plan.Order), len(plan.Suite.Instances))
