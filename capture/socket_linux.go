@@ -1,9 +1,11 @@
 package capture
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"sync"
 	"time"
 	"unsafe"
@@ -256,3 +258,49 @@ func enableTimestamps() *socket {
 	unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1)
 	return &socket{fd: fd}
 }
+
+// waitSocket is a packet socket read as packets come, for a witness's
+// watch: registered with Go's poller, so a read waits without a thread.
+type waitSocket struct {
+	f *os.File
+}
+
+// openWaitSocket opens a packet socket for f that is read as packets come.
+func openWaitSocket(f checks.Flow, loopback []int) (*waitSocket, error) {
+	s, err := openSocket(f, loopback)
+	if err != nil {
+		return nil, err
+	}
+	// The socket is non-blocking, so the file joins the poller.
+	return &waitSocket{f: os.NewFile(uintptr(s.fd), "packet socket")}, nil
+}
+
+// next returns the next packet, waiting until ctx ends.
+func (w *waitSocket) next(ctx context.Context) ([]byte, error) {
+	buf := make([]byte, snapLength)
+	// First what is waiting already: a read past its deadline would not
+	// look.
+	if rc, err := w.f.SyscallConn(); err == nil {
+		n := -1
+		rc.Control(func(fd uintptr) {
+			if m, _, err := unix.Recvfrom(int(fd), buf, unix.MSG_DONTWAIT); err == nil {
+				n = m
+			}
+		})
+		if n >= 0 {
+			return buf[:min(n, len(buf))], nil
+		}
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		w.f.SetReadDeadline(dl)
+	}
+	stop := context.AfterFunc(ctx, func() { w.f.SetReadDeadline(time.Now()) })
+	defer stop()
+	n, err := w.f.Read(buf)
+	if err != nil {
+		return nil, err
+	}
+	return buf[:n], nil
+}
+
+func (w *waitSocket) close() { w.f.Close() }

@@ -3,6 +3,7 @@
 package capture
 
 import (
+	"context"
 	"errors"
 
 	"github.com/nettest/nettest/checks"
@@ -29,3 +30,11 @@ func loopbackIndexes() []int { return nil }
 func Available() error { return errNotLinux }
 
 func enableTimestamps() *socket { return &socket{} }
+
+type waitSocket struct{}
+
+func openWaitSocket(checks.Flow, []int) (*waitSocket, error) { return nil, errNotLinux }
+
+func (w *waitSocket) next(context.Context) ([]byte, error) { return nil, errNotLinux }
+
+func (w *waitSocket) close() {}

@@ -153,6 +153,11 @@ func (w *pool) watchdog(stop <-chan struct{}, grace time.Duration) {
 // started as skipped, and the reporters still receive End.
 func (p *Plan) Run(ctx context.Context, opts Options) Summary {
 	start := time.Now()
+	if opts.Vantages != nil {
+		// A probe that needs another vantage's help (a udp check's
+		// witness at the destination) reaches it through its context.
+		ctx = checks.WithVantages(ctx, opts.Vantages)
+	}
 	rep := opts.Reporter
 	if rep == nil {
 		rep = discard{}

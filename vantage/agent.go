@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nettest/nettest/capture"
 	"github.com/nettest/nettest/checks"
 )
 
@@ -57,6 +58,8 @@ func Serve(r io.Reader, w io.Writer, opts AgentOptions) error {
 	var mu sync.Mutex
 	inflight := map[uint64]context.CancelFunc{}
 	var wg sync.WaitGroup
+	watches := &watchSet{armed: map[uint64]*capture.Watch{}}
+	defer watches.closeAll()
 
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), maxLine)
@@ -93,7 +96,11 @@ func Serve(r io.Reader, w io.Writer, opts AgentOptions) error {
 			resp := response{ID: req.ID}
 			select {
 			case slots <- struct{}{}:
-				resp.Result, resp.Error = probe(pctx, req)
+				if req.Watch != nil {
+					resp = watches.serve(pctx, req)
+				} else {
+					resp.Result, resp.Error = probe(pctx, req)
+				}
 				<-slots
 			case <-pctx.Done():
 				resp.Error = fmt.Sprintf("the agent had %d probes running and this one did not start within its timeout; lower --parallelism", limit)
@@ -143,6 +150,54 @@ func probe(ctx context.Context, req request) (result json.RawMessage, errText st
 		return nil, err.Error()
 	}
 	return b, ""
+}
+
+// watchSet holds the witness watches armed by Start requests until their
+// Wait (or the end of the agent).
+type watchSet struct {
+	mu    sync.Mutex
+	next  uint64
+	armed map[uint64]*capture.Watch
+}
+
+// serve answers one watch request.
+func (ws *watchSet) serve(ctx context.Context, req request) response {
+	resp := response{ID: req.ID}
+	switch {
+	case req.Watch.Start != nil:
+		w, err := capture.StartWatch(*req.Watch.Start)
+		if err != nil {
+			resp.Error = fmt.Sprintf("cannot watch for the datagram there: %v", err)
+			return resp
+		}
+		ws.mu.Lock()
+		ws.next++
+		resp.WatchID = ws.next
+		ws.armed[ws.next] = w
+		ws.mu.Unlock()
+	case req.Watch.Wait != 0:
+		ws.mu.Lock()
+		w := ws.armed[req.Watch.Wait]
+		delete(ws.armed, req.Watch.Wait)
+		ws.mu.Unlock()
+		if w == nil {
+			resp.Error = "no such watch"
+			return resp
+		}
+		resp.Seen, _ = w.Wait(ctx)
+	default:
+		resp.Error = "a watch request that neither starts nor waits"
+	}
+	return resp
+}
+
+func (ws *watchSet) closeAll() {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	for id, w := range ws.armed {
+		w.Close()
+		delete(ws.armed, id)
+	}
 }
 
 // lineWriter writes whole JSON lines from many goroutines.

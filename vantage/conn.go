@@ -129,7 +129,17 @@ func (c *conn) probe(ctx context.Context, k *checks.Kind, args cty.Value) (cty.V
 	if err != nil {
 		return cty.NilVal, err
 	}
-	req := request{Kind: k.Name, Args: b, CheckTimeout: checks.TimeoutOf(ctx), Timeout: 5 * time.Second}
+	resp, err := c.call(ctx, request{Kind: k.Name, Args: b})
+	if err != nil {
+		return cty.NilVal, err
+	}
+	return k.UnmarshalResult(resp.Result)
+}
+
+// call sends req, with the time left on ctx as its timeout, and waits for
+// its answer; an answer that carries an error is that error.
+func (c *conn) call(ctx context.Context, req request) (response, error) {
+	req.CheckTimeout, req.Timeout = checks.TimeoutOf(ctx), 5*time.Second
 	if dl, ok := ctx.Deadline(); ok {
 		req.Timeout = max(time.Until(dl), time.Millisecond)
 	}
@@ -137,7 +147,7 @@ func (c *conn) probe(ctx context.Context, k *checks.Kind, args cty.Value) (cty.V
 	c.mu.Lock()
 	if c.dead != nil {
 		c.mu.Unlock()
-		return cty.NilVal, c.dead
+		return response{}, c.dead
 	}
 	c.nextID++
 	req.ID = c.nextID
@@ -151,7 +161,7 @@ func (c *conn) probe(ctx context.Context, k *checks.Kind, args cty.Value) (cty.V
 	if err := c.out.send(req); err != nil {
 		forget()
 		c.fail(fmt.Errorf("cannot send to the agent: %v%s", err, c.l.exitReason()))
-		return cty.NilVal, c.dead
+		return response{}, c.dead
 	}
 
 	var resp response
@@ -159,28 +169,28 @@ func (c *conn) probe(ctx context.Context, k *checks.Kind, args cty.Value) (cty.V
 	case resp = <-ch:
 	case <-c.gone:
 		forget()
-		return cty.NilVal, c.dead
+		return response{}, c.dead
 	case <-ctx.Done():
 		if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			forget()
 			c.out.send(request{ID: req.ID, Cancel: true})
-			return cty.NilVal, errors.New("interrupted before the agent answered")
+			return response{}, errors.New("interrupted before the agent answered")
 		}
 		select {
 		case resp = <-ch:
 		case <-c.gone:
 			forget()
-			return cty.NilVal, c.dead
+			return response{}, c.dead
 		case <-time.After(slack):
 			forget()
 			c.out.send(request{ID: req.ID, Cancel: true})
-			return cty.NilVal, fmt.Errorf("the agent did not answer within %s of the check's timeout; the connection to it may be slow or stalled", slack)
+			return response{}, fmt.Errorf("the agent did not answer within %s of the check's timeout; the connection to it may be slow or stalled", slack)
 		}
 	}
 	if resp.Error != "" {
-		return cty.NilVal, errors.New(resp.Error)
+		return response{}, errors.New(resp.Error)
 	}
-	return k.UnmarshalResult(resp.Result)
+	return resp, nil
 }
 
 // close ends the agent: its input closes, so it stops its probes and

@@ -15,6 +15,8 @@ package vantage
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/nettest/nettest/checks"
 )
 
 // protocolVersion changes whenever a message changes incompatibly; the agent
@@ -46,6 +48,19 @@ type request struct {
 	// in their messages (checks.WithTimeout).
 	CheckTimeout time.Duration `json:"check_timeout_ns,omitempty"`
 	Cancel       bool          `json:"cancel,omitempty"`
+	// Watch, instead of a probe, asks the agent to witness packets
+	// arriving where it runs (a udp check's witness).
+	Watch *watchRequest `json:"watch,omitempty"`
+}
+
+// watchRequest is one step of a witness's watch: Start arms a watch and is
+// answered once the agent watches (with its WatchID), Wait is answered when
+// a packet of the watch WaitID arrived or the request's timeout ran out,
+// and ends that watch. Two requests, so that the check sends its datagram
+// only once the far side watches.
+type watchRequest struct {
+	Start *checks.WatchSpec `json:"start,omitempty"`
+	Wait  uint64            `json:"wait,omitempty"`
 }
 
 // response answers one request: what the probe saw, or why it saw nothing.
@@ -53,4 +68,7 @@ type response struct {
 	ID     uint64          `json:"id"`
 	Result json.RawMessage `json:"result,omitempty"`
 	Error  string          `json:"error,omitempty"`
+	// WatchID answers a watch's Start; Seen its Wait.
+	WatchID uint64 `json:"watch_id,omitempty"`
+	Seen    bool   `json:"seen,omitempty"`
 }

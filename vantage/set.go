@@ -153,23 +153,62 @@ func (r *remote) Connect(ctx context.Context, timeout time.Duration) error {
 // Probe sends the probe to the vantage's agent, starting it first if this
 // is the vantage's first probe. Every error names the vantage.
 func (r *remote) Probe(ctx context.Context, k *checks.Kind, args cty.Value) (cty.Value, error) {
-	r.once.Do(func() { go r.start() })
-	select {
-	case <-r.ready:
-	case <-ctx.Done():
-		if ctx.Err() == context.Canceled {
-			return cty.NilVal, fmt.Errorf("vantage %s: interrupted while connecting", r.name)
-		}
-		return cty.NilVal, fmt.Errorf("vantage %s: %s, still connecting after %s (the check's timeout)", r.name, r.describe(), checks.TimeoutOf(ctx))
-	}
-	if r.err != nil {
-		return cty.NilVal, fmt.Errorf("vantage %s: %w", r.name, r.err)
+	if err := r.reach(ctx); err != nil {
+		return cty.NilVal, err
 	}
 	v, err := r.conn.probe(ctx, k, args)
 	if err != nil {
 		return cty.NilVal, fmt.Errorf("vantage %s: %w", r.name, err)
 	}
 	return v, nil
+}
+
+// reach starts the vantage's agent if it is not started yet and waits
+// until it is ready or ctx ends.
+func (r *remote) reach(ctx context.Context) error {
+	r.once.Do(func() { go r.start() })
+	select {
+	case <-r.ready:
+	case <-ctx.Done():
+		if ctx.Err() == context.Canceled {
+			return fmt.Errorf("vantage %s: interrupted while connecting", r.name)
+		}
+		return fmt.Errorf("vantage %s: %s, still connecting after %s (the check's timeout)", r.name, r.describe(), checks.TimeoutOf(ctx))
+	}
+	if r.err != nil {
+		return fmt.Errorf("vantage %s: %w", r.name, r.err)
+	}
+	return nil
+}
+
+// StartWatch makes the vantage a witness (checks.Witness): its agent
+// watches for the packets of spec arriving there, and the call returns
+// once it does.
+func (r *remote) StartWatch(ctx context.Context, spec checks.WatchSpec) (checks.Watch, error) {
+	if err := r.reach(ctx); err != nil {
+		return nil, err
+	}
+	resp, err := r.conn.call(ctx, request{Watch: &watchRequest{Start: &spec}})
+	if err != nil {
+		return nil, fmt.Errorf("vantage %s: %w", r.name, err)
+	}
+	return &remoteWatch{r: r, id: resp.WatchID}, nil
+}
+
+// remoteWatch is a watch armed at a vantage.
+type remoteWatch struct {
+	r  *remote
+	id uint64
+}
+
+// Wait asks the agent whether the watched packet arrived, waiting there
+// until ctx's deadline at most.
+func (w *remoteWatch) Wait(ctx context.Context) (bool, error) {
+	resp, err := w.r.conn.call(ctx, request{Watch: &watchRequest{Wait: w.id}})
+	if err != nil {
+		return false, fmt.Errorf("vantage %s: %w", w.r.name, err)
+	}
+	return resp.Seen, nil
 }
 
 func (r *remote) describe() string {

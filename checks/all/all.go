@@ -13,5 +13,6 @@ import (
 	_ "github.com/nettest/nettest/checks/sysctl"
 	_ "github.com/nettest/nettest/checks/tcp"
 	_ "github.com/nettest/nettest/checks/traceroute"
+	_ "github.com/nettest/nettest/checks/udp"
 	_ "github.com/nettest/nettest/checks/ulimit"
 )

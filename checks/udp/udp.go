@@ -1,0 +1,394 @@
+// Package udp is the udp check: what does the network answer to one
+// datagram sent to host:port, and — with a witness at the destination —
+// did it arrive?
+//
+// A UDP "dial" always succeeds, so a tool that stops there passes for any
+// port. This check sends a real datagram from a connected socket with
+// IP_RECVERR (no privilege needed) and tells apart, in nmap's words:
+//
+//   - open: a datagram came back;
+//   - closed: an ICMP port unreachable came back (nothing listens);
+//   - filtered: another ICMP unreachable came back (host, network,
+//     administratively prohibited…), from the host or a router, named in
+//     the icmp field;
+//   - open|filtered: nothing came back within the timeout. A service that
+//     does not answer this payload and a firewall that drops look the same
+//     from here; only a witness at the destination can tell them apart.
+package udp
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+	"unicode/utf8"
+
+	"github.com/nettest/nettest/checks"
+	"github.com/nettest/nettest/checks/internal/icmperr"
+	"github.com/zclconf/go-cty/cty"
+	"golang.org/x/sys/unix"
+)
+
+// The states of a UDP port.
+const (
+	Open         = "open"
+	Closed       = "closed"
+	Filtered     = "filtered"
+	OpenFiltered = "open|filtered"
+)
+
+// replyLimit bounds the reply kept in the result (the datagram read is up
+// to 64 KiB); a report cuts it further.
+const replyLimit = 4 << 10
+
+// witnessAnswer is how long a witness is given to say whether it saw the
+// datagram, when the wait for an answer used up the check's timeout.
+const witnessAnswer = 300 * time.Millisecond
+
+// Config is what a udp block says.
+type Config struct {
+	Host       string  `cty:"host"`
+	Port       int     `cty:"port"`
+	Payload    *string `cty:"payload"`
+	PayloadHex *string `cty:"payload_hex"`
+	Witness    *string `cty:"witness"`
+}
+
+// ICMP is an ICMP error that came back instead of a reply.
+type ICMP struct {
+	// Type and Code are the ICMP type and code (3/3: port unreachable).
+	Type int `cty:"type"`
+	Code int `cty:"code"`
+	// Name says it in words: "port unreachable", "host unreachable",
+	// "prohibited unreachable".
+	Name string `cty:"name"`
+	// From is the address of the host or router that sent it.
+	From string `cty:"from"`
+}
+
+// Result is what a udp check observed; every field is usable as
+// udp.NAME.FIELD elsewhere and as self.FIELD in assert blocks.
+type Result struct {
+	Host    string `cty:"host"`
+	Port    int    `cty:"port"`
+	Address string `cty:"address"`
+	State   string `cty:"state"`
+	// Reply is the datagram that came back, as text (invalid UTF-8
+	// replaced), cut to 4 KiB; ReplyHex is the same bytes in hex.
+	Reply    string `cty:"reply"`
+	ReplyHex string `cty:"reply_hex"`
+	// Delivered is whether the datagram is known to have reached the
+	// destination: seen there by the witness, or (without one) answered
+	// by the destination itself (a reply, or its port unreachable). Null
+	// when nothing says either way (silence without a witness).
+	Delivered *bool `cty:"delivered"`
+	// Witness is the vantage that watched for the datagram, "" for none.
+	Witness string `cty:"witness"`
+	// ICMP is the error that came back instead of a reply, null for none.
+	ICMP *ICMP `cty:"icmp"`
+	// Error says more about the state: "no answer within the timeout".
+	Error string `cty:"error"`
+}
+
+func init() {
+	checks.Register(checks.Kind{
+		Name:    "udp",
+		Summary: "Sends one datagram to host:port and reports what came back (open, closed, filtered, open|filtered) and, with a witness at the destination, whether it arrived.",
+		Args: []checks.Arg{
+			{Name: "host", Type: cty.String, Required: true, Doc: "Host name, IPv4 or IPv6 address to send to."},
+			{Name: "port", Type: cty.Number, Required: true, Validate: checks.ValidPort, Doc: "UDP port, 1 to 65535."},
+			{Name: "payload", Type: cty.String, Doc: "The datagram's bytes, as text (the default: an empty datagram)."},
+			{Name: "payload_hex", Type: cty.String, Validate: validHex, Doc: "The datagram's bytes in hex, for binary protocols (a DNS query); instead of payload."},
+			{Name: "witness", Type: cty.String, Doc: "A vantage at the destination (vantage.NAME) that watches for the datagram arriving there; delivered says whether it did."},
+		},
+		Validate: validate,
+		Expect: []checks.Expectation{
+			checks.Equal("state", cty.String, `The exact state: "open" (a reply), "closed" (ICMP port unreachable), "filtered" (another ICMP unreachable) or "open|filtered" (silence).`).Validated(checks.OneOf(Open, Closed, Filtered, OpenFiltered)),
+			expectReplyContains(),
+			expectDelivered(),
+		},
+		Result: checks.TypeOf[Result](),
+		Probe:  checks.Typed(Probe),
+	})
+}
+
+func validHex(v cty.Value) error {
+	if _, err := decodeHex(v.AsString()); err != nil {
+		return err
+	}
+	return nil
+}
+
+// decodeHex reads hex digits, allowing spaces and colons between bytes
+// (as Wireshark copies them).
+func decodeHex(s string) ([]byte, error) {
+	clean := strings.NewReplacer(" ", "", ":", "", "\n", "", "\t", "").Replace(s)
+	b, err := hex.DecodeString(clean)
+	if err != nil {
+		return nil, fmt.Errorf("expected hex digits, two per byte (spaces and colons may separate bytes): %v", err)
+	}
+	return b, nil
+}
+
+func validate(args cty.Value) error {
+	if !args.GetAttr("payload").IsNull() && !args.GetAttr("payload_hex").IsNull() {
+		return errors.New("set payload or payload_hex, not both")
+	}
+	return nil
+}
+
+func expectReplyContains() checks.Expectation {
+	return checks.Expectation{
+		Name: "reply_contains",
+		Type: cty.String,
+		Doc:  "A string the reply (its first 4 KiB) must contain; a reply must have come.",
+		Compare: func(want, result cty.Value) *checks.Diff {
+			reply, state := checks.Field(result, "reply"), checks.Field(result, "state")
+			if reply.Type() == cty.String && !reply.IsNull() && state.Type() == cty.String && !state.IsNull() && state.AsString() == Open &&
+				strings.Contains(reply.AsString(), want.AsString()) {
+				return nil
+			}
+			actual := checks.Show(reply)
+			if state.Type() == cty.String && !state.IsNull() && state.AsString() != Open {
+				actual = "no reply (" + state.AsString() + ")"
+			}
+			return &checks.Diff{Field: "reply", Expected: "contains " + checks.Show(want), Actual: actual}
+		},
+	}
+}
+
+// expectDelivered compares delivered; unmet, it says why the datagram is
+// not known to have arrived.
+func expectDelivered() checks.Expectation {
+	e := checks.Equal("delivered", cty.Bool, "Whether the datagram must have arrived: with witness, seen at the destination; without, answered by the destination itself.")
+	equal := e.Compare
+	e.Compare = func(want, result cty.Value) *checks.Diff {
+		d := equal(want, result)
+		if d == nil {
+			return nil
+		}
+		witness := checks.Field(result, "witness")
+		switch {
+		case checks.Field(result, "delivered").IsNull():
+			d.Actual = "unknown (silence, and no witness at the destination to say whether it arrived)"
+		case witness.Type() == cty.String && !witness.IsNull() && witness.AsString() != "":
+			if checks.Field(result, "delivered").True() {
+				d.Actual += " (seen arriving at vantage " + witness.AsString() + ")"
+			} else {
+				d.Actual += " (vantage " + witness.AsString() + " did not see it arrive)"
+			}
+		}
+		return d
+	}
+	return e
+}
+
+// Probe sends the datagram once and waits, until the context's deadline at
+// most, for what comes back.
+func Probe(ctx context.Context, cfg Config) (Result, error) {
+	r := Result{Host: cfg.Host, Port: cfg.Port}
+	payload := []byte{}
+	switch {
+	case cfg.Payload != nil:
+		payload = []byte(*cfg.Payload)
+	case cfg.PayloadHex != nil:
+		b, err := decodeHex(*cfg.PayloadHex)
+		if err != nil {
+			return r, err
+		}
+		payload = b
+	}
+	ip, err := resolve(ctx, cfg.Host)
+	if err != nil {
+		return r, err
+	}
+	dst := netip.AddrPortFrom(ip, uint16(cfg.Port))
+	r.Address = dst.String()
+
+	var watch checks.Watch
+	if cfg.Witness != nil && *cfg.Witness != "" {
+		r.Witness = *cfg.Witness
+		if watch, err = startWatch(ctx, *cfg.Witness, dst, payload); err != nil {
+			return r, err
+		}
+	}
+
+	control := checks.DialControl(ctx)
+	d := net.Dialer{Control: func(network, address string, c syscall.RawConn) error {
+		// IP_RECVERR: every ICMP error about our datagrams is queued for
+		// us, with its type, code and sender, and makes the read fail.
+		var serr error
+		c.Control(func(fd uintptr) {
+			if ip.Is4() {
+				serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_RECVERR, 1)
+			} else {
+				serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IPV6, unix.IPV6_RECVERR, 1)
+			}
+		})
+		if serr != nil {
+			return serr
+		}
+		if control != nil {
+			return control(network, address, c)
+		}
+		return nil
+	}}
+	c, err := d.DialContext(ctx, "udp", r.Address)
+	if err != nil {
+		if local := checks.LocalFailure(err); local != nil {
+			return r, local
+		}
+		return r, fmt.Errorf("cannot open a UDP socket to %s: %w", r.Address, err)
+	}
+	conn := c.(*net.UDPConn)
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Now()) })
+	defer stop()
+	if dl, ok := ctx.Deadline(); ok {
+		conn.SetReadDeadline(dl)
+	}
+
+	if _, err := conn.Write(payload); err != nil {
+		if !r.icmpError(conn, ip.Is6(), err) {
+			if local := checks.LocalFailure(err); local != nil {
+				return r, local
+			}
+			return r, fmt.Errorf("sending to %s: %w", r.Address, err)
+		}
+	} else {
+		buf := make([]byte, 64<<10)
+		n, err := conn.Read(buf)
+		switch {
+		case err == nil:
+			r.State = Open
+			reply := buf[:min(n, replyLimit)]
+			r.Reply, r.ReplyHex = strings.ToValidUTF8(string(reply), string(utf8.RuneError)), hex.EncodeToString(reply)
+		case r.icmpError(conn, ip.Is6(), err):
+		case errors.Is(ctx.Err(), context.Canceled):
+			return r, errors.New("interrupted before an answer came")
+		case ctx.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded):
+			r.State, r.Error = OpenFiltered, "no answer within the timeout"
+		default:
+			if local := checks.LocalFailure(err); local != nil {
+				return r, local
+			}
+			return r, fmt.Errorf("reading the answer from %s: %w; this is not an answer from the network, so the port's state is unknown", r.Address, err)
+		}
+	}
+
+	// The destination itself answered: it got the datagram.
+	fromDestination := r.State == Open || (r.State == Closed && r.ICMP != nil && r.ICMP.From == ip.String())
+	if fromDestination {
+		r.Delivered = ptr(true)
+	}
+	if watch != nil {
+		// Silence took the whole timeout; the witness still gets a moment
+		// to answer whether it saw the datagram meanwhile.
+		wctx := ctx
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < witnessAnswer {
+			var cancel context.CancelFunc
+			wctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), witnessAnswer)
+			defer cancel()
+		}
+		seen, err := watch.Wait(wctx)
+		if err != nil {
+			return r, fmt.Errorf("witness %s: %w", r.Witness, err)
+		}
+		r.Delivered = ptr(seen)
+	}
+	return r, nil
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// icmpError reads the error queue after a read or write failed because an
+// ICMP error came back, and sets the state from it. It returns false when
+// err was not that.
+func (r *Result) icmpError(conn *net.UDPConn, v6 bool, err error) bool {
+	var errno syscall.Errno
+	if !errors.As(err, &errno) {
+		return false
+	}
+	switch errno {
+	case syscall.ECONNREFUSED, syscall.EHOSTUNREACH, syscall.ENETUNREACH, syscall.EACCES, syscall.EPERM, syscall.EHOSTDOWN, syscall.ENONET, syscall.EPROTO:
+	default:
+		return false
+	}
+	var got *icmperr.ExtendedErr
+	icmperr.DrainErrQueue(conn, v6, func(_ []byte, e icmperr.ExtendedErr) {
+		if got == nil {
+			got = &e
+		}
+	})
+	if got == nil {
+		// Refused by this host itself (a local firewall rule answered
+		// EPERM) or an error whose ICMP the queue no longer holds.
+		if errno == syscall.ECONNREFUSED {
+			r.State, r.Error = Closed, "port unreachable"
+			return true
+		}
+		if errno == syscall.EPERM || errno == syscall.EACCES {
+			r.State, r.Error = Filtered, "blocked by a local firewall rule ("+errno.Error()+")"
+			return true
+		}
+		if errno == syscall.ENETUNREACH || errno == syscall.EHOSTUNREACH {
+			// No route here: the kernel refused before anything left.
+			r.State, r.Error = Filtered, errno.Error()+" (no route from here)"
+			return true
+		}
+		return false
+	}
+	unreachable := uint8(icmperr.TypeUnreachable4)
+	if v6 {
+		unreachable = icmperr.TypeUnreachable6
+	}
+	name := "ICMP type " + strconv.Itoa(int(got.Type))
+	if got.Type == unreachable {
+		name = icmperr.UnreachableName(got.Code, v6) + " unreachable"
+	}
+	r.ICMP = &ICMP{Type: int(got.Type), Code: int(got.Code), Name: name, From: got.Offender.String()}
+	port := (!v6 && got.Type == icmperr.TypeUnreachable4 && got.Code == 3) || (v6 && got.Type == icmperr.TypeUnreachable6 && got.Code == 4)
+	if port {
+		r.State = Closed
+	} else {
+		r.State = Filtered
+	}
+	r.Error = name + " from " + r.ICMP.From
+	return true
+}
+
+// resolve returns the first address of host; an IP address is its own.
+func resolve(ctx context.Context, host string) (netip.Addr, error) {
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return ip.Unmap(), nil
+	}
+	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	if err != nil || len(ips) == 0 {
+		if ctx.Err() != nil {
+			return netip.Addr{}, fmt.Errorf("resolving %q did not finish within the timeout; check the resolver in /etc/resolv.conf or use an IP address", host)
+		}
+		return netip.Addr{}, fmt.Errorf("cannot resolve host %q: %v; check the name, /etc/hosts and /etc/resolv.conf, or use an IP address", host, err)
+	}
+	return ips[0].Unmap(), nil
+}
+
+// startWatch asks the witness vantage to watch for the datagram and
+// returns once it watches.
+func startWatch(ctx context.Context, vantage string, dst netip.AddrPort, payload []byte) (checks.Watch, error) {
+	w, err := checks.WitnessAt(ctx, vantage)
+	if err != nil {
+		return nil, err
+	}
+	watch, err := w.StartWatch(ctx, checks.WatchSpec{Protocol: "udp", Dst: dst, Payload: payload})
+	if err != nil {
+		return nil, fmt.Errorf("witness %s: %w", vantage, err)
+	}
+	return watch, nil
+}
