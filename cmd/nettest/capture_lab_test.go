@@ -78,7 +78,7 @@ tcp "open" {
 	out := t.TempDir()
 	dir, junit := filepath.Join(out, "pcaps"), filepath.Join(out, "report.xml")
 	r := runIn(t, 30*time.Second, client.Name(), "test", "--json", "--capture="+dir, "--junit="+junit, suite)
-	logOnFailure(t, "nettest --capture", r)
+	defer logOnFailure(t, "nettest --capture", r)
 	if r.code != 1 {
 		t.Fatalf("exit code %d, want 1", r.code)
 	}
