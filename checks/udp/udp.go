@@ -101,21 +101,25 @@ func init() {
 	checks.Register(checks.Kind{
 		Name:    "udp",
 		Summary: "Sends one datagram to host:port and reports what came back (open, closed, filtered, open|filtered) and, with a witness at the destination, whether it arrived.",
-		Args: []checks.Arg{
-			{Name: "host", Type: cty.String, Required: true, Doc: "Host name, IPv4 or IPv6 address to send to."},
-			{Name: "port", Type: cty.Number, Required: true, Validate: checks.ValidPort, Doc: "UDP port, 1 to 65535."},
-			{Name: "payload", Type: cty.String, Doc: "The datagram's bytes, as text (the default: an empty datagram)."},
-			{Name: "payload_hex", Type: cty.String, Validate: validHex, Doc: "The datagram's bytes in hex, for binary protocols (a DNS query); instead of payload."},
-			{Name: "witness", Type: cty.String, Doc: "A vantage at the destination (vantage.NAME) that watches for the datagram arriving there; delivered says whether it did."},
+		Docs: map[string]checks.ArgDoc{
+			"host":        {Doc: "Host name, IPv4 or IPv6 address to send to."},
+			"port":        {Doc: "UDP port, 1 to 65535.", Validate: checks.ValidPort},
+			"payload":     {Doc: "The datagram's bytes, as text (the default: an empty datagram)."},
+			"payload_hex": {Doc: "The datagram's bytes in hex, for binary protocols (a DNS query); instead of payload.", Validate: validHex},
+			"witness":     {Doc: "A vantage at the destination (vantage.NAME) that watches for the datagram arriving there; delivered says whether it did."},
 		},
-		Validate: validate,
+		Validate: checks.ValidateConfig(func(cfg Config) error {
+			if cfg.Payload != nil && cfg.PayloadHex != nil {
+				return errors.New("set payload or payload_hex, not both")
+			}
+			return nil
+		}),
 		Expect: []checks.Expectation{
 			checks.Equal("state", cty.String, `The exact state: "open" (a reply), "closed" (ICMP port unreachable), "filtered" (another ICMP unreachable) or "open|filtered" (silence).`).Validated(checks.OneOf(Open, Closed, Filtered, OpenFiltered)),
-			expectReplyContains(),
-			expectDelivered(),
+			checks.Expect("reply_contains", "A string the reply (its first 4 KiB) must contain; a reply must have come.", compareReplyContains),
+			checks.Expect("delivered", "Whether the datagram must have arrived: with witness, seen at the destination; without, answered by the destination itself.", compareDelivered),
 		},
-		Result: checks.TypeOf[Result](),
-		Probe:  checks.Typed(Probe),
+		Probe: checks.Typed(Config{}, Probe),
 	})
 }
 
@@ -137,57 +141,37 @@ func decodeHex(s string) ([]byte, error) {
 	return b, nil
 }
 
-func validate(args cty.Value) error {
-	if !args.GetAttr("payload").IsNull() && !args.GetAttr("payload_hex").IsNull() {
-		return errors.New("set payload or payload_hex, not both")
+// compareReplyContains is met when a reply came and holds want.
+func compareReplyContains(want string, got Result) *checks.Diff {
+	if got.State == Open && strings.Contains(got.Reply, want) {
+		return nil
 	}
-	return nil
+	d := &checks.Diff{Field: "reply", Expected: "contains " + checks.Literal(want), Actual: checks.Literal(got.Reply)}
+	if got.State != Open {
+		d.Actual = "no reply (" + got.State + ")"
+	}
+	return d
 }
 
-func expectReplyContains() checks.Expectation {
-	return checks.Expectation{
-		Name: "reply_contains",
-		Type: cty.String,
-		Doc:  "A string the reply (its first 4 KiB) must contain; a reply must have come.",
-		Compare: func(want, result cty.Value) *checks.Diff {
-			reply, state := checks.Field(result, "reply"), checks.Field(result, "state")
-			if reply.Type() == cty.String && !reply.IsNull() && state.Type() == cty.String && !state.IsNull() && state.AsString() == Open &&
-				strings.Contains(reply.AsString(), want.AsString()) {
-				return nil
-			}
-			actual := checks.Show(reply)
-			if state.Type() == cty.String && !state.IsNull() && state.AsString() != Open {
-				actual = "no reply (" + state.AsString() + ")"
-			}
-			return &checks.Diff{Field: "reply", Expected: "contains " + checks.Show(want), Actual: actual}
-		},
+// compareDelivered compares delivered; unmet, it says why the datagram is
+// or is not known to have arrived.
+func compareDelivered(want bool, got Result) *checks.Diff {
+	switch {
+	case got.Delivered == nil:
+		return &checks.Diff{Expected: checks.Literal(want), Actual: "unknown (silence, and no witness at the destination to say whether it arrived)"}
+	case *got.Delivered == want:
+		return nil
 	}
-}
-
-// expectDelivered compares delivered; unmet, it says why the datagram is
-// not known to have arrived.
-func expectDelivered() checks.Expectation {
-	e := checks.Equal("delivered", cty.Bool, "Whether the datagram must have arrived: with witness, seen at the destination; without, answered by the destination itself.")
-	equal := e.Compare
-	e.Compare = func(want, result cty.Value) *checks.Diff {
-		d := equal(want, result)
-		if d == nil {
-			return nil
-		}
-		witness := checks.Field(result, "witness")
-		switch {
-		case checks.Field(result, "delivered").IsNull():
-			d.Actual = "unknown (silence, and no witness at the destination to say whether it arrived)"
-		case witness.Type() == cty.String && !witness.IsNull() && witness.AsString() != "":
-			if checks.Field(result, "delivered").True() {
-				d.Actual += " (seen arriving at vantage " + witness.AsString() + ")"
-			} else {
-				d.Actual += " (vantage " + witness.AsString() + " did not see it arrive)"
-			}
-		}
-		return d
+	d := &checks.Diff{Expected: checks.Literal(want), Actual: checks.Literal(*got.Delivered)}
+	switch {
+	case got.Witness != "" && *got.Delivered:
+		d.Actual += " (seen arriving at vantage " + got.Witness + ")"
+	case got.Witness != "":
+		d.Actual += " (vantage " + got.Witness + " did not see it arrive)"
+	default:
+		d.Actual += " (the destination answered)"
 	}
-	return e
+	return d
 }
 
 // Probe sends the datagram once and waits, until the context's deadline at
