@@ -32,6 +32,7 @@ import (
 
 	"github.com/nettest/nettest/checks"
 	"github.com/nettest/nettest/checks/internal/icmperr"
+	"github.com/nettest/nettest/checks/internal/netx"
 	"github.com/zclconf/go-cty/cty"
 	"golang.org/x/sys/unix"
 )
@@ -189,10 +190,11 @@ func Probe(ctx context.Context, cfg Config) (Result, error) {
 		}
 		payload = b
 	}
-	ip, err := resolve(ctx, cfg.Host)
+	ips, err := netx.Lookup(ctx, cfg.Host)
 	if err != nil {
 		return r, err
 	}
+	ip := ips[0]
 	dst := netip.AddrPortFrom(ip, uint16(cfg.Port))
 	r.Address = dst.String()
 
@@ -346,21 +348,6 @@ func (r *Result) icmpError(conn *net.UDPConn, v6 bool, err error) bool {
 	}
 	r.Error = name + " from " + r.ICMP.From
 	return true
-}
-
-// resolve returns the first address of host; an IP address is its own.
-func resolve(ctx context.Context, host string) (netip.Addr, error) {
-	if ip, err := netip.ParseAddr(host); err == nil {
-		return ip.Unmap(), nil
-	}
-	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
-	if err != nil || len(ips) == 0 {
-		if ctx.Err() != nil {
-			return netip.Addr{}, fmt.Errorf("resolving %q did not finish within the timeout; check the resolver in /etc/resolv.conf or use an IP address", host)
-		}
-		return netip.Addr{}, fmt.Errorf("cannot resolve host %q: %v; check the name, /etc/hosts and /etc/resolv.conf, or use an IP address", host, err)
-	}
-	return ips[0].Unmap(), nil
 }
 
 // startWatch asks the witness vantage to watch for the datagram and
