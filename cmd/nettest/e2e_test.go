@@ -113,6 +113,8 @@ func TestExitCodes(t *testing.T) {
 		{"plan without variable values", []string{"plan", "testdata/ports.nettest.hcl"}, 2, "", "No value for required variable"},
 		{"validate invalid", []string{"validate", "testdata/invalid.nettest.hcl"}, 2, "", "on testdata/invalid.nettest.hcl line 3"},
 		{"plan", append([]string{"plan", "testdata/ports.nettest.hcl"}, vars...), 0, "(known after tcp.open)", ""},
+		{"graph", append([]string{"graph", "testdata/ports.nettest.hcl"}, vars...), 0, "\"tcp.open\" -> \"tcp.after_open\";\n}\n", ""},
+		{"graph invalid", []string{"graph", "testdata/invalid.nettest.hcl"}, 2, "", `Invalid value for argument "port"`},
 		{"help", []string{"test", "--help"}, 0, "", "--parallelism=N"},
 		{"version", []string{"version"}, 0, "nettest ", ""},
 	}

@@ -42,6 +42,7 @@ Commands:
   validate   Check the files without touching the network (exit 0 valid, 2 invalid)
   plan       Show the checks in the order they would run
   merge      Combine the JSON-lines reports of shards into one report
+  graph      Print the dependency graph of the checks in Graphviz DOT
   fmt        Rewrite files in the canonical format (--check: only report)
   kinds      List the check kinds with their arguments, expectations and results
   agent      The far side of a vantage point (nettest starts it itself)
@@ -71,6 +72,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdPlan(rest, stdout, stderr)
 	case "merge":
 		return cmdMerge(rest, stdout, stderr)
+	case "graph":
+		return cmdGraph(rest, stdout, stderr)
 	case "fmt":
 		return cmdFmt(rest, stdout, stderr)
 	case "demo":
