@@ -38,8 +38,11 @@ type Outcome struct {
 	// empty when it ran here, where nettest was started.
 	Vantage string
 	// Tags are the check's tags argument, in the order written.
-	Tags   []string
-	Status Status
+	Tags []string
+	// DependsOn are the addresses of the checks this one waited for: those
+	// it refers to and those its depends_on names, sorted.
+	DependsOn []string
+	Status    Status
 	// Message says why a check errored or was skipped, joins the
 	// error_message of failed asserts, or says on which attempt it passed.
 	Message string

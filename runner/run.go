@@ -293,8 +293,15 @@ func (s *Summary) count(st Status) {
 // newOutcome fills in what every outcome of i says, whatever its status.
 func newOutcome(i *schema.Instance, st Status) Outcome {
 	r := i.Range()
-	return Outcome{Address: i.Address, Kind: i.Kind().Name, File: r.Filename, Line: r.Start.Line,
+	o := Outcome{Address: i.Address, Kind: i.Kind().Name, File: r.Filename, Line: r.Start.Line,
 		Description: i.Description, Tags: i.Tags, Status: st, Attempts: i.Retries + 1, Result: cty.NilVal, Vantage: i.Vantage}
+	if len(i.Deps) > 0 {
+		o.DependsOn = make([]string, len(i.Deps))
+		for k, d := range i.Deps {
+			o.DependsOn[k] = d.Address
+		}
+	}
+	return o
 }
 
 func (p *Plan) skipped(i *schema.Instance, why string) Outcome {

@@ -33,6 +33,7 @@ not started are skipped).
 Examples:
   nettest test                                  # the suite in this directory
   nettest test --junit=report.xml ./network     # also write JUnit XML for CI
+  nettest test --html=report.html ./network     # and a page to look at
   nettest test --var web_host=10.0.0.5 --run 'tcp\.'  # only the tcp checks
   nettest test --json | jq 'select(.status=="fail")'
   sudo nettest test --capture=pcaps --junit=report.xml  # a pcapng per failing check
@@ -44,6 +45,7 @@ type testFlags struct {
 	vars        []schema.VarArg
 	sel         selectFlags
 	junit       string
+	html        string
 	json        bool
 	jsonFile    string
 	noColor     bool
@@ -61,6 +63,7 @@ func cmdTest(args []string, stdout, stderr io.Writer) int {
 	addVarFlags(fs, &f.vars)
 	f.sel.register(fs, "Run")
 	fs.StringVar(&f.junit, "junit", "", "Write a JUnit XML report to `FILE` (also when interrupted).")
+	fs.StringVar(&f.html, "html", "", "Write a self-contained HTML report to `FILE` (also when interrupted): the failures, the reachability\nmatrix, the traceroute paths, the dependency graph and the timing, for a person to look at.")
 	fs.BoolVar(&f.json, "json", false, "Print JSON lines on stdout instead of the human report: one per check, then a summary.")
 	fs.StringVar(&f.jsonFile, "json-file", "", "Also write the JSON-lines report to `FILE`, beside the human report (or --json). It holds\nevery field the other reports need; 'nettest merge' combines such files from shards.")
 	fs.BoolVar(&f.noColor, "no-color", false, "Never colour the output (colour is used only on a terminal anyway; NO_COLOR works too).")
@@ -94,6 +97,14 @@ func cmdTest(args []string, stdout, stderr io.Writer) int {
 	if f.capture != "" {
 		if err := capture.Available(); err != nil {
 			fmt.Fprintf(stderr, "nettest: --capture: %v\n", err)
+			return exitConfig
+		}
+	}
+	var htmlReport runner.Reporter
+	if f.html != "" {
+		var err error
+		if htmlReport, err = report.NewHTML(f.html); err != nil {
+			fmt.Fprintf(stderr, "nettest: --html: %v\n", err)
 			return exitConfig
 		}
 	}
@@ -154,6 +165,9 @@ func cmdTest(args []string, stdout, stderr io.Writer) int {
 		reporters = append(reporters, report.NewJSONWith(jsonFile, jsonOpts))
 	}
 	reporters = append(reporters, githubReport(f.github, true, f.json, stdout, stderr))
+	if htmlReport != nil {
+		reporters = append(reporters, htmlReport)
+	}
 
 	// The first Ctrl-C cancels the run and the reports are written; stop()
 	// then restores the default, so a second one ends the process at once.

@@ -1,0 +1,597 @@
+package report
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"io/fs"
+	"math"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nettest/nettest/runner"
+	"github.com/zclconf/go-cty/cty"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
+)
+
+// The HTML report is one self-contained page: the counts and the failures
+// at the top, readable without JavaScript, then the reachability matrix,
+// the traceroute paths, the dependency graph, the timing and every check in
+// a table that a few lines of inline JavaScript filter. Drawings are inline
+// SVG written here in Go; there is no external script, style, font or
+// image, and a Content-Security-Policy forbids loading any, so opening the
+// page from a CI artifact or file:// makes no request to any address.
+//
+// It is rendered from the records of the JSON-lines report, so that a run
+// and `nettest merge` of its shards give the same page. It knows no check
+// kind by name: destinations and observed states are read from the result
+// object's common field names (url, host, port, name, state, status, rcode…).
+
+//go:embed html.tmpl
+var htmlTemplate string
+
+var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
+	"ms":    func(v float64) string { return human(time.Duration(v * float64(time.Millisecond))) },
+	"upper": strings.ToUpper,
+	"join":  strings.Join,
+}).Parse(htmlTemplate))
+
+// Limits that keep the page of a very large run small and quick to open.
+// What is left out is counted on the page.
+const (
+	// maxGraphNodes bounds the dependency graph; checks that depend on
+	// nothing and that nothing depends on are never drawn.
+	maxGraphNodes = 400
+	// maxPaths bounds the traceroutes drawn.
+	maxPaths = 100
+	// maxSlowest is the length of the slowest-checks and highest-RTT lists.
+	maxSlowest = 10
+	// transposeAbove is the number of destinations above which the matrix
+	// turns: destinations become rows, sources columns, since a long table
+	// scrolls better than a wide one.
+	transposeAbove = 30
+)
+
+// pageCheck is one check as the page shows it.
+type pageCheck struct {
+	Address     string
+	Kind        string
+	Status      string
+	Message     string
+	File        string
+	Line        int
+	Description string
+	Tags        []string
+	Vantage     string
+	DurationMS  float64
+	Attempts    int
+	Diffs       []pageDiff
+	// Result is the observed result object as JSON decodes it; nil when the
+	// check observed nothing (it errored before a result, or was skipped).
+	Result map[string]any
+	// Capture is the path of the check's packet capture, "" when none.
+	Capture   string
+	DependsOn []string
+}
+
+// pageDiff is one unmet expectation, its values written for a person.
+type pageDiff struct {
+	Field, Expected, Actual string
+}
+
+// pageSummary is what the top of the page says about the run.
+type pageSummary struct {
+	Passed, Failed, Errored, Skipped int
+	DurationMS                       float64
+	Interrupted                      bool
+	Start                            time.Time
+	Host                             string
+}
+
+// page is everything the template shows.
+type page struct {
+	Summary  pageSummary
+	Total    int
+	Started  string
+	Failures []*pageCheck
+	Checks   []*pageCheck
+	Matrix   matrix
+	Paths    []pathView
+	// PathsLeft counts traceroutes not drawn.
+	PathsLeft int
+	Graph     template.HTML
+	// GraphNodes is how many checks the graph shows, GraphLeft how many of
+	// those with dependencies it leaves out.
+	GraphNodes, GraphLeft int
+	Histogram             template.HTML
+	Slowest               []bar
+	HighestRTT            []bar
+	Kinds, Tags, Vantages []string
+}
+
+// bar is one line of a horizontal bar list.
+type bar struct {
+	Address string
+	Status  string
+	Value   float64
+	Label   string
+	// Percent is the bar's length relative to the longest.
+	Percent float64
+}
+
+// writeHTML renders the page of checks to w.
+func writeHTML(w io.Writer, s pageSummary, checks []*pageCheck) error {
+	p := newPage(s, checks)
+	return pageTemplate.Execute(w, p)
+}
+
+func newPage(s pageSummary, checks []*pageCheck) *page {
+	p := &page{Summary: s, Total: len(checks)}
+	if !s.Start.IsZero() {
+		p.Started = s.Start.UTC().Format("2006-01-02 15:04:05 UTC")
+	}
+	sorted := append([]*pageCheck(nil), checks...)
+	sort.SliceStable(sorted, func(i, j int) bool {
+		a, b := sorted[i], sorted[j]
+		if ra, rb := statusRank(a.Status), statusRank(b.Status); ra != rb {
+			return ra < rb
+		}
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		if a.Address != b.Address {
+			return a.Address < b.Address
+		}
+		return a.Vantage < b.Vantage
+	})
+	p.Checks = sorted
+	kinds, tags, vantages := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	for _, c := range sorted {
+		if c.Status == "fail" || c.Status == "error" {
+			p.Failures = append(p.Failures, c)
+		}
+		kinds[c.Kind] = true
+		for _, t := range c.Tags {
+			tags[t] = true
+		}
+		vantages[source(c)] = true
+	}
+	p.Kinds, p.Tags, p.Vantages = keysOf(kinds), keysOf(tags), sources(vantages)
+	p.Matrix = newMatrix(sorted)
+	p.Paths, p.PathsLeft = drawPaths(sorted)
+	p.Graph, p.GraphNodes, p.GraphLeft = drawGraph(checks)
+	p.Histogram = drawHistogram(checks)
+	p.Slowest, p.HighestRTT = slowest(checks), highestRTT(checks)
+	return p
+}
+
+// statusRank orders the page: what needs a person's attention first.
+func statusRank(s string) int {
+	switch s {
+	case "fail":
+		return 0
+	case "error":
+		return 1
+	case "skip":
+		return 2
+	}
+	return 3
+}
+
+func keysOf(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		if k != "" {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// here names the place nettest was started, the source of checks that
+// have no vantage.
+const here = "here"
+
+// source is where a check ran: its vantage, or here.
+func source(c *pageCheck) string {
+	if c.Vantage == "" {
+		return here
+	}
+	return c.Vantage
+}
+
+// sources lists the sources, here first, then the vantages by name.
+func sources(m map[string]bool) []string {
+	out := keysOf(m)
+	for i, s := range out {
+		if s == here {
+			copy(out[1:i+1], out[:i])
+			out[0] = here
+		}
+	}
+	return out
+}
+
+// Location is the check's file:line.
+func (c *pageCheck) Location() string {
+	if c.File == "" {
+		return ""
+	}
+	if c.Line <= 0 {
+		return c.File
+	}
+	return c.File + ":" + strconv.Itoa(c.Line)
+}
+
+// Source is where the check ran, "here" without a vantage.
+func (c *pageCheck) Source() string { return source(c) }
+
+// TagList is the tags separated by spaces, as the filter matches them.
+func (c *pageCheck) TagList() string { return strings.Join(c.Tags, " ") }
+
+// Reason is the one-line why of a check that did not pass.
+func (c *pageCheck) Reason() string {
+	if m := short(c.Message); m != "" {
+		return m
+	}
+	if len(c.Diffs) > 0 {
+		d := c.Diffs[0]
+		r := short(d.Field + ": expected " + d.Expected + ", got " + d.Actual)
+		if n := len(c.Diffs) - 1; n > 0 {
+			r += " (and " + strconv.Itoa(n) + " more)"
+		}
+		return r
+	}
+	return ""
+}
+
+// destination is what a check was aimed at, read from its result's common
+// fields: the URL, host:port, the DNS name and type, a host, a route's
+// destination or an address. "" when the check has none (a sysctl).
+func destination(r map[string]any) string {
+	str := func(k string) string {
+		s, _ := r[k].(string)
+		return s
+	}
+	if u := str("url"); u != "" {
+		return u
+	}
+	host := str("host")
+	if port, ok := r["port"].(float64); ok && host != "" && port > 0 {
+		return net.JoinHostPort(host, strconv.Itoa(int(port)))
+	}
+	if n := str("name"); n != "" {
+		if t := str("type"); t != "" {
+			return n + " " + t
+		}
+		return n
+	}
+	for _, k := range []string{"host", "destination", "address"} {
+		if s := str(k); s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// observedState is the one word a matrix cell shows for what the check
+// saw: the first of the result's state, status, rcode, presence or
+// reachability fields.
+func observedState(r map[string]any) string {
+	for _, k := range []string{"state", "status", "rcode"} {
+		switch v := r[k].(type) {
+		case string:
+			if v != "" {
+				return v
+			}
+		case float64:
+			return strconv.FormatFloat(v, 'f', -1, 64)
+		}
+	}
+	words := []struct{ field, yes, no string }{
+		{"present", "present", "absent"},
+		{"reached", "reached", "not reached"},
+		{"reachable", "reachable", "unreachable"},
+		{"open", "open", "not open"},
+	}
+	for _, w := range words {
+		if v, ok := r[w.field].(bool); ok {
+			if v {
+				return w.yes
+			}
+			return w.no
+		}
+	}
+	return ""
+}
+
+// matrix is the reachability matrix: a cell per source and destination,
+// each holding the checks from that source to that destination.
+type matrix struct {
+	Sources      []string
+	Destinations []string
+	// Transposed is true when rows are destinations (many of them).
+	Transposed bool
+	// Rows are in display order, each with a header and its cells.
+	Rows    []matrixRow
+	Columns []string
+}
+
+type matrixRow struct {
+	Header string
+	Cells  [][]cellEntry
+}
+
+// cellEntry is one check in a matrix cell.
+type cellEntry struct {
+	Address string
+	Status  string
+	// State is the observed state (open, 200, NXDOMAIN), or the status
+	// when the check observed nothing.
+	State string
+	// Title is the hover text: the check, the verdict, what was expected.
+	Title string
+}
+
+func newMatrix(checks []*pageCheck) matrix {
+	type key struct{ src, dst string }
+	cells := map[key][]cellEntry{}
+	srcSet, dstSet := map[string]bool{}, map[string]bool{}
+	var dstOrder []string
+	for _, c := range checks {
+		if c.Result == nil {
+			continue
+		}
+		dst := destination(c.Result)
+		if dst == "" {
+			continue
+		}
+		src := source(c)
+		srcSet[src] = true
+		if !dstSet[dst] {
+			dstSet[dst] = true
+			dstOrder = append(dstOrder, dst)
+		}
+		e := cellEntry{Address: c.Address, Status: c.Status, State: observedState(c.Result)}
+		if e.State == "" {
+			e.State = c.Status
+		}
+		e.Title = cellTitle(c, e.State)
+		cells[key{src, dst}] = append(cells[key{src, dst}], e)
+	}
+	m := matrix{Sources: sources(srcSet)}
+	sort.Strings(dstOrder)
+	m.Destinations = dstOrder
+	if len(dstOrder) == 0 {
+		return m
+	}
+	m.Transposed = len(dstOrder) > transposeAbove
+	if !m.Transposed {
+		m.Columns = m.Destinations
+		for _, s := range m.Sources {
+			row := matrixRow{Header: s}
+			for _, d := range m.Destinations {
+				row.Cells = append(row.Cells, cells[key{s, d}])
+			}
+			m.Rows = append(m.Rows, row)
+		}
+		return m
+	}
+	m.Columns = m.Sources
+	for _, d := range m.Destinations {
+		row := matrixRow{Header: d}
+		for _, s := range m.Sources {
+			row.Cells = append(row.Cells, cells[key{s, d}])
+		}
+		m.Rows = append(m.Rows, row)
+	}
+	return m
+}
+
+// cellTitle says, on hover, which check a cell entry is, its verdict and
+// what was expected: the diff when it did not pass.
+func cellTitle(c *pageCheck, state string) string {
+	var b strings.Builder
+	b.WriteString(c.Address + ": " + strings.ToUpper(c.Status))
+	switch {
+	case len(c.Diffs) > 0:
+		for _, d := range c.Diffs {
+			b.WriteString("\n" + d.Field + ": expected " + d.Expected + ", got " + d.Actual)
+		}
+	case c.Status == "pass":
+		b.WriteString("\nobserved " + state + ", as expected")
+	}
+	if m := short(c.Message); m != "" {
+		b.WriteString("\n" + m)
+	}
+	return clean(b.String())
+}
+
+// slowest lists the checks that took longest.
+func slowest(checks []*pageCheck) []bar {
+	var bars []bar
+	for _, c := range checks {
+		if c.DurationMS > 0 {
+			bars = append(bars, bar{Address: c.Address, Status: c.Status, Value: c.DurationMS})
+		}
+	}
+	return topBars(bars, func(v float64) string { return human(time.Duration(v * float64(time.Millisecond))) })
+}
+
+// highestRTT lists the checks whose results hold the highest round-trip
+// time: any numeric field named like rtt_ms or rtt_avg_ms, or the RTT of a
+// traceroute hop.
+func highestRTT(checks []*pageCheck) []bar {
+	var bars []bar
+	for _, c := range checks {
+		if rtt, ok := maxRTT(c.Result); ok {
+			bars = append(bars, bar{Address: c.Address, Status: c.Status, Value: rtt})
+		}
+	}
+	return topBars(bars, func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) + " ms" })
+}
+
+// maxRTT is the largest RTT in a result: the mean when there is one (a
+// ping's spread is not the target's slowness), else the largest field
+// named rtt…ms, looking into lists of objects (the hops of a trace).
+func maxRTT(r map[string]any) (float64, bool) {
+	if r == nil {
+		return 0, false
+	}
+	if v, ok := r["rtt_avg_ms"].(float64); ok {
+		return v, true
+	}
+	best, found := 0.0, false
+	for k, v := range r {
+		switch v := v.(type) {
+		case float64:
+			if strings.HasPrefix(k, "rtt") && strings.HasSuffix(k, "_ms") {
+				best, found = math.Max(best, v), true
+			}
+		case []any:
+			for _, e := range v {
+				if o, ok := e.(map[string]any); ok {
+					if x, ok := maxRTT(o); ok {
+						best, found = math.Max(best, x), true
+					}
+				}
+			}
+		}
+	}
+	return best, found
+}
+
+func topBars(bars []bar, label func(float64) string) []bar {
+	sort.SliceStable(bars, func(i, j int) bool { return bars[i].Value > bars[j].Value })
+	if len(bars) > maxSlowest {
+		bars = bars[:maxSlowest]
+	}
+	for i := range bars {
+		bars[i].Label = label(bars[i].Value)
+		if bars[0].Value > 0 {
+			bars[i].Percent = math.Round(bars[i].Value/bars[0].Value*1000) / 10
+		}
+	}
+	return bars
+}
+
+// showValue writes a diff's expected or actual value for a person: a
+// string as it is (it is a phrase or an HCL literal already), anything
+// else as JSON.
+func showValue(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return v
+	case json.RawMessage:
+		var s string
+		if json.Unmarshal(v, &s) == nil {
+			return s
+		}
+		return string(v)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
+
+// NewHTML returns the report that writes the HTML page to path at End,
+// also when the run was interrupted, atomically like the JUnit file. It
+// fails at once when path's directory cannot be written, so that a typo in
+// --html is found before a long run rather than after it.
+func NewHTML(path string) (runner.Reporter, error) {
+	if err := checkWritable(path); err != nil {
+		return nil, err
+	}
+	return &htmlReport{path: path, now: time.Now}, nil
+}
+
+type htmlReport struct {
+	path string
+	// now and hostname are fields so that tests can fix them; hostname ""
+	// means os.Hostname.
+	now      func() time.Time
+	hostname string
+	start    time.Time
+	checks   []*pageCheck
+}
+
+// Begin notes when the run started.
+func (h *htmlReport) Begin(int) { h.start = h.now() }
+
+// Finished keeps the check; nothing is written before End.
+func (h *htmlReport) Finished(o runner.Outcome) { h.checks = append(h.checks, checkFromOutcome(o)) }
+
+// End writes the page.
+func (h *htmlReport) End(s runner.Summary) error {
+	if h.start.IsZero() {
+		h.start = h.now()
+	}
+	if h.hostname == "" {
+		h.hostname, _ = os.Hostname()
+	}
+	var b bytes.Buffer
+	err := writeHTML(&b, pageSummary{Passed: s.Passed, Failed: s.Failed, Errored: s.Errored, Skipped: s.Skipped,
+		DurationMS: millis(s.Duration), Interrupted: s.Interrupted, Start: h.start, Host: h.hostname}, h.checks)
+	if err == nil {
+		err = writeAtomic(h.path, b.Bytes())
+	}
+	if err != nil {
+		return fmt.Errorf("writing the HTML report: %w", err)
+	}
+	return nil
+}
+
+// checkWritable makes sure a report can be written to path: its directory
+// exists and a file can be created in it.
+func checkWritable(path string) error {
+	if path == "" {
+		return fmt.Errorf("no file name given")
+	}
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return fmt.Errorf("%s is a directory", path)
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the temporary name would only confuse
+		}
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
+
+// checkFromOutcome is the page's view of one outcome.
+func checkFromOutcome(o runner.Outcome) *pageCheck {
+	c := &pageCheck{Address: o.Address, Kind: o.Kind, Status: string(o.Status), Message: safe(o.Message, valueLimit),
+		File: o.File, Line: o.Line, Description: o.Description, DurationMS: millis(o.Duration), Attempts: o.Attempt,
+		DependsOn: o.DependsOn}
+	for _, d := range o.Diffs {
+		c.Diffs = append(c.Diffs, pageDiff{Field: d.Field, Expected: safe(d.Expected, valueLimit), Actual: safe(d.Actual, valueLimit)})
+	}
+	if v := o.Result; v != cty.NilVal && v.IsWhollyKnown() && !v.IsNull() {
+		v, _ = v.UnmarkDeep()
+		if b, err := ctyjson.Marshal(v, v.Type()); err == nil {
+			json.Unmarshal(b, &c.Result)
+		}
+	}
+	return c
+}
