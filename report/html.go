@@ -405,14 +405,14 @@ func newMatrix(checks []*pageCheck) matrix {
 // what was expected: the diff when it did not pass.
 func cellTitle(c *pageCheck, state string) string {
 	var b strings.Builder
-	b.WriteString(c.Address + ": " + strings.ToUpper(c.Status))
+	b.WriteString(c.Address + ": " + c.Status)
 	switch {
 	case len(c.Diffs) > 0:
 		for _, d := range c.Diffs {
 			b.WriteString("\n" + d.Field + ": expected " + d.Expected + ", got " + d.Actual)
 		}
 	case c.Status == "pass":
-		b.WriteString("\nobserved " + state + ", as expected")
+		b.WriteString(", " + state + " as expected")
 	}
 	if m := short(c.Message); m != "" {
 		b.WriteString("\n" + m)
@@ -583,7 +583,7 @@ func checkWritable(path string) error {
 func checkFromOutcome(o runner.Outcome) *pageCheck {
 	c := &pageCheck{Address: o.Address, Kind: o.Kind, Status: string(o.Status), Message: safe(o.Message, valueLimit),
 		File: o.File, Line: o.Line, Description: o.Description, DurationMS: millis(o.Duration), Attempts: o.Attempt,
-		DependsOn: o.DependsOn}
+		Vantage: o.Vantage, DependsOn: o.DependsOn}
 	for _, d := range o.Diffs {
 		c.Diffs = append(c.Diffs, pageDiff{Field: d.Field, Expected: safe(d.Expected, valueLimit), Actual: safe(d.Actual, valueLimit)})
 	}

@@ -3,10 +3,15 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nettest/nettest/internal/browser"
+	"golang.org/x/net/html"
 )
 
 // sampleChecks is a run as the records of a lab run with two vantages hold
@@ -90,7 +95,214 @@ func renderSample(t testing.TB) string {
 
 func TestHTMLSample(t *testing.T) {
 	page := renderSample(t)
-	if !strings.Contains(page, "tcp.nope") {
-		t.Error("no tcp.nope")
+	for _, want := range []string{
+		`<meta http-equiv="Content-Security-Policy" content="default-src 'none';`,
+		`started 2026-12-01 13:00:00 UTC on <b>ci-runner-7</b>`,
+		`<li class="fail"><b>5</b>failed</li>`,
+		// A cell from a vantage, with what was expected on hover.
+		`<span class="v fail" data-a="tcp.web_from[&#34;dmz&#34;]" title="tcp.web_from[&#34;dmz&#34;]: fail` + "\n" +
+			`open: expected true, got false (filtered: no answer within the timeout)">filtered</span>`,
+		`<option>office</option>`, `<option>web</option>`,
+		// The via that the path missed, drawn apart.
+		`<text x="87" y="`, `>198.18.9.1</text>`, `>missing via</text>`,
+		// The skipped chain behind the failed lookup.
+		`<g class="n skip" data-a="tcp.api_port">`,
+		`<title>dns.api → http.api_by_dns</title>`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page lacks %s", want)
+		}
 	}
+	if i, j := strings.Index(page, `id="failures"`), strings.Index(page, `id="matrix"`); i < 0 || j < i {
+		t.Error("the failures do not come before the matrix")
+	}
+}
+
+// TestHTMLEscapesNetworkText renders texts a hostile server could have
+// sent: they show as text, in the page and in its drawings.
+func TestHTMLEscapesNetworkText(t *testing.T) {
+	evil := `"><script>alert(1)</script><img src=x>`
+	checks := []*pageCheck{
+		{Address: "http.evil", Kind: "http", Status: "fail", Message: evil, Attempts: 1,
+			Diffs:  []pageDiff{{Field: "body", Expected: "ok", Actual: evil}},
+			Result: map[string]any{"url": "http://198.18.0.1/" + evil, "status": 200.0}},
+		{Address: "traceroute.evil", Kind: "traceroute", Status: "fail", Attempts: 1, DependsOn: []string{"http.evil"},
+			Diffs:  []pageDiff{{Field: "hops", Expected: `via ["198.18.0.9"]`, Actual: evil}},
+			Result: map[string]any{"host": evil, "reached": false, "hops": []any{map[string]any{"ttl": 1.0, "address": evil}}}},
+	}
+	var b bytes.Buffer
+	if err := writeHTML(&b, pageSummary{Failed: 2, Host: evil, Interrupted: true}, checks); err != nil {
+		t.Fatal(err)
+	}
+	page := b.String()
+	if n := strings.Count(page, "<script"); n != 1 {
+		t.Errorf("%d <script> elements, want only the page's own", n)
+	}
+	if strings.Contains(page, "<img") {
+		t.Error("a server's text became an <img>")
+	}
+	if !strings.Contains(page, "The run was interrupted") {
+		t.Error("no notice of the interruption")
+	}
+}
+
+// TestHTMLMatrixTurns: with many destinations, they become the rows.
+func TestHTMLMatrixTurns(t *testing.T) {
+	_, checks := largeRun(200)
+	m := newMatrix(checks)
+	if !m.Transposed || len(m.Rows) != len(m.Destinations) || strings.Join(m.Columns, " ") != "here dmz office vpc-b" {
+		t.Errorf("matrix of %d destinations: transposed %v, %d rows, columns %v", len(m.Destinations), m.Transposed, len(m.Rows), m.Columns)
+	}
+}
+
+// largeRun is a run of n checks as a large suite gives one: tcp ports on
+// many hosts from here and three vantages (a few percent failing), HTTP
+// and DNS checks, a traceroute per fifty checks, and a dependency chain
+// every ten checks.
+func largeRun(n int) (pageSummary, []*pageCheck) {
+	var s pageSummary
+	checks := make([]*pageCheck, 0, n)
+	vantages := []string{"", "office", "dmz", "vpc-b"}
+	for i := 0; i < n; i++ {
+		c := &pageCheck{Kind: "tcp", Status: "pass", File: "suite/ports.nettest.hcl", Line: 10 + i%40, Attempts: 1,
+			Vantage: vantages[i%len(vantages)], Tags: []string{[]string{"web", "db", "cache"}[i%3]}, DurationMS: float64(1 + i%97)}
+		host := fmt.Sprintf("198.18.%d.%d", i/250%256, i%250+1)
+		switch {
+		case i%50 == 7:
+			c.Kind, c.Address = "traceroute", fmt.Sprintf("traceroute.path[%q]", host)
+			c.Result = map[string]any{"host": host, "address": host, "reached": true, "hops": []any{
+				map[string]any{"ttl": 1.0, "address": "198.18.0.1", "rtt_ms": 0.2, "replies": 3.0},
+				map[string]any{"ttl": 2.0, "address": "198.18.0.6", "rtt_ms": 0.4, "replies": 3.0},
+				map[string]any{"ttl": 3.0, "address": host, "rtt_ms": 0.6, "replies": 3.0}}}
+		case i%10 == 3:
+			c.Kind, c.Address = "http", fmt.Sprintf("http.health[%q]", host)
+			c.Result = map[string]any{"url": "http://" + host + "/healthz", "status": 200.0, "body": "ok"}
+		case i%10 == 4:
+			c.Kind, c.Address = "dns", fmt.Sprintf("dns.name[%q]", host)
+			c.Result = map[string]any{"name": fmt.Sprintf("h%d.lab.test.", i), "type": "A", "rcode": "NOERROR", "answers": []any{host}}
+			checks = append(checks, c)
+			dep := &pageCheck{Kind: "http", Address: fmt.Sprintf("http.by_name[%q]", host), Status: "pass", File: c.File, Line: 90, Attempts: 1,
+				DependsOn: []string{c.Address}, DurationMS: 3, Result: map[string]any{"url": "http://" + host + ":8080/", "status": 200.0}}
+			i++
+			if i%200 == 5 {
+				c.Status, c.Diffs = "fail", []pageDiff{{Field: "answers", Expected: `["198.18.9.9"]`, Actual: `["` + host + `"]`}}
+				dep.Status, dep.Message, dep.Result, dep.DurationMS = "skip", "dependency "+c.Address+" did not pass (fail)", nil, 0
+			}
+			c = dep
+		default:
+			c.Address = fmt.Sprintf("tcp.port[%q]", fmt.Sprintf("%s:%d", host, 80+i%3))
+			c.Result = map[string]any{"host": host, "port": float64(80 + i%3), "open": true, "state": "open"}
+			if i%37 == 0 {
+				c.Status, c.DurationMS = "fail", 1000
+				c.Result["open"], c.Result["state"] = false, "filtered"
+				c.Diffs = []pageDiff{{Field: "open", Expected: "true", Actual: "false (filtered: no answer within the timeout)"}}
+			}
+		}
+		checks = append(checks, c)
+	}
+	for _, c := range checks {
+		switch c.Status {
+		case "pass":
+			s.Passed++
+		case "fail":
+			s.Failed++
+		case "error":
+			s.Errored++
+		case "skip":
+			s.Skipped++
+		}
+	}
+	s.DurationMS, s.Start, s.Host = 4200, time.Date(2026, 12, 1, 13, 0, 0, 0, time.UTC), "ci-runner-7"
+	return s, checks
+}
+
+// BenchmarkHTML10000 renders the page of a 10,000-check run and reports
+// its size. NETTEST_HTML_BENCH_OUT=FILE keeps the page, for bench/html.sh
+// to time Chromium opening it.
+func BenchmarkHTML10000(b *testing.B) {
+	s, checks := largeRun(10000)
+	var buf bytes.Buffer
+	for b.Loop() {
+		buf.Reset()
+		if err := writeHTML(&buf, s, checks); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(buf.Len())/(1<<20), "MiB/page")
+	if out := os.Getenv("NETTEST_HTML_BENCH_OUT"); out != "" {
+		if err := os.WriteFile(out, buf.Bytes(), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// TestHTMLFiltersInChromium opens the sample page in headless Chromium with
+// a script that picks a vantage in the filters and types in the search box,
+// as a person would, and checks what stays shown.
+func TestHTMLFiltersInChromium(t *testing.T) {
+	browser.Require(t)
+	page := renderSample(t)
+	act := `<script>addEventListener("load", function () {
+  document.getElementById("f-vantage").value = "office";
+  document.getElementById("f-q").value = "DB_";
+  document.getElementById("filters").dispatchEvent(new Event("input"));
+});</script></body>`
+	file := filepath.Join(t.TempDir(), "report.html")
+	if err := os.WriteFile(file, []byte(strings.Replace(page, "</body>", act, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	loaded := browser.Open(t, file, browser.Options{})
+	browser.AssertNoRequests(t, loaded)
+	doc, err := html.Parse(strings.NewReader(loaded.DOM))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shown, hidden []string
+	var visit func(n *html.Node)
+	visit = func(n *html.Node) {
+		if n.Data == "tr" && n.Parent != nil && n.Parent.Data == "tbody" && n.Parent.Parent != nil && hasClass(n.Parent.Parent, "checks") {
+			addr := nodeText(n.FirstChild.NextSibling)
+			if hasClass(n, "off") {
+				hidden = append(hidden, addr)
+			} else {
+				shown = append(shown, addr)
+			}
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			visit(c)
+		}
+	}
+	visit(doc)
+	if got := strings.Join(shown, " "); got != `tcp.db_from["office"]` {
+		t.Errorf("shown after filtering: %s (hidden %d)", got, len(hidden))
+	}
+	if len(shown)+len(hidden) != len(sampleChecks(t)) {
+		t.Errorf("%d rows, want %d", len(shown)+len(hidden), len(sampleChecks(t)))
+	}
+	if !strings.Contains(loaded.DOM, `<span id="f-count">1 of 15 checks</span>`) {
+		t.Error("the filters do not count what they show")
+	}
+}
+
+func hasClass(n *html.Node, class string) bool {
+	for _, a := range n.Attr {
+		if a.Key == "class" && strings.Contains(" "+a.Val+" ", " "+class+" ") {
+			return true
+		}
+	}
+	return false
+}
+
+func nodeText(n *html.Node) string {
+	if n == nil {
+		return ""
+	}
+	if n.Type == html.TextNode {
+		return n.Data
+	}
+	var b strings.Builder
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		b.WriteString(nodeText(c))
+	}
+	return b.String()
 }

@@ -181,6 +181,9 @@ fake "a" {
 	if strings.Join(rec.order, " ") != "fake.a fake.b" {
 		t.Errorf("finish order %q", rec.order)
 	}
+	if d := rec.outcomes["fake.b"].DependsOn; strings.Join(d, " ") != "fake.a" || rec.outcomes["fake.a"].DependsOn != nil {
+		t.Errorf("DependsOn of fake.b %q, of fake.a %q", d, rec.outcomes["fake.a"].DependsOn)
+	}
 }
 
 func TestParallelismBound(t *testing.T) {

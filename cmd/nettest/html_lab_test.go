@@ -67,7 +67,7 @@ func TestLabHTMLReport(t *testing.T) {
 	dir := t.TempDir()
 	page := filepath.Join(dir, "report.html")
 	// A relative path, as a user types it: the page shows file:line with it.
-	r := runIn(t, 30*time.Second, client.Name(), "test", "--json", "--html="+page, "testdata/lab/html", "--var", "server="+srv)
+	r := runIn(t, 30*time.Second, client.Name(), "test", "--json", "--html="+page, "testdata/lab/html", "--var", "server="+srv, "--var", "r2_netns="+r2.Name())
 	defer logOnFailure(t, "html suite", r)
 	if r.code != 1 {
 		t.Errorf("exit code %d, want 1 (checks failed)", r.code)
@@ -89,10 +89,12 @@ func TestLabHTMLReport(t *testing.T) {
 			{"reached", "true", "false"},
 			{"hops", `via ["198.18.0.2", "198.18.9.1"]`, `["198.18.0.2", "198.18.0.6"] (no "198.18.9.1" after "198.18.0.2")`},
 		}},
-		"http.api_by_dns": {status: "skip", message: "dependency dns.api did not pass (fail)"},
-		"tcp.api_tls":     {status: "skip", message: "did not pass"},
-		"tcp.nope":        {status: "error", message: `cannot resolve host "nope.lab.test"`},
-		"tcp.legacy":      {status: "skip", message: "skip is true"},
+		"http.api_by_dns":   {status: "skip", message: "dependency dns.api did not pass (fail)"},
+		"tcp.api_tls":       {status: "skip", message: "did not pass"},
+		"tcp.nope":          {status: "error", message: `cannot resolve host "nope.lab.test"`},
+		"tcp.legacy":        {status: "skip", message: "skip is true"},
+		"tcp.web_from_r2":   pass,
+		"tcp.mysql_from_r2": {status: "fail", diffs: []diff{{"open", "true", "false (closed: connection refused)"}}},
 	})
 
 	loaded := browser.Open(t, page, browser.Options{})
@@ -154,11 +156,17 @@ func checkPage(t *testing.T, doc *html.Node, got map[string]verdict) {
 	}
 
 	// Every check is a row of the table, failures first, the row's status
-	// the report's.
-	var rows []*html.Node
-	walk(doc, func(n *html.Node) {
-		if n.Data == "tr" && attr(n, "data-a") != "" {
-			rows = append(rows, n)
+	// the report's. A row's cells are status, address, kind, from, …
+	var rows [][]string
+	walk(byID(doc, "checks"), func(n *html.Node) {
+		if n.Data == "tr" && n.Parent != nil && n.Parent.Data == "tbody" {
+			var cells []string
+			for c := n.FirstChild; c != nil; c = c.NextSibling {
+				if c.Data == "td" {
+					cells = append(cells, textOf(c))
+				}
+			}
+			rows = append(rows, cells)
 		}
 	})
 	if len(rows) != len(got) {
@@ -167,7 +175,7 @@ func checkPage(t *testing.T, doc *html.Node, got map[string]verdict) {
 	rank := map[string]int{"fail": 0, "error": 1, "skip": 2, "pass": 3}
 	last := 0
 	for _, row := range rows {
-		addr, status := attr(row, "data-a"), attr(row, "data-s")
+		status, addr := row[0], row[1]
 		if v, ok := got[addr]; !ok {
 			t.Errorf("row %s is not a check of the run", addr)
 		} else if v.Status != status {
@@ -177,6 +185,9 @@ func checkPage(t *testing.T, doc *html.Node, got map[string]verdict) {
 			t.Errorf("row %s (%s) comes after a check that passed or was skipped", addr, status)
 		}
 		last = rank[status]
+		if from := row[3]; strings.HasSuffix(addr, "_from_r2") != (from == "r2") {
+			t.Errorf("row %s: from %q", addr, from)
+		}
 	}
 
 	// The failures section lists exactly the failed and errored checks,
@@ -200,8 +211,17 @@ func checkPage(t *testing.T, doc *html.Node, got map[string]verdict) {
 		t.Errorf("the failures section lacks the traceroute's diff or the file:line:\n%s", text)
 	}
 
-	// The matrix: one row, here, and a cell for each destination holding
-	// each check's verdict and observed state.
+	// The matrix: a row for here and one for r2, and a cell for each
+	// destination holding each check's verdict and observed state.
+	var sources []string
+	walk(byID(doc, "matrix"), func(n *html.Node) {
+		if n.Data == "th" && n.Parent != nil && n.Parent.Parent != nil && n.Parent.Parent.Data == "tbody" {
+			sources = append(sources, textOf(n))
+		}
+	})
+	if strings.Join(sources, " ") != "here r2" {
+		t.Errorf("matrix rows %q, want here and r2", sources)
+	}
 	cells := map[string]*html.Node{}
 	walk(byID(doc, "matrix"), func(n *html.Node) {
 		if n.Data == "span" && attr(n, "data-a") != "" {
@@ -209,6 +229,7 @@ func checkPage(t *testing.T, doc *html.Node, got map[string]verdict) {
 		}
 	})
 	wantCells := map[string]string{
+		"tcp.web_from_r2": "open", "tcp.mysql_from_r2": "closed",
 		"tcp.web": "open", "tcp.postgres": "filtered", "tcp.mysql": "closed", "tcp.postgres_open": "filtered",
 		"http.health": "200", "http.admin": "403", "dns.www": "NOERROR", "dns.api": "NOERROR", "http.www_by_dns": "200",
 		"traceroute.server": "reached", "traceroute.via_firewall": "not reached",

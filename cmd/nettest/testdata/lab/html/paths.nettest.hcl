@@ -142,3 +142,36 @@ tcp "legacy" {
     open = true
   }
 }
+
+# The same ports seen from the second router, where the server's own
+# firewall applies too: a second row of the reachability matrix.
+
+variable "r2_netns" {
+  type        = string
+  description = "The network namespace of r2."
+}
+
+vantage "r2" {
+  description = "The router in front of the server."
+  netns       = var.r2_netns
+}
+
+tcp "web_from_r2" {
+  from = vantage.r2
+  host = var.server
+  port = 80
+  tags = ["web"]
+  expect {
+    open = true
+  }
+}
+
+tcp "mysql_from_r2" {
+  from = vantage.r2
+  host = var.server
+  port = 3306
+  tags = ["db"]
+  expect {
+    open = true
+  }
+}
