@@ -19,8 +19,6 @@ import (
 	"time"
 
 	"github.com/nettest/nettest/runner"
-	"github.com/zclconf/go-cty/cty"
-	ctyjson "github.com/zclconf/go-cty/cty/json"
 )
 
 // The HTML report is one self-contained page: the counts and the failures
@@ -95,6 +93,8 @@ type pageSummary struct {
 	Interrupted                      bool
 	Start                            time.Time
 	Host                             string
+	// Shard is the part of the suite the run covered, "K/N"; "" for all.
+	Shard string
 }
 
 // page is everything the template shows.
@@ -511,8 +511,36 @@ func showValue(v any) string {
 	return string(b)
 }
 
+// WriteHTML writes the HTML page of a run to w from its JSON-lines
+// records: the summary line and the result lines, in any order. A run's
+// --html and `nettest merge --html` of its shards both come here, so they
+// give the same page.
+func WriteHTML(w io.Writer, s Summary, results []Result) error {
+	checks := make([]*pageCheck, len(results))
+	for i, r := range results {
+		checks[i] = checkFromRecord(r)
+	}
+	return writeHTML(w, pageSummary{Passed: s.Passed, Failed: s.Failed, Errored: s.Errored, Skipped: s.Skipped,
+		DurationMS: s.DurationMS, Interrupted: s.Interrupted, Start: s.Started, Host: s.Host, Shard: s.Shard}, checks)
+}
+
+// checkFromRecord is the page's view of one result record.
+func checkFromRecord(r Result) *pageCheck {
+	c := &pageCheck{Address: r.Address, Kind: r.Kind, Status: r.Status, Message: safe(r.Message, valueLimit),
+		File: r.File, Line: r.Line, Description: r.Description, Tags: r.Tags, Vantage: r.Vantage,
+		DurationMS: r.DurationMS, Attempts: r.Attempts, Capture: r.Capture, DependsOn: r.DependsOn}
+	for _, d := range r.Diffs {
+		c.Diffs = append(c.Diffs, pageDiff{Field: d.Field, Expected: safe(d.ExpectedText, valueLimit), Actual: safe(d.ActualText, valueLimit)})
+	}
+	if len(r.Observed) > 0 {
+		json.Unmarshal(r.Observed, &c.Result) // not an object: nothing observed to show
+	}
+	return c
+}
+
 // NewHTML returns the report that writes the HTML page to path at End,
 // also when the run was interrupted, atomically like the JUnit file. It
+// keeps the run's JSON-lines records and renders them with WriteHTML. It
 // fails at once when path's directory cannot be written, so that a typo in
 // --html is found before a long run rather than after it.
 func NewHTML(path string) (runner.Reporter, error) {
@@ -529,14 +557,15 @@ type htmlReport struct {
 	now      func() time.Time
 	hostname string
 	start    time.Time
-	checks   []*pageCheck
+	total    int
+	results  []Result
 }
 
-// Begin notes when the run started.
-func (h *htmlReport) Begin(int) { h.start = h.now() }
+// Begin notes when the run started and how many checks it plans.
+func (h *htmlReport) Begin(total int) { h.start, h.total = h.now(), total }
 
-// Finished keeps the check; nothing is written before End.
-func (h *htmlReport) Finished(o runner.Outcome) { h.checks = append(h.checks, checkFromOutcome(o)) }
+// Finished keeps the check's record; nothing is written before End.
+func (h *htmlReport) Finished(o runner.Outcome) { h.results = append(h.results, NewResult(o)) }
 
 // End writes the page.
 func (h *htmlReport) End(s runner.Summary) error {
@@ -547,8 +576,7 @@ func (h *htmlReport) End(s runner.Summary) error {
 		h.hostname, _ = os.Hostname()
 	}
 	var b bytes.Buffer
-	err := writeHTML(&b, pageSummary{Passed: s.Passed, Failed: s.Failed, Errored: s.Errored, Skipped: s.Skipped,
-		DurationMS: millis(s.Duration), Interrupted: s.Interrupted, Start: h.start, Host: h.hostname}, h.checks)
+	err := WriteHTML(&b, NewSummary(s, h.start, h.hostname, h.total), h.results)
 	if err == nil {
 		err = writeAtomic(h.path, b.Bytes())
 	}
@@ -577,21 +605,4 @@ func checkWritable(path string) error {
 	}
 	f.Close()
 	return os.Remove(f.Name())
-}
-
-// checkFromOutcome is the page's view of one outcome.
-func checkFromOutcome(o runner.Outcome) *pageCheck {
-	c := &pageCheck{Address: o.Address, Kind: o.Kind, Status: string(o.Status), Message: safe(o.Message, valueLimit),
-		File: o.File, Line: o.Line, Description: o.Description, DurationMS: millis(o.Duration), Attempts: o.Attempt,
-		Vantage: o.Vantage, DependsOn: o.DependsOn}
-	for _, d := range o.Diffs {
-		c.Diffs = append(c.Diffs, pageDiff{Field: d.Field, Expected: safe(d.Expected, valueLimit), Actual: safe(d.Actual, valueLimit)})
-	}
-	if v := o.Result; v != cty.NilVal && v.IsWhollyKnown() && !v.IsNull() {
-		v, _ = v.UnmarkDeep()
-		if b, err := ctyjson.Marshal(v, v.Type()); err == nil {
-			json.Unmarshal(b, &c.Result)
-		}
-	}
-	return c
 }

@@ -10,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nettest/nettest/checks"
 	"github.com/nettest/nettest/internal/browser"
+	"github.com/nettest/nettest/runner"
 	"golang.org/x/net/html"
 )
 
@@ -216,15 +218,35 @@ func largeRun(n int) (pageSummary, []*pageCheck) {
 	return s, checks
 }
 
+// records are the JSON-lines records of a run, as merge reads them.
+func records(s pageSummary, checks []*pageCheck) (Summary, []Result) {
+	sum := Summary{Type: TypeSummary, Passed: s.Passed, Failed: s.Failed, Errored: s.Errored, Skipped: s.Skipped,
+		Total: len(checks), DurationMS: s.DurationMS, Started: s.Start, Host: s.Host}
+	results := make([]Result, len(checks))
+	for i, c := range checks {
+		r := Result{Type: TypeResult, Address: c.Address, Kind: c.Kind, Status: c.Status, DurationMS: c.DurationMS,
+			Message: c.Message, File: c.File, Line: c.Line, Tags: c.Tags, Vantage: c.Vantage, DependsOn: c.DependsOn, Attempts: c.Attempts}
+		for _, d := range c.Diffs {
+			r.Diffs = append(r.Diffs, Diff{Field: d.Field, ExpectedText: d.Expected, ActualText: d.Actual})
+		}
+		if c.Result != nil {
+			r.Observed, _ = json.Marshal(c.Result)
+		}
+		results[i] = r
+	}
+	return sum, results
+}
+
 // BenchmarkHTML10000 renders the page of a 10,000-check run and reports
 // its size. NETTEST_HTML_BENCH_OUT=FILE keeps the page, for bench/html.sh
 // to time Chromium opening it.
 func BenchmarkHTML10000(b *testing.B) {
 	s, checks := largeRun(10000)
+	sum, results := records(s, checks)
 	var buf bytes.Buffer
 	for b.Loop() {
 		buf.Reset()
-		if err := writeHTML(&buf, s, checks); err != nil {
+		if err := WriteHTML(&buf, sum, results); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -305,4 +327,42 @@ func nodeText(n *html.Node) string {
 		b.WriteString(nodeText(c))
 	}
 	return b.String()
+}
+
+// TestHTMLReporter is the --html path: outcomes become records, the page
+// is written at End, also after an interruption, and a path that cannot
+// be written is refused before the run.
+func TestHTMLReporter(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := NewHTML(filepath.Join(dir, "missing", "r.html")); err == nil || !strings.Contains(err.Error(), "cannot write") {
+		t.Errorf("a path in a missing directory: %v", err)
+	}
+	if _, err := NewHTML(dir); err == nil || !strings.Contains(err.Error(), "is a directory") {
+		t.Errorf("a directory: %v", err)
+	}
+	path := filepath.Join(dir, "r.html")
+	rep, err := NewHTML(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep.Begin(3)
+	rep.Finished(runner.Outcome{Address: "dns.api", Kind: "dns", Status: runner.Fail, Attempt: 1,
+		Diffs: []checks.Diff{{Field: "rcode", Expected: `"NOERROR"`, Actual: `"NXDOMAIN"`}}})
+	rep.Finished(runner.Outcome{Address: "http.api", Kind: "http", Status: runner.Skip, DependsOn: []string{"dns.api"},
+		Message: "dependency dns.api did not pass (fail)"})
+	if r := NewResult(runner.Outcome{Address: "http.api", DependsOn: []string{"dns.api"}}); strings.Join(r.DependsOn, " ") != "dns.api" {
+		t.Errorf("the record's depends_on: %q", r.DependsOn)
+	}
+	if err := rep.End(runner.Summary{Failed: 1, Skipped: 2, Interrupted: true}); err != nil {
+		t.Fatal(err)
+	}
+	page, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"The run was interrupted", `<g class="n skip" data-a="http.api">`, `<td class="act">&#34;NXDOMAIN&#34;</td>`} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("the page lacks %s", want)
+		}
+	}
 }

@@ -62,6 +62,10 @@ type Result struct {
 	// Vantage names the vantage point the check ran from; absent when it
 	// ran where nettest was started.
 	Vantage string `json:"vantage,omitempty"`
+	// DependsOn are the addresses of the checks this one waited for (those
+	// it refers to and those its depends_on names), sorted; absent when
+	// none. The HTML report draws the dependency graph from them.
+	DependsOn []string `json:"depends_on,omitempty"`
 	// Attempts is the number of attempts made (0 when the check did not
 	// start: skipped, or stopped before its probe); MaxAttempts the
 	// number allowed, retries + 1.
@@ -233,6 +237,7 @@ func NewResult(o runner.Outcome) Result {
 		Description: jsonText(o.Description, bodyLimit),
 		Tags:        o.Tags,
 		Vantage:     o.Vantage,
+		DependsOn:   o.DependsOn,
 		Attempts:    o.Attempt,
 		MaxAttempts: o.Attempts,
 		Observed:    jsonValue(o.Result, true),
@@ -355,6 +360,7 @@ func (r Result) Outcome() runner.Outcome {
 		Description: r.Description,
 		Tags:        r.Tags,
 		Vantage:     r.Vantage,
+		DependsOn:   r.DependsOn,
 		Status:      runner.Status(r.Status),
 		Message:     r.Message,
 		Duration:    time.Duration(r.DurationMS * float64(time.Millisecond)).Round(time.Microsecond),

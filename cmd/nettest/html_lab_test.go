@@ -10,6 +10,7 @@ import (
 
 	"github.com/nettest/nettest/internal/browser"
 	"github.com/nettest/nettest/internal/lab"
+	"github.com/nettest/nettest/report"
 	"golang.org/x/net/html"
 )
 
@@ -128,7 +129,7 @@ func TestLabHTMLReport(t *testing.T) {
 
 // checkPage asserts what a person sees on the page of a run whose JSON
 // report said got.
-func checkPage(t *testing.T, doc *html.Node, got map[string]verdict) {
+func checkPage(t *testing.T, doc *html.Node, got map[string]report.Result) {
 	t.Helper()
 	// Nothing is loaded from anywhere: no src, no href but to the page's
 	// own sections, and the policy that forbids it.
