@@ -544,7 +544,7 @@ func checkFromRecord(r Result) *pageCheck {
 // fails at once when path's directory cannot be written, so that a typo in
 // --html is found before a long run rather than after it.
 func NewHTML(path string) (runner.Reporter, error) {
-	if err := checkWritable(path); err != nil {
+	if err := CheckHTMLPath(path); err != nil {
 		return nil, err
 	}
 	return &htmlReport{path: path, now: time.Now}, nil
@@ -575,16 +575,27 @@ func (h *htmlReport) End(s runner.Summary) error {
 	if h.hostname == "" {
 		h.hostname, _ = os.Hostname()
 	}
+	return WriteHTMLFile(h.path, NewSummary(s, h.start, h.hostname, h.total), h.results)
+}
+
+// WriteHTMLFile writes the page of a run's records to path, atomically:
+// a reader sees the old file or the whole new one. `nettest merge --html`
+// calls it with the merged records.
+func WriteHTMLFile(path string, s Summary, results []Result) error {
 	var b bytes.Buffer
-	err := WriteHTML(&b, NewSummary(s, h.start, h.hostname, h.total), h.results)
+	err := WriteHTML(&b, s, results)
 	if err == nil {
-		err = writeAtomic(h.path, b.Bytes())
+		err = writeAtomic(path, b.Bytes())
 	}
 	if err != nil {
 		return fmt.Errorf("writing the HTML report: %w", err)
 	}
 	return nil
 }
+
+// CheckHTMLPath reports why the HTML page could not be written to path,
+// or nil: commands call it before they do the work.
+func CheckHTMLPath(path string) error { return checkWritable(path) }
 
 // checkWritable makes sure a report can be written to path: its directory
 // exists and a file can be created in it.
@@ -605,4 +616,19 @@ func checkWritable(path string) error {
 	}
 	f.Close()
 	return os.Remove(f.Name())
+}
+
+// WriteConfigHTML writes the page of a run that a configuration error kept
+// from starting: each error is a check that errored, with its file:line
+// and detail, so the page published by CI says why nothing ran.
+func WriteConfigHTML(path string, diags []Diagnostic) error {
+	host, _ := os.Hostname()
+	outs := ConfigOutcomes(diags)
+	results := make([]Result, len(outs))
+	for i, o := range outs {
+		results[i] = NewResult(o)
+	}
+	sum := NewSummary(runner.Summary{Errored: len(outs)}, time.Now(), host, len(outs))
+	sum.Diagnostics = diags
+	return WriteHTMLFile(path, sum, results)
 }

@@ -61,6 +61,9 @@ func configReports(f *testFlags, suite *schema.Suite, diags hcl.Diagnostics, std
 	if f.junit != "" {
 		fail(f.junit, report.WriteConfigJUnit(f.junit, diagnostics))
 	}
+	if f.html != "" {
+		fail(f.html, report.WriteConfigHTML(f.html, diagnostics))
+	}
 	if gh := githubReport(f.github, true, f.json, stdout, stderr); gh != nil {
 		outs := report.ConfigOutcomes(diagnostics)
 		fail("the GitHub report", report.Replay(gh, len(outs), outs, runner.Summary{Errored: len(outs)}))

@@ -216,7 +216,7 @@ func TestMergeRefuses(t *testing.T) {
 		{"no files", nil, 2, "name the JSON-lines reports to merge"},
 		{"a shard missing", []string{one}, 1, "no report of shard 2/3, 3/3: its checks are not in the merged report"},
 		{"a report cut short", []string{truncated}, 1, "truncated.jsonl has no summary line"},
-		{"html", []string{"--html=" + filepath.Join(dir, "r.html"), one}, 2, "--html: the HTML report is not built yet"},
+		{"html where it cannot be written", []string{"--html=" + filepath.Join(dir, "missing", "r.html"), one}, 2, "--html: cannot write"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			r := nettest(t, append([]string{"merge"}, tt.args...)...)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -81,12 +80,10 @@ func cmdMerge(args []string, stdout, stderr io.Writer) int {
 		reporters = append(reporters, report.NewJSONWith(out, report.JSONOptions{RunInfo: info}))
 	}
 	if html != "" {
-		h, err := mergeHTML(html)
-		if err != nil {
+		if err := report.CheckHTMLPath(html); err != nil {
 			fmt.Fprintf(stderr, "nettest merge: --html: %v\n", err)
 			return exitConfig
 		}
-		reporters = append(reporters, h)
 	}
 	reporters = append(reporters, githubReport(github, false, false, stdout, stderr))
 
@@ -95,6 +92,12 @@ func cmdMerge(args []string, stdout, stderr io.Writer) int {
 	configErrors := len(outcomes) - len(merged.Results)
 	sum.Errored += configErrors
 	err = report.Replay(report.Multi(reporters...), merged.Summary.Total+configErrors, outcomes, sum)
+	if html != "" && err == nil {
+		// From the records themselves, which hold what each check
+		// observed (the outcomes replayed above do not): the page of
+		// the shards is the page of an unsharded run.
+		err = report.WriteHTMLFile(html, merged.Summary, merged.Results)
+	}
 	if out != nil {
 		if cerr := out.Close(); err == nil && cerr != nil {
 			err = cerr
@@ -112,13 +115,4 @@ func cmdMerge(args []string, stdout, stderr io.Writer) int {
 		return exitFailed
 	}
 	return exitOK
-}
-
-// mergeHTML is the HTML report of a merge. The HTML report is being built
-// beside this command and is not in this build yet; when it lands this
-// returns its reporter (report.NewHTML(path)), which renders the page from
-// the same records, so that merge --html gives the page of an unsharded
-// run.
-func mergeHTML(path string) (runner.Reporter, error) {
-	return nil, errors.New("the HTML report is not built yet in this version of nettest; use --junit or --json-file")
 }
