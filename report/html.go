@@ -582,6 +582,28 @@ func (h *htmlReport) End(s runner.Summary) error {
 // a reader sees the old file or the whole new one. `nettest merge --html`
 // calls it with the merged records.
 func WriteHTMLFile(path string, s Summary, results []Result) error {
+	// A capture's path is as given to --capture, relative to where nettest
+	// ran; the page links it relative to where the page is, so that the
+	// link works when both are published together.
+	if dir, err := filepath.Abs(filepath.Dir(path)); err == nil {
+		var linked []Result
+		for i, r := range results {
+			if r.Capture == "" {
+				continue
+			}
+			if abs, err := filepath.Abs(r.Capture); err == nil {
+				if rel, err := filepath.Rel(dir, abs); err == nil {
+					if linked == nil {
+						linked = append([]Result(nil), results...)
+					}
+					linked[i].Capture = filepath.ToSlash(rel)
+				}
+			}
+		}
+		if linked != nil {
+			results = linked
+		}
+	}
 	var b bytes.Buffer
 	err := WriteHTML(&b, s, results)
 	if err == nil {

@@ -365,4 +365,15 @@ func TestHTMLReporter(t *testing.T) {
 			t.Errorf("the page lacks %s", want)
 		}
 	}
+
+	// A capture is linked relative to the page.
+	os.Mkdir(filepath.Join(dir, "pages"), 0o755)
+	path = filepath.Join(dir, "pages", "r.html")
+	capture := filepath.Join(dir, "captures", "dns.api.pcapng")
+	if err := WriteHTMLFile(path, Summary{Failed: 1}, []Result{{Address: "dns.api", Kind: "dns", Status: "fail", Capture: capture}}); err != nil {
+		t.Fatal(err)
+	}
+	if page, _ := os.ReadFile(path); !strings.Contains(string(page), `<a href="../captures/dns.api.pcapng">packet capture</a>`) {
+		t.Errorf("no link to the capture relative to the page:\n%s", page)
+	}
 }
