@@ -529,3 +529,55 @@ func TestSelectsNothing(t *testing.T) {
 		t.Errorf("%d empty shards of 4, want 3", empty)
 	}
 }
+
+// TestJSONFileRedacts: the values in the JSON report (observed results,
+// diff values) hold no secret either.
+func TestJSONFileRedacts(t *testing.T) {
+	open, _ := ports(t)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "s.nettest.hcl"), []byte(fmt.Sprintf(`
+variable "secret_host" {
+  type      = string
+  default   = "127.0.0.1"
+  sensitive = true
+}
+variable "secret_state" {
+  type      = string
+  default   = "closed"
+  sensitive = true
+}
+tcp "x" {
+  host = var.secret_host
+  port = %d
+  expect {
+    state = var.secret_state
+  }
+}
+`, open)), 0o644)
+	file := filepath.Join(dir, "r.jsonl")
+	r := nettest(t, "test", dir, "--json-file="+file)
+	data, _ := os.ReadFile(file)
+	if r.code != 1 || strings.Contains(string(data), "127.0.0.1") || strings.Contains(string(data), `"closed"`) {
+		t.Fatalf("exit %d; a secret in the JSON report:\n%s", r.code, data)
+	}
+	rep, err := report.ReadJSONL(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := rep.Results[0].Diffs[0]
+	if string(d.Expected) != "null" || d.ExpectedText != "(sensitive value)" || string(d.Actual) != `"open"` ||
+		!strings.Contains(string(rep.Results[0].Observed), `"host":"(sensitive value)"`) {
+		t.Errorf("diff %+v, observed %s", d, rep.Results[0].Observed)
+	}
+}
+
+// TestBazelShardStatusFile: a runner that shards touches the file Bazel
+// names, so Bazel knows the shards split the tests.
+func TestBazelShardStatusFile(t *testing.T) {
+	status := filepath.Join(t.TempDir(), "shard_status")
+	env := []string{"TEST_SHARD_INDEX=0", "TEST_TOTAL_SHARDS=2", "TEST_SHARD_STATUS_FILE=" + status}
+	r := nettestEnv(t, "", env, append([]string{"test", "testdata/ci", "--shard=auto"}, shardVars(t)...)...)
+	if _, err := os.Stat(status); err != nil || r.code > 1 {
+		t.Errorf("exit %d, status file: %v\n%s", r.code, err, r.stderr)
+	}
+}
