@@ -108,11 +108,34 @@ func annotation(o runner.Outcome, workspace string) string {
 	// The location is in the properties; the message starts with why.
 	msg := strings.TrimRight(body.String(), "\n")
 	if _, rest, ok := strings.Cut(msg, "\n"); ok {
-		msg = rest
+		msg = dedent(rest)
 	} else {
 		msg = string(o.Status)
 	}
 	return "::error " + strings.Join(props, ",") + "::" + escapeData(msg) + "\n"
+}
+
+// dedent removes the indentation all lines of s share, so that a message
+// starting with a diff does not start with spaces.
+func dedent(s string) string {
+	lines := strings.Split(s, "\n")
+	common := -1
+	for _, l := range lines {
+		if strings.TrimSpace(l) == "" {
+			continue
+		}
+		n := len(l) - len(strings.TrimLeft(l, " "))
+		if common < 0 || n < common {
+			common = n
+		}
+	}
+	if common <= 0 {
+		return s
+	}
+	for k, l := range lines {
+		lines[k] = l[min(common, len(l)):]
+	}
+	return strings.Join(lines, "\n")
 }
 
 // relativeTo is path relative to dir when it lies inside it, else path.

@@ -312,7 +312,7 @@ func TestGitHub(t *testing.T) {
 	}
 	want := []string{
 		"::error file=nettest/testdata/ci/shards.nettest.hcl,line=36,title=tcp.must_be_closed::the database port stays closed to the web tier%0A  state  - expected \"closed\"%0A         + actual   \"open\"",
-		"::error file=nettest/testdata/ci/shards.nettest.hcl,line=62,title=tcp.chain_third::  open  - expected true%0A        + actual   false (closed: connection refused)",
+		"::error file=nettest/testdata/ci/shards.nettest.hcl,line=62,title=tcp.chain_third::open  - expected true%0A      + actual   false (closed: connection refused)",
 	}
 	if strings.Join(annotations, "\n") != strings.Join(want, "\n") {
 		t.Errorf("annotations:\n%s\nwant:\n%s", strings.Join(annotations, "\n"), strings.Join(want, "\n"))
