@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/nettest/nettest/internal/dag"
 	"github.com/nettest/nettest/schema"
 )
 
@@ -21,8 +22,9 @@ type Plan struct {
 	Suite *schema.Suite
 	// Order lists the instances to run, dependencies first.
 	Order []*schema.Instance
-	// dependents maps an instance to the instances that wait for it.
-	dependents map[*schema.Instance][]*schema.Instance
+	// graph holds the planned instances and their dependencies, for Run
+	// to walk.
+	graph *dag.Graph[*schema.Instance]
 }
 
 // Selection says which instances of a suite are to run; nil selects all.
@@ -107,76 +109,30 @@ func NewPlan(s *schema.Suite, sel Selection) (*Plan, hcl.Diagnostics) {
 		}
 	}
 
-	p := &Plan{Suite: s, dependents: map[*schema.Instance][]*schema.Instance{}}
-	pending := make(map[*schema.Instance]int, len(selected))
-	for _, i := range selected {
-		pending[i] = len(i.Deps)
-		for _, d := range i.Deps {
-			p.dependents[d] = append(p.dependents[d], i)
-		}
+	p := &Plan{Suite: s, graph: dag.New(selected, func(i *schema.Instance) []*schema.Instance { return i.Deps })}
+	order, cycles := p.graph.Order()
+	if len(cycles) > 0 {
+		return nil, cycleDiagnostics(cycles)
 	}
-	// Kahn's algorithm, taking ready instances in file order so the plan
-	// reads like the files.
-	var ready []*schema.Instance
-	for _, i := range selected {
-		if pending[i] == 0 {
-			ready = append(ready, i)
-		}
-	}
-	for len(ready) > 0 {
-		i := ready[0]
-		ready = ready[1:]
-		p.Order = append(p.Order, i)
-		for _, d := range p.dependents[i] {
-			pending[d]--
-			if pending[d] == 0 {
-				ready = append(ready, d)
-			}
-		}
-	}
-	if len(p.Order) < len(selected) {
-		return nil, cycleDiagnostic(selected, pending)
-	}
+	p.Order = order
 	return p, nil
 }
 
-// cycleDiagnostic finds one cycle among the instances left unordered and
-// names it, first to last and back to the first.
-func cycleDiagnostic(selected []*schema.Instance, pending map[*schema.Instance]int) hcl.Diagnostics {
-	var start *schema.Instance
-	for _, i := range selected {
-		if pending[i] > 0 {
-			start = i
-			break
+// cycleDiagnostics names every cycle, first to last and back to the first.
+func cycleDiagnostics(cycles [][]*schema.Instance) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, c := range cycles {
+		names := make([]string, 0, len(c)+1)
+		for _, i := range c {
+			names = append(names, i.Address)
 		}
+		names = append(names, c[0].Address)
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Dependency cycle between checks",
+			Detail:   fmt.Sprintf("These checks depend on each other, so none of them can run first: %s. Remove a reference or a depends_on entry to break the cycle.", strings.Join(names, " → ")),
+			Subject:  c[0].Range().Ptr(),
+		})
 	}
-	// Walk dependencies that are themselves stuck until one repeats.
-	seen := map[*schema.Instance]int{}
-	var path []*schema.Instance
-	cur := start
-	for {
-		if at, ok := seen[cur]; ok {
-			path = path[at:]
-			break
-		}
-		seen[cur] = len(path)
-		path = append(path, cur)
-		for _, d := range cur.Deps {
-			if pending[d] > 0 {
-				cur = d
-				break
-			}
-		}
-	}
-	names := make([]string, 0, len(path)+1)
-	for _, i := range path {
-		names = append(names, i.Address)
-	}
-	names = append(names, path[0].Address)
-	return hcl.Diagnostics{{
-		Severity: hcl.DiagError,
-		Summary:  "Dependency cycle between checks",
-		Detail:   fmt.Sprintf("These checks depend on each other, so none of them can run first: %s. Remove a reference or a depends_on entry to break the cycle.", strings.Join(names, " → ")),
-		Subject:  path[0].Range().Ptr(),
-	}}
+	return diags
 }

@@ -186,17 +186,7 @@ func (p *Plan) Run(ctx context.Context, opts Options) Summary {
 	var sum Summary
 	results := make(map[*schema.Instance]cty.Value, len(p.Order))
 	status := make(map[*schema.Instance]Status, len(p.Order))
-	blocked := map[*schema.Instance]*schema.Instance{} // instance → first dependency that did not pass
-	pending := make(map[*schema.Instance]int, len(p.Order))
-	for _, i := range p.Order {
-		pending[i] = len(i.Deps)
-	}
-	ready := make([]*schema.Instance, 0, len(p.Order))
-	for _, i := range p.Order {
-		if pending[i] == 0 {
-			ready = append(ready, i)
-		}
-	}
+	walk := p.graph.Walk()
 	finished := make(chan done, limit)
 	running := 0
 	workers := &pool{p: p, vantages: opts.Vantages, rec: opts.Recorder, ctx: ctx, work: make(chan job, limit), finished: finished, watches: map[*watch]struct{}{}}
@@ -210,8 +200,7 @@ func (p *Plan) Run(ctx context.Context, opts Options) Summary {
 		close(workers.work)
 	}()
 
-	var finish func(i *schema.Instance, o Outcome)
-	finish = func(i *schema.Instance, o Outcome) {
+	report := func(i *schema.Instance, o Outcome) {
 		status[i] = o.Status
 		results[i] = o.Result // unredacted: dependents use what was observed
 		sum.count(o.Status)
@@ -219,31 +208,22 @@ func (p *Plan) Run(ctx context.Context, opts Options) Summary {
 			sum.Unfinished++
 		}
 		events <- o.Redacted(p.Suite.Secrets())
-		for _, d := range p.dependents[i] {
-			if _, planned := pending[d]; !planned {
-				continue
-			}
-			if o.Status != Pass && blocked[d] == nil {
-				blocked[d] = i
-			}
-			pending[d]--
-			if pending[d] > 0 {
-				continue
-			}
-			if b := blocked[d]; b != nil {
-				// A dependency that did not pass makes the dependent skip,
-				// naming why, without running it.
-				finish(d, p.skipped(d, fmt.Sprintf("dependency %s did not pass (%s)", b.Address, status[b])))
-				continue
-			}
-			ready = append(ready, d)
+	}
+	finish := func(i *schema.Instance, o Outcome) {
+		report(i, o)
+		// A dependency that did not pass makes its dependents skip,
+		// naming why, without running them.
+		for _, s := range walk.Done(i, o.Status == Pass) {
+			report(s.Node, p.skipped(s.Node, fmt.Sprintf("dependency %s did not pass (%s)", s.By.Address, status[s.By])))
 		}
 	}
 
 	for len(status) < len(p.Order) {
-		for len(ready) > 0 && running < limit && ctx.Err() == nil {
-			i := ready[0]
-			ready = ready[1:]
+		for running < limit && ctx.Err() == nil {
+			i, ok := walk.Next()
+			if !ok {
+				break
+			}
 			evalCtx := i.RunContext(results)
 			running++
 			workers.work <- job{i, evalCtx}

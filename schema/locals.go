@@ -8,6 +8,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/nettest/nettest/checks"
+	"github.com/nettest/nettest/internal/dag"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 )
@@ -43,65 +44,50 @@ func (s *Suite) decodeLocals(blocks []*hcl.Block) hcl.Diagnostics {
 		return diags
 	}
 
-	// Resolve in rounds: each round evaluates the locals whose references
-	// are all resolved. What is left when a round makes no progress is a
-	// cycle (references to missing locals are reported by evaluation).
-	pending := make([]*Local, 0, len(s.Locals))
+	// Evaluate in dependency order (references to missing locals are
+	// reported by evaluation), and name every cycle.
+	locals := make([]*Local, 0, len(s.Locals))
 	for _, l := range s.Locals {
-		pending = append(pending, l)
+		locals = append(locals, l)
 	}
-	sort.Slice(pending, func(i, j int) bool { return pending[i].Name < pending[j].Name })
+	sort.Slice(locals, func(i, j int) bool { return locals[i].Name < locals[j].Name })
+	order, cycles := dag.New(locals, s.localDeps).Order()
 	values := map[string]cty.Value{}
-	for len(pending) > 0 {
-		var next []*Local
-		for _, l := range pending {
-			if !s.localReady(l, values) {
-				next = append(next, l)
-				continue
-			}
-			s.ctx.Variables["local"] = cty.ObjectVal(values)
-			v, d := l.Expr.Value(s.ctx)
-			diags = append(diags, d...)
-			if d.HasErrors() {
-				v = cty.DynamicVal
-			}
-			l.Value = v
-			values[l.Name] = v
+	for _, l := range order {
+		s.ctx.Variables["local"] = cty.ObjectVal(values)
+		v, d := l.Expr.Value(s.ctx)
+		diags = append(diags, d...)
+		if d.HasErrors() {
+			v = cty.DynamicVal
 		}
-		if len(next) == len(pending) {
-			var names []string
-			for _, l := range next {
-				names = append(names, "local."+l.Name)
-			}
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cycle in local values",
-				Detail: "These local values refer to each other in a cycle: " + strings.Join(names, ", ") + ".", Subject: next[0].Range.Ptr()})
-			break
+		l.Value = v
+		values[l.Name] = v
+	}
+	for _, c := range cycles {
+		var names []string
+		for _, l := range c {
+			names = append(names, "local."+l.Name)
 		}
-		pending = next
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cycle in local values",
+			Detail: "These local values refer to each other in a cycle: " + strings.Join(names, " → ") + " → local." + c[0].Name + ".", Subject: c[0].Range.Ptr()})
 	}
 	s.ctx.Variables["local"] = cty.ObjectVal(values)
 	return diags
 }
 
-// localReady reports whether every local that l refers to has a value, or
-// does not exist (evaluation then reports it with a suggestion).
-func (s *Suite) localReady(l *Local, values map[string]cty.Value) bool {
+// localDeps are the locals that l refers to; a reference to a local that
+// does not exist is left to evaluation, which reports it with a suggestion.
+func (s *Suite) localDeps(l *Local) []*Local {
+	var out []*Local
 	for _, t := range l.Expr.Variables() {
 		if t.RootName() != "local" || len(t) < 2 {
 			continue
 		}
-		attr, ok := t[1].(hcl.TraverseAttr)
-		if !ok {
-			continue
-		}
-		if _, exists := s.Locals[attr.Name]; !exists {
-			continue
-		}
-		if _, done := values[attr.Name]; !done {
-			return false
+		if attr, ok := t[1].(hcl.TraverseAttr); ok && s.Locals[attr.Name] != nil {
+			out = append(out, s.Locals[attr.Name])
 		}
 	}
-	return true
+	return out
 }
 
 // Defaults are the suite-wide values of meta-arguments a check may override.

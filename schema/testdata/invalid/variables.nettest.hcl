@@ -19,6 +19,9 @@ variable "typed" {
 locals {
   a = local.b # ERROR: Cycle in local values
   b = local.a
+  c = local.d # ERROR: Cycle in local values
+  d = local.c
+  e = local.a # waits on a cycle, in none
 }
 
 tcp "uses_missing_var" {
