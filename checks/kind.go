@@ -179,3 +179,34 @@ func (k *Kind) Expectation(name string) (Expectation, bool) {
 	}
 	return Expectation{}, false
 }
+
+// Unmet is one expectation a result did not meet: its name, the expected
+// value it was compared with, and the line of the diff.
+type Unmet struct {
+	Name string
+	Want cty.Value
+	Diff Diff
+}
+
+// Judge compares a result with the values of an expect block, by
+// expectation name, in the order of the kind's Expect list, and returns the
+// unmet ones. A null value switches its expectation off; marks (of
+// sensitive values) are removed before comparing. It is the one place a
+// verdict on expectations is made: the runner reaches it through
+// schema.Bound.Judge, kinds' tests through kindtest.Verdict.
+func (k *Kind) Judge(want map[string]cty.Value, result cty.Value) []Unmet {
+	var unmet []Unmet
+	for _, e := range k.Expect {
+		w, ok := want[e.Name]
+		if !ok || w.IsNull() {
+			continue
+		}
+		if w.ContainsMarked() {
+			w, _ = w.UnmarkDeep()
+		}
+		if d := e.Compare(w, result); d != nil {
+			unmet = append(unmet, Unmet{Name: e.Name, Want: w, Diff: *d})
+		}
+	}
+	return unmet
+}

@@ -48,10 +48,10 @@ type done struct {
 	outcome Outcome
 }
 
-// job is an instance handed to a worker, with its evaluation context.
+// job is an instance handed to a worker, bound to its dependencies' results.
 type job struct {
-	inst    *schema.Instance
-	evalCtx *hcl.EvalContext
+	inst  *schema.Instance
+	bound schema.Bound
 }
 
 // pool runs jobs on long-lived workers. A goroutine per check would do, but
@@ -94,7 +94,7 @@ func (w *pool) worker() {
 	w.watches[wt] = struct{}{}
 	w.mu.Unlock()
 	for j := range w.work {
-		o, abandoned := w.p.execute(w.ctx, j.inst, j.evalCtx, w.prober(j.inst), wt, w.rec)
+		o, abandoned := w.p.execute(w.ctx, j.bound, w.prober(j.inst), wt, w.rec)
 		if abandoned {
 			return // the watchdog reported this check and started a replacement
 		}
@@ -224,9 +224,8 @@ func (p *Plan) Run(ctx context.Context, opts Options) Summary {
 			if !ok {
 				break
 			}
-			evalCtx := i.RunContext(results)
 			running++
-			workers.work <- job{i, evalCtx}
+			workers.work <- job{i, i.Bind(results)}
 		}
 		if running == 0 {
 			break // interrupted with nothing in flight
@@ -293,12 +292,13 @@ func (p *Plan) skipped(i *schema.Instance, why string) Outcome {
 // execute runs one instance: skip, arguments, then the attempts. It
 // reports abandoned when the watchdog gave up on a probe, which has then
 // reported the outcome itself.
-func (p *Plan) execute(ctx context.Context, i *schema.Instance, evalCtx *hcl.EvalContext, pr checks.Prober, wt *watch, rec Recorder) (o Outcome, abandoned bool) {
+func (p *Plan) execute(ctx context.Context, b schema.Bound, pr checks.Prober, wt *watch, rec Recorder) (o Outcome, abandoned bool) {
+	i := b.Instance()
 	start := time.Now()
 	o = newOutcome(i, Error)
 	defer func() { o.Duration = time.Since(start) }()
 
-	skip, diags := i.Skip(evalCtx)
+	skip, diags := b.Skip()
 	if diags.HasErrors() {
 		o.Message = diagText(diags)
 		return o, false
@@ -307,14 +307,14 @@ func (p *Plan) execute(ctx context.Context, i *schema.Instance, evalCtx *hcl.Eva
 		o.Status, o.Message = Skip, "skip is true"
 		return o, false
 	}
-	args, diags := i.ProbeArgs(evalCtx)
+	args, diags := b.ProbeArgs()
 	if diags.HasErrors() {
 		o.Message = diagText(diags)
 		return o, false
 	}
 	sensitive := false
 	if rec != nil {
-		if marked, _ := i.EvalArgs(evalCtx); marked != cty.NilVal {
+		if marked, _ := b.Args(); marked != cty.NilVal {
 			sensitive = marked.ContainsMarked()
 		}
 		// Whatever way the attempts end, the recorder hears the verdict
@@ -334,7 +334,7 @@ func (p *Plan) execute(ctx context.Context, i *schema.Instance, evalCtx *hcl.Eva
 			actx = rec.StartAttempt(ctx, Attempt{Address: i.Address, Number: attempt, Of: o.Attempts, Sensitive: sensitive})
 		}
 		var a attemptOutcome
-		a, abandoned = p.attempt(actx, i, evalCtx, pr, args, wt)
+		a, abandoned = p.attempt(actx, b, pr, args, wt)
 		if abandoned {
 			return o, true
 		}
@@ -385,7 +385,8 @@ type attemptOutcome struct {
 
 // attempt probes once through pr and judges what the probe saw. abandoned
 // is true when the watchdog gave up on the probe.
-func (p *Plan) attempt(ctx context.Context, i *schema.Instance, evalCtx *hcl.EvalContext, pr checks.Prober, args cty.Value, wt *watch) (a attemptOutcome, abandoned bool) {
+func (p *Plan) attempt(ctx context.Context, b schema.Bound, pr checks.Prober, args cty.Value, wt *watch) (a attemptOutcome, abandoned bool) {
+	i := b.Instance()
 	if c, ok := pr.(checks.Connector); ok {
 		// Before the check's clock, its duration and the watchdog start:
 		// connecting bounds itself (see checks.Connector).
@@ -402,12 +403,12 @@ func (p *Plan) attempt(ctx context.Context, i *schema.Instance, evalCtx *hcl.Eva
 		return attemptOutcome{status: Error, result: cty.NilVal, messages: []string{err.Error()}}, false
 	}
 	res = withDuration(res, time.Since(start))
-	diffs, values, messages, diags := i.Judge(evalCtx, res)
-	if diags.HasErrors() {
-		return attemptOutcome{status: Error, result: res, messages: []string{diagText(diags)}}, false
+	v := b.Judge(res)
+	if v.Diags.HasErrors() {
+		return attemptOutcome{status: Error, result: res, messages: []string{diagText(v.Diags)}}, false
 	}
-	if len(diffs) > 0 {
-		return attemptOutcome{status: Fail, result: res, diffs: diffs, values: values, messages: messages}, false
+	if len(v.Diffs) > 0 {
+		return attemptOutcome{status: Fail, result: res, diffs: v.Diffs, values: v.Values, messages: v.Messages}, false
 	}
 	return attemptOutcome{status: Pass, result: res}, false
 }

@@ -47,7 +47,7 @@ func (i *Instance) evaluate(unknown map[string]cty.Value) hcl.Diagnostics {
 			i.Tags = checks.Strings(v)
 		}
 	}
-	_, d := i.Skip(ctx)
+	_, d := i.skip(ctx)
 	diags = append(diags, d...)
 
 	i.Args, d = i.evalArgs(ctx)
@@ -100,11 +100,53 @@ func (i *Instance) child(parent *hcl.EvalContext) *hcl.EvalContext {
 	return ctx
 }
 
-// RunContext is the evaluation context of the instance once its
-// dependencies have run: results maps each dependency to what it observed.
-// Only the dependencies are in it, so building it costs what the instance
-// refers to, not the size of the suite.
-func (i *Instance) RunContext(results map[*Instance]cty.Value) *hcl.EvalContext {
+// Bound is an instance together with what its dependencies observed: the
+// one view a run needs of it, to decide whether it is skipped, to work out
+// the arguments of its probe and to judge what the probe saw.
+type Bound struct {
+	i   *Instance
+	ctx *hcl.EvalContext
+}
+
+// Bind binds the instance to the results of its dependencies; results maps
+// each dependency to what it observed (a dependency without a result reads
+// unknown, as before the run, which is how plan and validate bind nil).
+func (i *Instance) Bind(results map[*Instance]cty.Value) Bound {
+	return Bound{i: i, ctx: i.runContext(results)}
+}
+
+// Instance is the bound instance.
+func (b Bound) Instance() *Instance { return b.i }
+
+// Skip evaluates the skip meta-argument; a check without one is not
+// skipped. A skip that depends on a result not known yet reads false.
+func (b Bound) Skip() (bool, hcl.Diagnostics) { return b.i.skip(b.ctx) }
+
+// Args evaluates the kind's arguments: each converted to its type,
+// validated when known, absent ones set to their default. The values keep
+// their marks (a sensitive variable's), for the caller to know what is
+// secret; ProbeArgs is the same object without them.
+func (b Bound) Args() (cty.Value, hcl.Diagnostics) {
+	if b.i.argsFinal {
+		return b.i.Args, nil
+	}
+	return b.i.evalArgs(b.ctx)
+}
+
+// ProbeArgs is Args without marks: the object the kind's probe receives.
+// Final arguments were unmarked once, at load.
+func (b Bound) ProbeArgs() (cty.Value, hcl.Diagnostics) {
+	if b.i.argsFinal {
+		return b.i.probeArgs, nil
+	}
+	args, diags := b.i.evalArgs(b.ctx)
+	return unmarked(args), diags
+}
+
+// runContext is the evaluation context of the instance once its
+// dependencies have run. Only the dependencies are in it, so building it
+// costs what the instance refers to, not the size of the suite.
+func (i *Instance) runContext(results map[*Instance]cty.Value) *hcl.EvalContext {
 	if len(i.Deps) == 0 && i.each == cty.NilVal {
 		return i.suite.ctx // nothing of its own to add: most checks of a large suite
 	}
@@ -144,10 +186,7 @@ func (i *Instance) RunContext(results map[*Instance]cty.Value) *hcl.EvalContext 
 	return ctx
 }
 
-// Skip evaluates the skip meta-argument; a check without one is not skipped.
-// Before the run, a skip that depends on another check is unknown and reads
-// false.
-func (i *Instance) Skip(ctx *hcl.EvalContext) (bool, hcl.Diagnostics) {
+func (i *Instance) skip(ctx *hcl.EvalContext) (bool, hcl.Diagnostics) {
 	a := i.Check.Meta["skip"]
 	if a == nil {
 		return false, nil
@@ -158,26 +197,6 @@ func (i *Instance) Skip(ctx *hcl.EvalContext) (bool, hcl.Diagnostics) {
 	}
 	v, _ = v.Unmark()
 	return v.True(), diags
-}
-
-// EvalArgs evaluates the kind's arguments: each converted to its type,
-// validated when known, absent ones set to their default. The result is the
-// object a probe receives once unmarked.
-func (i *Instance) EvalArgs(ctx *hcl.EvalContext) (cty.Value, hcl.Diagnostics) {
-	if i.argsFinal {
-		return i.Args, nil
-	}
-	return i.evalArgs(ctx)
-}
-
-// ProbeArgs is EvalArgs without marks: the object the kind's probe
-// receives. Final arguments were unmarked once, at load.
-func (i *Instance) ProbeArgs(ctx *hcl.EvalContext) (cty.Value, hcl.Diagnostics) {
-	if i.argsFinal {
-		return i.probeArgs, nil
-	}
-	args, diags := i.evalArgs(ctx)
-	return unmarked(args), diags
 }
 
 // unmarked returns v without its marks. Most values carry none, and
@@ -266,42 +285,54 @@ type DiffValues struct {
 	Expected, Observed cty.Value
 }
 
-// Judge compares what a probe observed with the instance's expectations and
-// asserts. Each unmet expectation or false assert is one diff, with its
-// values at the same index of values; messages are the error_message of the
-// asserts that failed. A diagnostic means the verdict itself could not be
-// reached (an expression failed), which makes the check an error rather
-// than a failure.
-func (i *Instance) Judge(ctx *hcl.EvalContext, result cty.Value) (diffs []checks.Diff, values []DiffValues, messages []string, diags hcl.Diagnostics) {
+// Verdict is what judging one observation came to. Each unmet expectation
+// or false assert is one diff, with its values at the same index of Values;
+// Messages are the error_message of the asserts that failed. A diagnostic
+// means the verdict itself could not be reached (an expression failed),
+// which makes the check an error rather than a failure.
+type Verdict struct {
+	Diffs    []checks.Diff
+	Values   []DiffValues
+	Messages []string
+	Diags    hcl.Diagnostics
+}
+
+// Judge compares what the probe observed with the instance's expectations
+// (through the kind's own Judge, as kinds' tests do) and asserts.
+func (b Bound) Judge(result cty.Value) Verdict {
+	diffs, values, messages, diags := b.i.judge(b.ctx, result)
+	return Verdict{Diffs: diffs, Values: values, Messages: messages, Diags: diags}
+}
+
+func (i *Instance) judge(ctx *hcl.EvalContext, result cty.Value) (diffs []checks.Diff, values []DiffValues, messages []string, diags hcl.Diagnostics) {
 	c := i.Check
+	want := make(map[string]cty.Value, len(c.Expect))
 	for _, e := range c.Kind.Expect {
 		a, ok := c.Expect[e.Name]
 		if !ok {
 			continue
 		}
-		want := i.Expect[e.Name]
-		if !want.IsWhollyKnown() { // it depends on another check's result
+		w := i.Expect[e.Name]
+		if !w.IsWhollyKnown() { // it depends on another check's result
 			var d hcl.Diagnostics
-			want, d = evalTyped(a, ctx, e.Type, e.Validate, "expectation")
+			w, d = evalTyped(a, ctx, e.Type, e.Validate, "expectation")
 			diags = append(diags, d...)
 			if d.HasErrors() {
 				continue
 			}
-			i.suite.secrets.AddMarked(want)
+			i.suite.secrets.AddMarked(w)
 		}
-		if want.IsNull() { // null switches an expectation off
-			continue
+		want[e.Name] = w
+	}
+	for _, u := range c.Kind.Judge(want, result) {
+		diff := u.Diff
+		dv := DiffValues{Expected: u.Want, Observed: checks.Field(result, diff.Field)}
+		if want[u.Name].ContainsMarked() {
+			diff.Expected = "(sensitive value)"
+			dv.Expected = cty.NilVal
 		}
-		plain := unmarked(want)
-		if diff := e.Compare(plain, result); diff != nil {
-			dv := DiffValues{Expected: plain, Observed: checks.Field(result, diff.Field)}
-			if want.ContainsMarked() {
-				diff.Expected = "(sensitive value)"
-				dv.Expected = cty.NilVal
-			}
-			diffs = append(diffs, *diff)
-			values = append(values, dv)
-		}
+		diffs = append(diffs, diff)
+		values = append(values, dv)
 	}
 	if len(c.Asserts) == 0 {
 		return diffs, values, messages, diags

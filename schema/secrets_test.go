@@ -86,7 +86,8 @@ tcp "x" {
 	}
 	result := cty.ObjectVal(map[string]cty.Value{"open": cty.False, "state": cty.StringVal("closed"), "host": cty.StringVal("127.0.0.1"),
 		"port": cty.NumberIntVal(1), "address": cty.StringVal("127.0.0.1:1"), "error": cty.StringVal(""), "duration_ms": cty.NumberIntVal(1)})
-	_, _, messages, d := inst.Judge(inst.RunContext(nil), result)
+	v := inst.Bind(nil).Judge(result)
+	messages, d := v.Messages, v.Diags
 	if d.HasErrors() {
 		t.Fatal(text(d))
 	}

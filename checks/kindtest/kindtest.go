@@ -14,9 +14,9 @@ import (
 // Verdict judges result against an expect block (expectation name → wanted
 // value) of the registered kind named kind, as the runner does: each wanted
 // value is validated first, as the loader would, then compared, in the
-// order of the kind's Expect list. It returns the diffs, nil when every
-// expectation is met. An unknown kind or expectation, or a wanted value
-// that does not validate, fails the test.
+// order of the kind's Expect list, by the same Kind.Judge the runner uses.
+// It returns the diffs, nil when every expectation is met. An unknown kind
+// or expectation, or a wanted value that does not validate, fails the test.
 func Verdict(t testing.TB, kind string, result cty.Value, expect map[string]cty.Value) []checks.Diff {
 	t.Helper()
 	k, ok := checks.Lookup(kind)
@@ -28,20 +28,17 @@ func Verdict(t testing.TB, kind string, result cty.Value, expect map[string]cty.
 			t.Fatalf("%s has no expectation %q", kind, name)
 		}
 	}
-	var diffs []checks.Diff
-	for _, e := range k.Expect {
-		want, ok := expect[e.Name]
-		if !ok {
-			continue
-		}
-		if e.Validate != nil {
+	for name, want := range expect {
+		e, _ := k.Expectation(name)
+		if e.Validate != nil && want.IsWhollyKnown() && !want.IsNull() {
 			if err := e.Validate(want); err != nil {
 				t.Fatalf("%s = %s rejected at load time: %v", e.Name, checks.Show(want), err)
 			}
 		}
-		if d := e.Compare(want, result); d != nil {
-			diffs = append(diffs, *d)
-		}
+	}
+	var diffs []checks.Diff
+	for _, u := range k.Judge(expect, result) {
+		diffs = append(diffs, u.Diff)
 	}
 	return diffs
 }
