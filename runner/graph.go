@@ -26,7 +26,7 @@ func (p *Plan) WriteDOT(w io.Writer) error {
 		planned[i.Address] = true
 	}
 	for _, i := range p.Order {
-		skip, _ := i.Skip(i.RunContext(nil))
+		skip, _ := i.Bind(nil).Skip()
 		r := i.Range()
 		tooltip := fmt.Sprintf("%s:%d", r.Filename, r.Start.Line)
 		if i.Description != "" {
