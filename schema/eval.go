@@ -19,7 +19,12 @@ func (i *Instance) evaluate(unknown map[string]cty.Value) hcl.Diagnostics {
 		s.loadCtx = s.ctx.NewChild()
 		s.loadCtx.Variables = unknown
 	}
-	ctx := i.child(s.loadCtx)
+	// Only for_each has something of its own to add (each); a context per
+	// instance would be two allocations a check for nothing.
+	ctx := s.loadCtx
+	if i.each != cty.NilVal {
+		ctx = i.child(s.loadCtx)
+	}
 	c := i.Check
 	var diags hcl.Diagnostics
 
@@ -74,6 +79,9 @@ func (i *Instance) evaluate(unknown map[string]cty.Value) hcl.Diagnostics {
 			s.secrets.AddMarked(v)
 			i.Expect[e.Name] = v
 		}
+	}
+	if len(c.Asserts) == 0 {
+		return diags
 	}
 	self := i.child(ctx)
 	self.Variables["self"] = cty.UnknownVal(ResultType(c.Kind))
