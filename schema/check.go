@@ -54,6 +54,8 @@ var assertSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 // same schemas and types 100,000 times (a kilobyte a check).
 type derived struct {
 	body, expect *hcl.BodySchema
+	bodyShape    *shape
+	expectShape  *shape
 	result       cty.Type
 }
 
@@ -64,6 +66,7 @@ func derive(k *checks.Kind) *derived {
 		return d.(*derived)
 	}
 	d := &derived{body: buildCheckSchema(k), expect: buildExpectSchema(k), result: buildResultType(k)}
+	d.bodyShape, d.expectShape = newShape(d.body), newShape(d.expect)
 	actual, _ := derivedByKind.LoadOrStore(k, d)
 	return actual.(*derived)
 }
@@ -101,7 +104,7 @@ func decodeCheck(k *checks.Kind, b *hcl.Block, src []byte) (*Check, hcl.Diagnost
 			Detail:  "A name must start with a letter or underscore and may contain only letters, digits, underscores and dashes; it becomes part of the address " + k.Name + ".NAME.",
 			Subject: b.LabelRanges[0].Ptr()})
 	}
-	content, d := b.Body.Content(checkSchema(k))
+	content, d := derive(k).bodyShape.content(b.Body)
 	diags = append(diags, d...)
 	for name, a := range content.Attributes {
 		switch name {
@@ -125,7 +128,7 @@ func decodeCheck(k *checks.Kind, b *hcl.Block, src []byte) (*Check, hcl.Diagnost
 					Detail: "A check has at most one expect block; put every expectation in it.", Subject: blk.DefRange.Ptr()})
 				continue
 			}
-			ec, d := blk.Body.Content(expectSchema(k))
+			ec, d := derive(k).expectShape.content(blk.Body)
 			diags = append(diags, d...)
 			c.Expect = ec.Attributes
 			if c.Expect == nil {
