@@ -1,81 +1,22 @@
 package ping
 
 import (
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/nettest/nettest/internal/lab"
 )
 
-// Commands that change who the helper runs as. setpriv comes with
-// util-linux, which every Debian system has.
-var (
-	asNobody = []string{"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"}
-	// Root without CAP_NET_RAW: the capability is gone from the bounding
-	// set, so the exec'd helper cannot have it.
-	asRootWithoutNetRaw = []string{"setpriv", "--inh-caps=-net_raw", "--bounding-set=-net_raw"}
-)
-
-var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
-)
-
-// helperBinary returns a copy of this test binary that any user may run:
-// go test keeps its own copy in a directory only root can enter. TestMain
-// removes the copy when the tests end.
-func helperBinary(t *testing.T) string {
-	t.Helper()
-	binOnce.Do(func() {
-		var dir string
-		if dir, binErr = os.MkdirTemp("", "nettest-ping-"); binErr != nil {
-			return
-		}
-		if binErr = os.Chmod(dir, 0o755); binErr != nil {
-			return
-		}
-		binPath = filepath.Join(dir, "ping.test")
-		var b []byte
-		if b, binErr = os.ReadFile(os.Args[0]); binErr != nil {
-			return
-		}
-		binErr = os.WriteFile(binPath, b, 0o755)
-	})
-	if binErr != nil {
-		t.Fatalf("copying the test binary: %v", binErr)
-	}
-	return binPath
-}
-
-// removeHelperBinary deletes the copy made by helperBinary.
-func removeHelperBinary() {
-	if binPath != "" {
-		os.RemoveAll(filepath.Dir(binPath))
-	}
-}
-
 // probeIn runs Probe in a helper process inside the namespace h, prefixed by
-// wrap (setpriv …), trying only the given socket kinds (all when empty).
-func probeIn(t *testing.T, h *lab.Host, wrap []string, sockets string, c Config, timeout time.Duration) helperReply {
+// wrap (lab.AsNobody, …), trying only the given socket kinds (all when empty).
+func probeIn(t *testing.T, h *lab.Host, wrap []string, sockets string, c Config, timeout time.Duration) lab.ProbeReply[Result] {
 	t.Helper()
-	req, _ := json.Marshal(helperRequest{Config: c, Timeout: timeout})
-	args := []string{"env", helperEnv + "=" + string(req)}
+	var env []string
 	if sockets != "" {
-		args = append(args, socketsEnv+"="+sockets)
+		env = []string{socketsEnv + "=" + sockets}
 	}
-	args = append(append(args, wrap...), helperBinary(t))
-	stdout, stderr, code := h.Exec(args...)
-	var reply helperReply
-	if err := json.Unmarshal([]byte(stdout), &reply); code != 0 || err != nil {
-		t.Fatalf("helper in %s exited %d: %v\nstdout:\n%s\nstderr:\n%s", h.Name(), code, err, stdout, stderr)
-	}
-	return reply
+	return lab.ProbeAs[Result](t, h, wrap, env, timeout, c)
 }
 
 // allowDatagram lets every group open ICMP datagram sockets in h: the
@@ -97,8 +38,8 @@ func TestNoPermission(t *testing.T) {
 		wrap  []string
 		group string
 	}{
-		{"user nobody", asNobody, "group 65534"},
-		{"root without CAP_NET_RAW", asRootWithoutNetRaw, "group 0"},
+		{"user nobody", lab.AsNobody, "group 65534"},
+		{"root without CAP_NET_RAW", lab.AsRootWithoutNetRaw, "group 0"},
 	}
 	for _, tt := range tests {
 		for _, host := range []string{"127.0.0.1", "::1"} {
@@ -119,7 +60,7 @@ func TestNoPermission(t *testing.T) {
 	// sockets: the error's third remedy works.
 	allowDatagram(t, h)
 	t.Run("user nobody after the sysctl", func(t *testing.T) {
-		reply := probeIn(t, h, asNobody, "", cfg("127.0.0.1"), 3*time.Second)
+		reply := probeIn(t, h, lab.AsNobody, "", cfg("127.0.0.1"), 3*time.Second)
 		if reply.Error != "" {
 			t.Fatalf("error: %s", reply.Error)
 		}
@@ -173,12 +114,21 @@ func TestLab(t *testing.T) {
 	for _, sock := range []struct {
 		kind string
 		wrap []string
-	}{{raw, nil}, {datagram, asNobody}} {
+	}{{raw, nil}, {datagram, lab.AsNobody}} {
 		t.Run(sock.kind, func(t *testing.T) {
 			t.Parallel()
 			for _, tt := range tests {
 				t.Run(tt.name, func(t *testing.T) {
 					t.Parallel()
+					// Each kind of socket asks for its own absent host: the
+					// client gives up resolving an address after 3 s and
+					// then answers further requests to it at once with an
+					// ICMP "host unreachable" of its own, which would make
+					// the second kind to try see a refusal, not silence.
+					if sock.kind == datagram && (strings.HasSuffix(tt.address, ".4") || strings.HasSuffix(tt.address, "::4")) {
+						tt.address = tt.address[:len(tt.address)-1] + "5"
+						tt.cfg.Host = tt.address
+					}
 					reply := probeIn(t, client, sock.wrap, sock.kind, tt.cfg, timeout)
 					if reply.Error != "" {
 						t.Fatalf("error: %s", reply.Error)
@@ -194,6 +144,9 @@ func TestLab(t *testing.T) {
 					}
 					if r.RTTMinMs != nil || r.RTTAvgMs != nil || r.RTTMaxMs != nil || r.RTTStddevMs != nil {
 						t.Errorf("RTT fields set without a reply: %+v", r)
+					}
+					if r.Unreachable != "" || r.UnreachableFrom != "" {
+						t.Errorf("an ICMP error reported where none came: unreachable %q from %q", r.Unreachable, r.UnreachableFrom)
 					}
 					// It waits for the replies until the timeout, and no longer;
 					// refused requests need no waiting.
@@ -240,7 +193,8 @@ const (
 // The kernel limits the errors an IPv4 unreachable route sends per source
 // address (net.ipv4.route.error_burst: 5 at once, then one a second) with
 // a setting that is the whole machine's, not the namespace's; so the pings
-// that meet it send one request each, four in all.
+// that meet it send one request each, four in all, and try once more after
+// the limit refilled should they meet silence.
 func TestLabUnreachable(t *testing.T) {
 	l := lab.New(t)
 	client, router := l.Host("client"), l.Host("router")
@@ -282,13 +236,21 @@ func TestLabUnreachable(t *testing.T) {
 	for _, sock := range []struct {
 		kind string
 		wrap []string
-	}{{raw, nil}, {datagram, asNobody}} {
+	}{{raw, nil}, {datagram, lab.AsNobody}} {
 		t.Run(sock.kind, func(t *testing.T) {
 			t.Parallel()
 			for _, tt := range tests {
 				t.Run(tt.name, func(t *testing.T) {
 					t.Parallel()
 					reply := probeIn(t, client, sock.wrap, sock.kind, tt.cfg, timeout)
+					if tt.kind != "" && reply.Result.Unreachable == "" {
+						// Seen once in a few runs of the whole package on a
+						// busy machine: the router's per-source limit (see
+						// above) let no error out. It refills one a second.
+						t.Logf("silence where %q was expected; again after the router's rate limit refilled", tt.kind)
+						time.Sleep(1100 * time.Millisecond)
+						reply = probeIn(t, client, sock.wrap, sock.kind, tt.cfg, timeout)
+					}
 					if reply.Error != "" {
 						t.Fatalf("error: %s", reply.Error)
 					}
@@ -310,9 +272,11 @@ func TestLabUnreachable(t *testing.T) {
 	t.Run("suite", func(t *testing.T) {
 		dir := lab.SuiteDir(t, map[string]string{"ping.nettest.hcl": `
 ping "refused" {
-  host    = "198.18.9.1"
-  packets = 1
-  timeout = "2s"
+  host           = "198.18.9.1"
+  packets        = 1
+  timeout        = "2s"
+  retries        = 1
+  retry_interval = "1100ms"
   expect {
     reachable = true
   }
@@ -333,7 +297,7 @@ ping "refused_as_expected" {
 		for _, who := range []struct {
 			name string
 			wrap []string
-		}{{"root", nil}, {"nobody", asNobody}} {
+		}{{"root", nil}, {"nobody", lab.AsNobody}} {
 			results, _, code, out := client.NettestVia(t, who.wrap, dir)
 			got := lab.ByAddress(results)
 			refused := got["ping.refused"]

@@ -2,7 +2,6 @@ package ping
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -14,59 +13,23 @@ import (
 
 	"github.com/nettest/nettest/checks"
 	"github.com/nettest/nettest/checks/kindtest"
+	"github.com/nettest/nettest/internal/lab"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/gocty"
 )
-
-// helperEnv, when set to a JSON helperRequest, makes the test binary run one
-// probe and print a helperReply instead of running tests. The lab and
-// privilege tests start the binary that way inside a namespace or as another
-// user, so the probe sees exactly what nettest would see there.
-const helperEnv = "NETTEST_PING_HELPER"
 
 // socketsEnv narrows the socket kinds the probe tries ("datagram", "raw"),
 // to exercise one path; the benchmarks honour it too.
 const socketsEnv = "NETTEST_PING_SOCKETS"
 
-type helperRequest struct {
-	Config  Config
-	Timeout time.Duration
-}
-
-type helperReply struct {
-	Result  Result
-	Error   string
-	Elapsed time.Duration
-}
-
+// TestMain also serves the probes the lab and privilege tests run in a
+// helper process inside a namespace or as another user (lab.ProbeAs), so
+// the probe sees exactly what nettest would see there.
 func TestMain(m *testing.M) {
 	if kinds := os.Getenv(socketsEnv); kinds != "" {
 		socketKinds = strings.Split(kinds, ",")
 	}
-	if req := os.Getenv(helperEnv); req != "" {
-		os.Exit(helper(req))
-	}
-	code := m.Run()
-	removeHelperBinary()
-	os.Exit(code)
-}
-
-func helper(req string) int {
-	var r helperRequest
-	if err := json.Unmarshal([]byte(req), &r); err != nil {
-		fmt.Fprintln(os.Stderr, "bad helper request:", err)
-		return 2
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), r.Timeout)
-	defer cancel()
-	start := time.Now()
-	res, err := Probe(ctx, r.Config)
-	reply := helperReply{Result: res, Elapsed: time.Since(start)}
-	if err != nil {
-		reply.Error = err.Error()
-	}
-	json.NewEncoder(os.Stdout).Encode(reply)
-	return 0
+	lab.ProbeMain(m, Probe)
 }
 
 // RequirePing skips the test when this process may not send ICMP echo

@@ -49,6 +49,9 @@
 //	func SuiteDir(t testing.TB, files map[string]string) string
 //	func AcceptAndClose(ln net.Listener)
 //	func Probe[C, R any](h *Host, timeout time.Duration, probe func(context.Context, C) (R, error), cfg C) (R, error)
+//	func ProbeMain[C, R any](m *testing.M, probe func(context.Context, C) (R, error))
+//	func ProbeAs[R, C any](t testing.TB, h *Host, wrap, env []string, timeout time.Duration, cfg C) ProbeReply[R]
+//	var AsNobody, AsRootWithoutNetRaw []string
 //
 // StartNginx takes the body of a server block ("listen 198.18.0.2:80;
 // location / { … }") or a whole "server { … }" block; the address it waits
