@@ -18,7 +18,6 @@ import (
 	"golang.org/x/net/icmp"
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
-	"golang.org/x/sys/unix"
 )
 
 // family is an IP version.
@@ -119,7 +118,9 @@ func (ep *endpoint) detach(x *exchange) {
 }
 
 func openDatagram(fam family, x *exchange) (*endpoint, error) {
-	c, err := listenDatagram(fam)
+	// IP_RECVERR, set by ListenEcho, is how an unprivileged socket hears
+	// of the ICMP errors about its requests (read by readErrors).
+	c, err := icmperr.ListenEcho(fam == v6)
 	if err != nil {
 		return nil, err
 	}
@@ -136,45 +137,6 @@ func openDatagram(fam family, x *exchange) (*endpoint, error) {
 	}
 	go ep.read()
 	return ep, nil
-}
-
-// listenDatagram opens an ICMP datagram socket, as icmp.ListenPacket does,
-// with IP_RECVERR (IPV6_RECVERR) set: without it the kernel reports no ICMP
-// error to an unconnected datagram socket, and a ping refused by a router
-// would look like one lost in a black hole. With it, each error about one of
-// our requests is queued on the socket's error queue, read by readErrors.
-func listenDatagram(fam family) (*net.UDPConn, error) {
-	domain, proto, level, opt := unix.AF_INET, unix.IPPROTO_ICMP, unix.IPPROTO_IP, unix.IP_RECVERR
-	var local unix.Sockaddr = &unix.SockaddrInet4{}
-	if fam == v6 {
-		domain, proto, level, opt = unix.AF_INET6, unix.IPPROTO_ICMPV6, unix.IPPROTO_IPV6, unix.IPV6_RECVERR
-		local = &unix.SockaddrInet6{}
-	}
-	fd, err := unix.Socket(domain, unix.SOCK_DGRAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, proto)
-	if err != nil {
-		return nil, os.NewSyscallError("socket", err)
-	}
-	if err := unix.SetsockoptInt(fd, level, opt, 1); err != nil {
-		unix.Close(fd)
-		return nil, os.NewSyscallError("setsockopt", err)
-	}
-	// Binding makes the kernel choose the socket's identifier now.
-	if err := unix.Bind(fd, local); err != nil {
-		unix.Close(fd)
-		return nil, os.NewSyscallError("bind", err)
-	}
-	f := os.NewFile(uintptr(fd), "icmp")
-	c, err := net.FilePacketConn(f)
-	f.Close()
-	if err != nil {
-		return nil, err
-	}
-	uc, ok := c.(*net.UDPConn)
-	if !ok {
-		c.Close()
-		return nil, fmt.Errorf("an ICMP datagram socket opened as %T", c)
-	}
-	return uc, nil
 }
 
 func attachRaw(fam family, x *exchange) (*endpoint, error) {
@@ -411,10 +373,11 @@ func (ep *endpoint) readErrors() {
 	if !ok || ep.only == nil {
 		return
 	}
-	icmperr.DrainErrQueue(sc, ep.fam == v6, func(request []byte, e icmperr.ExtendedErr) {
-		kind := errorKind(e.Type, e.Code, ep.fam)
-		if kind != "" && len(request) >= 8 {
-			ep.only.refusedBy(int(binary.BigEndian.Uint16(request[6:8])), icmpError{kind: kind, from: e.Offender})
+	x := ep.only
+	icmperr.DrainErrQueue(sc, ep.fam == v6, func(q icmperr.Queued) {
+		kind := errorKind(q.Type, q.Code, ep.fam)
+		if kind != "" && len(q.Packet) >= 8 && q.Dst == x.target.WithZone("") {
+			x.refusedBy(int(binary.BigEndian.Uint16(q.Packet[6:8])), icmpError{kind: kind, from: q.Offender})
 		}
 	})
 }

@@ -153,34 +153,60 @@ func TestLabPaths(t *testing.T) {
 		add(proto+" no route from here", Config{Host: noRoute, Protocol: proto}, want{"", false, "sending a probe to " + noRoute + " failed: no route to host"})
 	}
 
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			tc.cfg.HopTimeout = "300ms"
-			start := time.Now()
-			r, err := lab.Probe(p.client, 5*time.Second, Probe, tc.cfg)
-			if err != nil {
-				t.Fatal(err)
+	// Root traces with the shared raw socket; nobody, without privileges,
+	// with IP_RECVERR on each trace's own socket (ICMP datagram sockets,
+	// allowed for every group in the client's namespace, for icmp probes).
+	p.client.Run(t, "sysctl", "-q", "-w", "net.ipv4.ping_group_range=0 2147483647")
+	lab.RequireBinary(t, "setpriv", "util-linux")
+	for _, who := range []struct {
+		name   string
+		wrap   []string
+		method string
+	}{{"root", nil, MethodRaw}, {"nobody", lab.AsNobody, MethodRecvErr}} {
+		for _, tc := range cases {
+			if who.wrap != nil && tc.cfg.Protocol == TCP {
+				continue // tcp probes need the raw socket (TestWithoutPrivilege)
 			}
-			took := time.Since(start)
-			if path(r) != tc.want.path || r.Reached != tc.want.reached || !strings.Contains(r.Error, tc.want.error) || (tc.want.error == "") != (r.Error == "") {
-				t.Fatalf("got path %q reached %v error %q, want %q, %v, error containing %q", path(r), r.Reached, r.Error, tc.want.path, tc.want.reached, tc.want.error)
-			}
-			checkHops(t, r, 300*time.Millisecond)
-			queries := tc.cfg.Queries
-			if queries == 0 {
-				queries = DefaultQueries
-			}
-			for _, h := range r.Hops {
-				if h.Replies != queries {
-					t.Errorf("hop %d: %d of %d queries answered; nothing limits ICMP in this lab", h.TTL, h.Replies, queries)
+			t.Run(who.name+"/"+tc.name, func(t *testing.T) {
+				tc.cfg.HopTimeout = "300ms"
+				start := time.Now()
+				var r Result
+				if who.wrap == nil {
+					var err error
+					if r, err = lab.Probe(p.client, 5*time.Second, Probe, tc.cfg); err != nil {
+						t.Fatal(err)
+					}
+				} else {
+					reply := lab.ProbeAs[Result](t, p.client, who.wrap, nil, 5*time.Second, tc.cfg)
+					if reply.Error != "" {
+						t.Fatal(reply.Error)
+					}
+					r = reply.Result
 				}
-			}
-			// A trace waits at most hop_timeout/queries per round and
-			// hop_timeout for the last: under 2 × hop_timeout.
-			if took > 2*time.Second {
-				t.Errorf("the trace took %v with a hop_timeout of 300ms", took)
-			}
-		})
+				took := time.Since(start)
+				if r.Method != who.method {
+					t.Errorf("method %q, want %q", r.Method, who.method)
+				}
+				if path(r) != tc.want.path || r.Reached != tc.want.reached || !strings.Contains(r.Error, tc.want.error) || (tc.want.error == "") != (r.Error == "") {
+					t.Fatalf("got path %q reached %v error %q, want %q, %v, error containing %q", path(r), r.Reached, r.Error, tc.want.path, tc.want.reached, tc.want.error)
+				}
+				checkHops(t, r, 300*time.Millisecond)
+				queries := tc.cfg.Queries
+				if queries == 0 {
+					queries = DefaultQueries
+				}
+				for _, h := range r.Hops {
+					if h.Replies != queries {
+						t.Errorf("hop %d: %d of %d queries answered; nothing limits ICMP in this lab", h.TTL, h.Replies, queries)
+					}
+				}
+				// A trace waits at most hop_timeout/queries per round and
+				// hop_timeout for the last: under 2 × hop_timeout.
+				if took > 2*time.Second {
+					t.Errorf("the trace took %v with a hop_timeout of 300ms", took)
+				}
+			})
+		}
 	}
 }
 
@@ -313,5 +339,42 @@ traceroute "dropped_expected_reached" {
 	}
 	if len(got) != len(want) {
 		t.Errorf("got %d results, want %d:\n%s", len(got), len(want), out)
+	}
+}
+
+// The nettest binary run by user nobody in the client's namespace: a udp
+// trace through the two routers passes without any privilege, and says it
+// ran through IP_RECVERR; an icmp trace does too where ping_group_range
+// allows it.
+func TestLabSuiteAsNobody(t *testing.T) {
+	p := newPathLab(t)
+	lab.RequireBinary(t, "setpriv", "util-linux")
+	p.client.Run(t, "sysctl", "-q", "-w", "net.ipv4.ping_group_range=0 2147483647")
+	suite := fmt.Sprintf(`
+traceroute "server_udp" {
+  host     = %[1]q
+  protocol = "udp"
+  expect {
+    reached  = true
+    max_hops = 3
+    via      = [%[2]q, %[3]q]
+  }
+  assert {
+    condition     = self.method == "recverr"
+    error_message = "not traced through IP_RECVERR"
+  }
+}
+
+traceroute "server_icmp_v6" {
+  host = %[4]q
+  expect {
+    reached = true
+    via     = [%[5]q, %[6]q]
+  }
+}
+`, serverAddr, r1Addr, r2Addr, serverAddr6, r1Addr6, r2Addr6)
+	results, _, code, out := p.client.NettestVia(t, lab.AsNobody, lab.SuiteDir(t, map[string]string{"path.nettest.hcl": suite}))
+	if code != 0 || len(results) != 2 {
+		t.Fatalf("exit code %d with %d results, want 0 and 2\n%s", code, len(results), out)
 	}
 }

@@ -35,10 +35,13 @@ type trace struct {
 	// port is the first UDP destination port or the TCP destination port.
 	port int
 
-	echoID  uint16         // icmp: our echo identifier
-	udpConn *net.UDPConn   // udp: the one socket all probes leave from
+	echoID uint16 // icmp with the listener: our echo identifier
+	// conn is the one socket all probes leave from: udp, and icmp without
+	// the listener (an ICMP datagram socket).
+	conn    *net.UDPConn
 	udpPort uint16         // udp: its local port, the key of our replies
 	tcpWait sync.WaitGroup // tcp: one goroutine per probe in flight
+	readers sync.WaitGroup // without the listener: readQueue
 
 	mu       sync.Mutex
 	probes   []probe // index (ttl-1)*queries + round
@@ -72,6 +75,9 @@ func (t *trace) open() error {
 	t.wake = make(chan struct{}, 1)
 	switch t.protocol {
 	case ICMP:
+		if t.l == nil {
+			return t.openRecvErr()
+		}
 		id, err := t.l.registerEcho(t)
 		if err != nil {
 			return err
@@ -86,8 +92,15 @@ func (t *trace) open() error {
 		if err != nil {
 			return fmt.Errorf("opening a UDP socket to send probes from: %w", localOr(err))
 		}
-		t.udpConn = c
+		t.conn = c
 		t.udpPort = uint16(c.LocalAddr().(*net.UDPAddr).Port)
+		if t.l == nil {
+			if err := t.openRecvErr(); err != nil {
+				c.Close()
+				return fmt.Errorf("setting IP_RECVERR on the UDP socket: %w", err)
+			}
+			return nil
+		}
 		t.l.registerPort(protoUDP, t.udpPort, t, -1)
 	}
 	return nil
@@ -103,12 +116,17 @@ func (t *trace) close() {
 		f.SetDeadline(time.Now()) // wakes its goroutine
 	}
 	t.tcpWait.Wait()
+	if t.l == nil {
+		t.conn.Close() // ends readQueue
+		t.readers.Wait()
+		return
+	}
 	switch t.protocol {
 	case ICMP:
 		t.l.unregister(t.echoProto(), t.echoID, t)
 	case UDP:
 		t.l.unregister(protoUDP, t.udpPort, t)
-		t.udpConn.Close()
+		t.conn.Close()
 	case TCP:
 		for _, p := range t.tcpPorts {
 			t.l.unregister(protoTCP, p, t)
@@ -178,13 +196,17 @@ func (t *trace) send(ttl, round int) error {
 	t.probes[i].sent = time.Now()
 	t.mu.Unlock()
 	var err error
-	switch t.protocol {
-	case ICMP:
+	switch {
+	case t.protocol == ICMP && t.l == nil:
+		err = t.sendEchoDatagram(i, ttl)
+	case t.protocol == ICMP:
 		err = t.l.sendEcho(t.target, t.echoID, uint16(i), ttl)
-	case UDP:
+	case t.protocol == UDP && t.l == nil:
+		err = t.writeRecvErr(payload, ttl, net.UDPAddrFromAddrPort(netip.AddrPortFrom(t.target, uint16(t.port+i))))
+	case t.protocol == UDP:
 		to := net.UDPAddrFromAddrPort(netip.AddrPortFrom(t.target, uint16(t.port+i)))
-		_, _, err = t.udpConn.WriteMsgUDP(payload, ttlControl(t.target.Is6(), ttl), to)
-	case TCP:
+		_, _, err = t.conn.WriteMsgUDP(payload, ttlControl(t.target.Is6(), ttl), to)
+	case t.protocol == TCP:
 		err = t.sendTCP(i, ttl)
 	}
 	if err == nil {

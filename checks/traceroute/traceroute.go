@@ -4,9 +4,11 @@
 // It sends probes (ICMP echo requests, UDP datagrams or TCP SYNs) with
 // increasing TTLs and listens for what comes back: each router where a
 // probe's TTL runs out answers ICMP Time Exceeded, the destination answers
-// the probe itself (Echo Reply, Port Unreachable, SYN-ACK or RST). Those ICMP
-// messages reach a program only through a raw socket, so the check needs
-// root or CAP_NET_RAW, whatever the protocol of its probes.
+// the probe itself (Echo Reply, Port Unreachable, SYN-ACK or RST). A raw
+// ICMP socket hears all of them for every trace of the process (listener.go);
+// it takes root or CAP_NET_RAW. Without those, UDP and ICMP probes are traced
+// through IP_RECVERR on their own socket instead (recverr.go), chosen by
+// itself; TCP probes need the raw socket.
 package traceroute
 
 import (
@@ -14,6 +16,8 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/nettest/nettest/checks"
@@ -87,6 +91,10 @@ type Result struct {
 	Host     string `cty:"host"`
 	Address  string `cty:"address"`
 	Protocol string `cty:"protocol"`
+	// Method says how the routers' answers were heard: "raw" (a raw ICMP
+	// socket, with root or CAP_NET_RAW) or "recverr" (IP_RECVERR on the
+	// probes' own socket, without privileges).
+	Method   string `cty:"method"`
 	Reached  bool   `cty:"reached"`
 	HopCount int    `cty:"hop_count"`
 	Hops     []Hop  `cty:"hops"`
@@ -160,18 +168,27 @@ func Probe(ctx context.Context, cfg Config) (Result, error) {
 	}
 	r.Address = target.String()
 
+	// The shared raw socket when this process may open one; otherwise
+	// each trace hears of its own probes through IP_RECVERR.
+	r.Method = MethodRaw
 	l, err := acquire(target.Is6())
-	if errors.Is(err, errNoPrivilege) {
-		return r, fmt.Errorf("traceroute needs a raw ICMP socket to see the routers' Time Exceeded answers, which takes root or the CAP_NET_RAW capability: run nettest as root, or grant the binary the capability once with `sudo setcap cap_net_raw+ep $(command -v nettest)` (%v)", err)
-	}
-	if err != nil {
+	switch {
+	case errors.Is(err, errNoPrivilege) && cfg.Protocol == TCP:
+		return r, fmt.Errorf("traceroute with tcp probes needs a raw ICMP socket to see the routers' Time Exceeded answers, which takes root or the CAP_NET_RAW capability: use protocol = \"udp\", which needs no privilege, or run nettest as root, or grant the binary the capability once with `sudo setcap cap_net_raw+ep $(command -v nettest)` (%v)", err)
+	case errors.Is(err, errNoPrivilege):
+		r.Method, l = MethodRecvErr, nil
+	case err != nil:
 		return r, err
+	default:
+		defer l.release()
 	}
-	defer l.release()
 
 	t := &trace{l: l, target: target, protocol: cfg.Protocol, maxHops: cfg.MaxHops,
 		queries: cfg.Queries, hopTimeout: hopTimeout, port: port}
 	if err := t.open(); err != nil {
+		if errors.Is(err, errNoEchoSocket) {
+			return r, fmt.Errorf("traceroute with icmp probes needs a raw ICMP socket (root or the CAP_NET_RAW capability) or an unprivileged ICMP socket, which net.ipv4.ping_group_range (%s) does not allow for group %d: use protocol = \"udp\", which needs neither, or run nettest as root, or grant the binary the capability once with `sudo setcap cap_net_raw+ep $(command -v nettest)`, or allow unprivileged ICMP with `sudo sysctl -w net.ipv4.ping_group_range=\"0 2147483647\"`", pingGroupRange(), os.Getegid())
+		}
 		return r, err
 	}
 	runErr := t.run(ctx)
@@ -216,6 +233,16 @@ func withDefaults(cfg Config) Config {
 		cfg.HopTimeout = Defaults.HopTimeout
 	}
 	return cfg
+}
+
+// pingGroupRange is the sysctl that allows unprivileged ICMP sockets, as
+// the kernel prints it, for error messages.
+func pingGroupRange() string {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ping_group_range")
+	if err != nil {
+		return "unknown"
+	}
+	return strings.Join(strings.Fields(string(b)), " ")
 }
 
 // resolve returns the address to trace: an IP literal as written, or the

@@ -2,11 +2,9 @@ package traceroute
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -18,44 +16,11 @@ import (
 	"github.com/zclconf/go-cty/cty/gocty"
 )
 
-// helperEnv, when set to a JSON helperRequest, makes the test binary run one
-// probe and print a helperReply instead of running tests. The privilege test
-// starts the binary that way without capabilities, so the probe sees what
-// nettest run by an ordinary user would see.
-const helperEnv = "NETTEST_TRACEROUTE_HELPER"
-
-type helperRequest struct {
-	Config  Config
-	Timeout time.Duration
-}
-
-type helperReply struct {
-	Result Result
-	Error  string
-}
-
+// TestMain also serves the probes the privilege tests run in a helper
+// process as another user (lab.ProbeAs), so the probe sees what nettest run
+// by an ordinary user would see.
 func TestMain(m *testing.M) {
-	if req := os.Getenv(helperEnv); req != "" {
-		os.Exit(helper(req))
-	}
-	os.Exit(m.Run())
-}
-
-func helper(req string) int {
-	var r helperRequest
-	if err := json.Unmarshal([]byte(req), &r); err != nil {
-		fmt.Fprintln(os.Stderr, "bad helper request:", err)
-		return 2
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), r.Timeout)
-	defer cancel()
-	res, err := Probe(ctx, r.Config)
-	reply := helperReply{Result: res}
-	if err != nil {
-		reply.Error = err.Error()
-	}
-	json.NewEncoder(os.Stdout).Encode(reply)
-	return 0
+	lab.ProbeMain(m, Probe)
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -164,6 +129,9 @@ func TestLoopback(t *testing.T) {
 			if want == "" {
 				want = r.Address // localhost: whichever address the resolver gave
 			}
+			if r.Method != MethodRaw {
+				t.Errorf("method %q as root, want %q", r.Method, MethodRaw)
+			}
 			if r.Address != want || !r.Reached || r.HopCount != 1 || path(r) != want || r.Error != "" {
 				t.Fatalf("got address %q reached %v hop_count %d path %q error %q; want %q, true, 1, %q, no error",
 					r.Address, r.Reached, r.HopCount, path(r), r.Error, want, want)
@@ -243,35 +211,47 @@ func TestProbeErrors(t *testing.T) {
 	}
 }
 
-// Without root or CAP_NET_RAW the check errors and says how to grant what it
-// needs. The test binary runs itself with every capability dropped (still as
-// root, so it can read the test binary), or probes directly when the test
-// already runs unprivileged.
+// Without root or CAP_NET_RAW a trace of udp probes runs through
+// IP_RECVERR, and so does one of icmp probes where unprivileged ICMP sockets
+// are allowed; otherwise the check errors and says what to grant or change.
+// It runs in a fresh namespace, whose ping_group_range is the kernel's "1 0"
+// (nobody may), whatever the machine's own says.
 func TestWithoutPrivilege(t *testing.T) {
-	req := helperRequest{Config: Config{Host: "127.0.0.1"}, Timeout: 5 * time.Second}
-	var reply helperReply
-	if os.Geteuid() != 0 {
-		_, err := Probe(context.Background(), req.Config)
-		if err == nil {
-			t.Skip("this unprivileged user may open raw sockets (CAP_NET_RAW): nothing to test")
-		}
-		reply.Error = err.Error()
-	} else {
-		setpriv := lab.RequireBinary(t, "setpriv", "util-linux")
-		b, _ := json.Marshal(req)
-		cmd := exec.Command(setpriv, "--inh-caps=-all", "--bounding-set=-all", "--", os.Args[0])
-		cmd.Env = append(os.Environ(), helperEnv+"="+string(b))
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("running the probe without capabilities: %v\n%s", err, out)
-		}
-		if err := json.Unmarshal(out, &reply); err != nil {
-			t.Fatalf("helper output %q: %v", out, err)
-		}
+	lab.RequireBinary(t, "setpriv", "util-linux")
+	h := lab.New(t).Host("unpriv")
+	for _, who := range []struct {
+		name string
+		wrap []string
+	}{{"root without CAP_NET_RAW", lab.AsRootWithoutNetRaw}, {"user nobody", lab.AsNobody}} {
+		t.Run(who.name, func(t *testing.T) {
+			for _, tc := range []struct {
+				cfg  Config
+				want []string // parts of the error
+			}{
+				{Config{Host: "127.0.0.1"}, []string{`use protocol = "udp"`, "CAP_NET_RAW", "setcap cap_net_raw+ep", `net.ipv4.ping_group_range (1 0) does not allow`}},
+				{Config{Host: "::1", Protocol: TCP, Port: ptr(80)}, []string{"tcp probes need", `use protocol = "udp"`, "CAP_NET_RAW"}},
+			} {
+				reply := lab.ProbeAs[Result](t, h, who.wrap, nil, 5*time.Second, tc.cfg)
+				for _, want := range tc.want {
+					if !strings.Contains(reply.Error, want) {
+						t.Errorf("%s %s: error %q does not mention %q", tc.cfg.Protocol, tc.cfg.Host, reply.Error, want)
+					}
+				}
+			}
+			for _, cfg := range []Config{{Host: "127.0.0.1", Protocol: UDP}, {Host: "::1", Protocol: UDP}} {
+				reply := lab.ProbeAs[Result](t, h, who.wrap, nil, 5*time.Second, cfg)
+				if r := reply.Result; reply.Error != "" || !r.Reached || r.Method != MethodRecvErr || path(r) != cfg.Host || r.Hops[0].Replies != DefaultQueries {
+					t.Errorf("udp %s: got method %q reached %v path %q error %q %q hops %+v, want recverr, true, %s and %d replies", cfg.Host, r.Method, r.Reached, path(r), r.Error, reply.Error, r.Hops, cfg.Host, DefaultQueries)
+				}
+			}
+		})
 	}
-	for _, want := range []string{"root", "CAP_NET_RAW", "setcap cap_net_raw+ep"} {
-		if !strings.Contains(reply.Error, want) {
-			t.Errorf("error %q does not mention %q", reply.Error, want)
+	// The remedy for icmp probes that the error names works.
+	h.Run(t, "sysctl", "-q", "-w", "net.ipv4.ping_group_range=0 2147483647")
+	for _, host := range []string{"127.0.0.1", "::1"} {
+		reply := lab.ProbeAs[Result](t, h, lab.AsNobody, nil, 5*time.Second, Config{Host: host})
+		if r := reply.Result; reply.Error != "" || !r.Reached || r.Method != MethodRecvErr || path(r) != host {
+			t.Errorf("icmp %s as nobody after the sysctl: got method %q reached %v path %q error %q %q", host, r.Method, r.Reached, path(r), r.Error, reply.Error)
 		}
 	}
 }

@@ -308,9 +308,9 @@ func (r *Result) icmpError(conn *net.UDPConn, v6 bool, err error) bool {
 		return false
 	}
 	var got *icmperr.ExtendedErr
-	icmperr.DrainErrQueue(conn, v6, func(_ []byte, e icmperr.ExtendedErr) {
+	icmperr.DrainErrQueue(conn, v6, func(q icmperr.Queued) {
 		if got == nil {
-			got = &e
+			got = &q.ExtendedErr
 		}
 	})
 	if got == nil {

@@ -2,7 +2,10 @@ package icmperr
 
 import (
 	"encoding/binary"
+	"fmt"
+	"net"
 	"net/netip"
+	"os"
 	"syscall"
 	"unsafe"
 
@@ -67,29 +70,106 @@ func ParseExtendedErr(b []byte) (ExtendedErr, bool) {
 // (its entries count against the socket's receive buffer).
 const maxDrain = 1024
 
+// Queued is one entry of an error queue.
+type Queued struct {
+	// Packet is what the error quotes of the packet it is about: from its
+	// ICMP header on for an echo request, from its payload on for a UDP
+	// datagram.
+	Packet []byte
+	// Dst and DstPort are that packet's destination; the port is 0 for
+	// ICMP. (For UDP, Packet starts after the UDP header, which is where
+	// the kernel takes the port from.)
+	Dst     netip.Addr
+	DstPort uint16
+	ExtendedErr
+}
+
 // DrainErrQueue reads every entry of c's error queue, without waiting, and
-// calls fn with each error that came as ICMP and the start of the packet it
-// is about (its transport header on: the ICMP header of an echo request,
-// the UDP header of a datagram). It returns when the queue is empty.
-func DrainErrQueue(c syscall.Conn, v6 bool, fn func(packet []byte, e ExtendedErr)) error {
+// calls fn with each error that came as ICMP. It returns when the queue is
+// empty.
+func DrainErrQueue(c syscall.Conn, v6 bool, fn func(Queued)) error {
 	rc, err := c.SyscallConn()
 	if err != nil {
 		return err
 	}
-	buf := make([]byte, 576)
-	oob := make([]byte, 512)
 	return rc.Read(func(fd uintptr) bool {
-		for range maxDrain {
-			n, oobn, _, _, err := unix.Recvmsg(int(fd), buf, oob, unix.MSG_ERRQUEUE|unix.MSG_DONTWAIT)
-			if err != nil {
-				break // EAGAIN: the queue is empty
-			}
-			if e, ok := queued(oob[:oobn], v6); ok {
-				fn(buf[:n], e)
-			}
-		}
+		DrainFD(int(fd), v6, fn)
 		return true // never park here: the caller waits on its own terms
 	})
+}
+
+// DrainFD is DrainErrQueue on a raw file descriptor, for callers already
+// inside a syscall.RawConn's Read.
+func DrainFD(fd int, v6 bool, fn func(Queued)) {
+	buf := make([]byte, 576)
+	oob := make([]byte, 512)
+	for range maxDrain {
+		n, oobn, _, from, err := unix.Recvmsg(fd, buf, oob, unix.MSG_ERRQUEUE|unix.MSG_DONTWAIT)
+		if err != nil {
+			return // EAGAIN: the queue is empty
+		}
+		e, ok := queued(oob[:oobn], v6)
+		if !ok {
+			continue
+		}
+		q := Queued{Packet: buf[:n], ExtendedErr: e}
+		switch sa := from.(type) {
+		case *unix.SockaddrInet4:
+			q.Dst, q.DstPort = netip.AddrFrom4(sa.Addr), uint16(sa.Port)
+		case *unix.SockaddrInet6:
+			q.Dst, q.DstPort = netip.AddrFrom16(sa.Addr).Unmap(), uint16(sa.Port)
+		}
+		fn(q)
+	}
+}
+
+// SetRecvErr turns on IP_RECVERR (IPV6_RECVERR) for a socket of the family.
+func SetRecvErr(fd int, v6 bool) error {
+	if v6 {
+		return unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_RECVERR, 1)
+	}
+	return unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_RECVERR, 1)
+}
+
+// ListenEcho opens an ICMP datagram socket ("ping socket"), as
+// icmp.ListenPacket does, with IP_RECVERR (IPV6_RECVERR) set: without it
+// the kernel reports no ICMP error to an unconnected datagram socket. Such a
+// socket needs no privilege when the process's group lies in
+// net.ipv4.ping_group_range; the kernel writes its own identifier (the
+// socket's "port") into every echo request and hands the socket only the
+// replies and errors that carry it.
+func ListenEcho(v6 bool) (*net.UDPConn, error) {
+	domain, proto := unix.AF_INET, unix.IPPROTO_ICMP
+	var local unix.Sockaddr = &unix.SockaddrInet4{}
+	if v6 {
+		domain, proto = unix.AF_INET6, unix.IPPROTO_ICMPV6
+		local = &unix.SockaddrInet6{}
+	}
+	fd, err := unix.Socket(domain, unix.SOCK_DGRAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, proto)
+	if err != nil {
+		return nil, os.NewSyscallError("socket", err)
+	}
+	if err := SetRecvErr(fd, v6); err != nil {
+		unix.Close(fd)
+		return nil, os.NewSyscallError("setsockopt", err)
+	}
+	// Binding makes the kernel choose the socket's identifier now.
+	if err := unix.Bind(fd, local); err != nil {
+		unix.Close(fd)
+		return nil, os.NewSyscallError("bind", err)
+	}
+	f := os.NewFile(uintptr(fd), "icmp")
+	c, err := net.FilePacketConn(f)
+	f.Close()
+	if err != nil {
+		return nil, err
+	}
+	uc, ok := c.(*net.UDPConn)
+	if !ok {
+		c.Close()
+		return nil, fmt.Errorf("an ICMP datagram socket opened as %T", c)
+	}
+	return uc, nil
 }
 
 // queued finds the extended error among the control messages of an entry.
