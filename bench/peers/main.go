@@ -10,6 +10,11 @@
 //     resource is addr with a different suite format, and only the rows the
 //     issue compares are measured).
 //
+// Two workloads measure loading alone, which has no floor: load:N (nettest
+// validate and nettest plan of N plain tcp blocks) and foreach:N (validate
+// of one tcp block whose for_each goes over a list of N strings, written
+// toset(local.ports) and { for p in local.ports : p => p }).
+//
 // The runners alternate for -rounds rounds and each row is the median of its
 // wall time, CPU time (user + system, getrusage of the child) and peak RSS.
 // Everything stays on loopback: listeners and an HTTP server in this
@@ -49,7 +54,7 @@ func main() {
 	nettest := flag.String("nettest", "", "path to the nettest binary (required)")
 	goss := flag.String("goss", "", "path to a goss binary; empty leaves goss out")
 	dnsmasq := flag.String("dnsmasq", "/usr/sbin/dnsmasq", "path to dnsmasq, the DNS server of the dns rows")
-	work := flag.String("work", "tcp:10000,http:1000,dns:1000", "comma-separated KIND:N (kinds tcp, http, dns)")
+	work := flag.String("work", "tcp:10000,http:1000,dns:1000", "comma-separated KIND:N: tcp, http, dns (N checks), load (validate and plan of N tcp checks), foreach (validate of one for_each over N strings, both spellings)")
 	parallelism := flag.Int("p", 50, "parallelism of every runner (goss's default is 50)")
 	rounds := flag.Int("rounds", 5, "rounds of alternating runs; each figure is the median")
 	floor := flag.String("floor", "", "internal: run as the floor loop of KIND over the targets file given as the argument")
@@ -89,6 +94,7 @@ func main() {
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "work\trunner\twall\tCPU\tpeak RSS\twall ratio\tCPU ratio\tresult\t\n")
 	for _, w := range jobs {
+		base := filepath.Join(dir, fmt.Sprintf("%s%d", w.kind, w.n))
 		var t targets
 		switch w.kind {
 		case "tcp":
@@ -103,17 +109,34 @@ func main() {
 				dnsPort = port
 			}
 			t = dnsTargets(w.n, dnsPort)
+		case "load", "foreach":
 		default:
-			fatalf("-work: unknown kind %q (tcp, http, dns)", w.kind)
+			fatalf("-work: unknown kind %q (tcp, http, dns, load, foreach)", w.kind)
 		}
-		base := filepath.Join(dir, fmt.Sprintf("%s%d", w.kind, w.n))
-		if err := os.MkdirAll(base, 0o755); err != nil {
-			fatalf("%v", err)
-		}
-		runners := []runner{{name: "floor: bare Go loop", cmd: []string{self, "-floor=" + w.kind, "-p=" + strconv.Itoa(*parallelism), write(base, "targets", t.lines)}, check: floorResult}}
-		runners = append(runners, runner{name: "nettest test --json", cmd: []string{*nettest, "test", "--json", "--parallelism=" + strconv.Itoa(*parallelism), write(filepath.Join(base, "suite"), "bench.nettest.hcl", t.nettest)}, check: nettestResult})
-		if *goss != "" && t.goss != "" {
-			runners = append(runners, runner{name: "goss validate", cmd: []string{*goss, "--gossfile", write(base, "goss.yaml", t.goss), "validate", "--format", "json", "--max-concurrent", strconv.Itoa(*parallelism)}, check: gossResult})
+		var runners []runner
+		hasFloor := true
+		switch w.kind {
+		case "load":
+			// Loading alone, which has no floor: validate and plan of a
+			// suite of plain tcp blocks.
+			hasFloor = false
+			suite := write(filepath.Join(base, "suite"), "bench.nettest.hcl", plainSuite(w.n))
+			runners = []runner{
+				{name: "nettest validate", cmd: []string{*nettest, "validate", suite}, check: validResult},
+				{name: "nettest plan", cmd: []string{*nettest, "plan", suite}, check: planResult},
+			}
+		case "foreach":
+			hasFloor = false
+			for _, spelling := range []string{"toset(local.ports)", "{ for p in local.ports : p => p }"} {
+				suite := write(filepath.Join(base, fmt.Sprintf("suite%d", len(runners))), "bench.nettest.hcl", forEachSuite(w.n, spelling))
+				runners = append(runners, runner{name: "nettest validate, for_each = " + spelling, cmd: []string{*nettest, "validate", suite}, check: validResult})
+			}
+		default:
+			runners = []runner{{name: "floor: bare Go loop", cmd: []string{self, "-floor=" + w.kind, "-p=" + strconv.Itoa(*parallelism), write(base, "targets", t.lines)}, check: floorResult}}
+			runners = append(runners, runner{name: "nettest test --json", cmd: []string{*nettest, "test", "--json", "--parallelism=" + strconv.Itoa(*parallelism), write(filepath.Join(base, "suite"), "bench.nettest.hcl", t.nettest)}, check: nettestResult})
+			if *goss != "" && t.goss != "" {
+				runners = append(runners, runner{name: "goss validate", cmd: []string{*goss, "--gossfile", write(base, "goss.yaml", t.goss), "validate", "--format", "json", "--max-concurrent", strconv.Itoa(*parallelism)}, check: gossResult})
+			}
 		}
 		samples := make([][]usage, len(runners))
 		results := make([]string, len(runners))
@@ -127,8 +150,13 @@ func main() {
 		floorU := median(samples[0])
 		for i, r := range runners {
 			u := median(samples[i])
-			fmt.Fprintf(tw, "%s %d\t%s\t%s\t%s\t%.1f MiB\t%.2f×\t%.2f×\t%s\t\n", w.kind, w.n, r.name, round(u.wall), round(u.cpu),
-				float64(u.rss)/1024, u.wall.Seconds()/floorU.wall.Seconds(), u.cpu.Seconds()/floorU.cpu.Seconds(), results[i])
+			wallRatio, cpuRatio := "-", "-"
+			if hasFloor {
+				wallRatio = fmt.Sprintf("%.2f×", u.wall.Seconds()/floorU.wall.Seconds())
+				cpuRatio = fmt.Sprintf("%.2f×", u.cpu.Seconds()/floorU.cpu.Seconds())
+			}
+			fmt.Fprintf(tw, "%s %d\t%s\t%s\t%s\t%.1f MiB\t%s\t%s\t%s\t\n", w.kind, w.n, r.name, round(u.wall), round(u.cpu),
+				float64(u.rss)/1024, wallRatio, cpuRatio, results[i])
 		}
 	}
 	tw.Flush()
@@ -251,6 +279,37 @@ func write(dir, name string, content any) string {
 		return dir
 	}
 	return path
+}
+
+func validResult(out []byte, n, exit int) string {
+	return fmt.Sprintf("exit %d: %s", exit, strings.TrimSpace(string(out)))
+}
+
+func planResult(out []byte, n, exit int) string {
+	return fmt.Sprintf("exit %d, %d lines", exit, bytes.Count(out, []byte("\n")))
+}
+
+// plainSuite is n plain tcp blocks, as bench/tcp writes them, for loading
+// alone (nothing listens: validate and plan never probe).
+func plainSuite(n int) string {
+	var b strings.Builder
+	b.WriteString("defaults {\n  timeout = \"5s\"\n}\n\n")
+	for i := range n {
+		fmt.Fprintf(&b, "tcp \"c%d\" {\n  host = \"127.0.0.1\"\n  port = %d\n  expect {\n    open = %t\n  }\n}\n\n", i, 1+i%60000, i%2 == 0)
+	}
+	return b.String()
+}
+
+// forEachSuite is one tcp block with for_each over a local list of n
+// distinct strings, spelt as given.
+func forEachSuite(n int, spelling string) string {
+	var b strings.Builder
+	b.WriteString("locals {\n  ports = [\n")
+	for i := range n {
+		fmt.Fprintf(&b, "    \"%d\",\n", i+1)
+	}
+	fmt.Fprintf(&b, "  ]\n}\n\ntcp \"p\" {\n  for_each = %s\n  host     = \"127.0.0.1\"\n  port     = each.value\n  expect {\n    open = false\n  }\n}\n", spelling)
+	return b.String()
 }
 
 // tcpTargets alternates between listeners that accept and close and ports
