@@ -53,6 +53,7 @@ import (
 func main() {
 	nettest := flag.String("nettest", "", "path to the nettest binary (required)")
 	goss := flag.String("goss", "", "path to a goss binary; empty leaves goss out")
+	baseline := flag.String("baseline", "", "path to an older nettest binary, measured beside the new one in the same rounds")
 	dnsmasq := flag.String("dnsmasq", "/usr/sbin/dnsmasq", "path to dnsmasq, the DNS server of the dns rows")
 	work := flag.String("work", "tcp:10000,http:1000,dns:1000", "comma-separated KIND:N: tcp, http, dns (N checks), load (validate and plan of N tcp checks), foreach (validate of one for_each over N strings, both spellings)")
 	parallelism := flag.Int("p", 50, "parallelism of every runner (goss's default is 50)")
@@ -121,19 +122,25 @@ func main() {
 			// suite of plain tcp blocks.
 			hasFloor = false
 			suite := write(filepath.Join(base, "suite"), "bench.nettest.hcl", plainSuite(w.n))
-			runners = []runner{
-				{name: "nettest validate", cmd: []string{*nettest, "validate", suite}, check: validResult},
-				{name: "nettest plan", cmd: []string{*nettest, "plan", suite}, check: planResult},
+			for _, bin := range binaries(*nettest, *baseline) {
+				runners = append(runners,
+					runner{name: bin.label + "validate", cmd: []string{bin.path, "validate", suite}, check: validResult},
+					runner{name: bin.label + "plan", cmd: []string{bin.path, "plan", suite}, check: planResult})
 			}
 		case "foreach":
 			hasFloor = false
 			for _, spelling := range []string{"toset(local.ports)", "{ for p in local.ports : p => p }"} {
-				suite := write(filepath.Join(base, fmt.Sprintf("suite%d", len(runners))), "bench.nettest.hcl", forEachSuite(w.n, spelling))
-				runners = append(runners, runner{name: "nettest validate, for_each = " + spelling, cmd: []string{*nettest, "validate", suite}, check: validResult})
+				suite := write(filepath.Join(base, strconv.Itoa(len(runners))), "bench.nettest.hcl", forEachSuite(w.n, spelling))
+				for _, bin := range binaries(*nettest, *baseline) {
+					runners = append(runners, runner{name: bin.label + "validate, for_each = " + spelling, cmd: []string{bin.path, "validate", suite}, check: validResult})
+				}
 			}
 		default:
 			runners = []runner{{name: "floor: bare Go loop", cmd: []string{self, "-floor=" + w.kind, "-p=" + strconv.Itoa(*parallelism), write(base, "targets", t.lines)}, check: floorResult}}
-			runners = append(runners, runner{name: "nettest test --json", cmd: []string{*nettest, "test", "--json", "--parallelism=" + strconv.Itoa(*parallelism), write(filepath.Join(base, "suite"), "bench.nettest.hcl", t.nettest)}, check: nettestResult})
+			suite := write(filepath.Join(base, "suite"), "bench.nettest.hcl", t.nettest)
+			for _, bin := range binaries(*nettest, *baseline) {
+				runners = append(runners, runner{name: bin.label + "test --json", cmd: []string{bin.path, "test", "--json", "--parallelism=" + strconv.Itoa(*parallelism), suite}, check: nettestResult})
+			}
 			if *goss != "" && t.goss != "" {
 				runners = append(runners, runner{name: "goss validate", cmd: []string{*goss, "--gossfile", write(base, "goss.yaml", t.goss), "validate", "--format", "json", "--max-concurrent", strconv.Itoa(*parallelism)}, check: gossResult})
 			}
@@ -164,6 +171,18 @@ func main() {
 }
 
 var dnsPort int
+
+type binary struct{ label, path string }
+
+// binaries are the nettest binaries to measure: the new one, and the
+// baseline when one is given.
+func binaries(nettest, baseline string) []binary {
+	out := []binary{{"nettest ", nettest}}
+	if baseline != "" {
+		out = append(out, binary{"baseline nettest ", baseline})
+	}
+	return out
+}
 
 type workload struct {
 	kind string
