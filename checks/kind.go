@@ -115,6 +115,20 @@ type Diff struct {
 	Actual   string `json:"actual"`
 }
 
+// Headline is the one line that says why diffs failed, as CI systems show
+// it beside a test case: the first unmet expectation and how many more.
+func Headline(diffs []Diff) string {
+	if len(diffs) == 0 {
+		return ""
+	}
+	d := diffs[0]
+	h := d.Field + ": expected " + d.Expected + ", got " + d.Actual
+	if n := len(diffs) - 1; n > 0 {
+		h += fmt.Sprintf(" (and %d more)", n)
+	}
+	return h
+}
+
 var (
 	mu       sync.RWMutex
 	registry = map[string]*Kind{}

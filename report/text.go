@@ -127,15 +127,7 @@ func reason(o runner.Outcome) string {
 	if m := short(o.Message); m != "" {
 		return m
 	}
-	if len(o.Diffs) > 0 {
-		d := o.Diffs[0]
-		r := short(d.Field + ": expected " + d.Expected + ", got " + d.Actual)
-		if n := len(o.Diffs) - 1; n > 0 {
-			r += " (and " + strconv.Itoa(n) + " more)"
-		}
-		return r
-	}
-	return ""
+	return short(checks.Headline(o.Diffs))
 }
 
 // from says where a check ran, when that was not here: " from bastion".

@@ -362,6 +362,10 @@ func (p *Plan) execute(ctx context.Context, b schema.Bound, pr checks.Prober, wt
 	case o.Status == Pass && o.Attempt > 1:
 		o.Message = fmt.Sprintf("passed on attempt %d of %d", o.Attempt, o.Attempts)
 	case o.Status != Pass && o.Attempts > 1:
+		// The headline CI shows keeps the reason, not only the count.
+		if o.Message == "" {
+			o.Message = checks.Headline(o.Diffs)
+		}
 		o.Message = strings.TrimPrefix(o.Message+fmt.Sprintf(" (%s on all %d attempts)", verb(o.Status), o.Attempts), " ")
 	}
 	return o, false

@@ -120,6 +120,7 @@ func decodeCheck(k *checks.Kind, b *hcl.Block, src []byte) (*Check, hcl.Diagnost
 			}
 		}
 	}
+	expectBroken := false // an expect block with errors of its own
 	for _, blk := range content.Blocks {
 		switch blk.Type {
 		case "expect":
@@ -130,6 +131,7 @@ func decodeCheck(k *checks.Kind, b *hcl.Block, src []byte) (*Check, hcl.Diagnost
 			}
 			ec, d := derive(k).expectShape.content(blk.Body)
 			diags = append(diags, d...)
+			expectBroken = d.HasErrors()
 			c.Expect = ec.Attributes
 			if c.Expect == nil {
 				c.Expect = map[string]*hcl.Attribute{}
@@ -148,12 +150,23 @@ func decodeCheck(k *checks.Kind, b *hcl.Block, src []byte) (*Check, hcl.Diagnost
 			c.Asserts = append(c.Asserts, a)
 		}
 	}
-	if c.Expect == nil && len(c.Asserts) == 0 && !diags.HasErrors() {
-		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Check expects nothing",
-			Detail:  fmt.Sprintf("The check %s.%s has neither an expect block nor an assert block, so it could never fail. Add expect { … } with what the network must look like.", k.Name, c.Name),
-			Subject: b.DefRange.Ptr()})
+	// A check that expects nothing is reported beside its other errors,
+	// and does not stop them from being found: the check is still
+	// evaluated, so one pass reports everything wrong with it.
+	c.broken = diags.HasErrors()
+	if len(c.Expect) == 0 && len(c.Asserts) == 0 && !expectBroken {
+		diags = append(diags, expectsNothing(c, b.DefRange))
 	}
 	return c, diags
+}
+
+// expectsNothing is the diagnostic of a check that could never fail: no
+// expect block, an empty one, or one whose every value is null.
+func expectsNothing(c *Check, at hcl.Range) *hcl.Diagnostic {
+	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Check expects nothing",
+		Detail: fmt.Sprintf("The check %s.%s has no expectation (no expect block, an empty one, or only null values) and no assert block, so it could never fail. Add expect { … } with what the network must look like.",
+			c.Kind.Name, c.Name),
+		Subject: at.Ptr()}
 }
 
 // ResultType is the type of a kind's result as expressions see it: the

@@ -81,6 +81,9 @@ func (i *Instance) evaluate(unknown map[string]cty.Value) hcl.Diagnostics {
 		}
 	}
 	if len(c.Asserts) == 0 {
+		if len(i.Expect) > 0 && allNull(i.Expect) {
+			diags = append(diags, expectsNothing(c, c.DeclRange))
+		}
 		return diags
 	}
 	self := i.child(ctx)
@@ -343,6 +346,10 @@ func (i *Instance) judge(ctx *hcl.EvalContext, result cty.Value) (diffs []checks
 		values = append(values, dv)
 	}
 	if len(c.Asserts) == 0 {
+		if !diags.HasErrors() && len(want) > 0 && allNull(want) {
+			// Every expectation was null once known: nothing was checked.
+			diags = append(diags, expectsNothing(c, c.DeclRange))
+		}
 		return diffs, values, messages, diags
 	}
 	self := i.child(ctx)
@@ -386,4 +393,14 @@ func capitalise(s string) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// allNull reports whether every value is known and null.
+func allNull(values map[string]cty.Value) bool {
+	for _, v := range values {
+		if !v.IsKnown() || !v.IsNull() {
+			return false
+		}
+	}
+	return true
 }

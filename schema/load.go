@@ -230,7 +230,6 @@ func (s *Suite) decode(blocks []*hcl.Block, parser *hclparse.Parser, opts Option
 		}
 		c, d := decodeCheck(kind, b, s.source(b.DefRange.Filename))
 		diags = append(diags, d...)
-		c.broken = d.HasErrors()
 		key := c.Kind.Name + "." + c.Name
 		if prev, dup := seen[key]; dup {
 			diags = append(diags, duplicate(c.Kind.Name+" check", c.Name, c.DeclRange, prev.DeclRange))
@@ -240,6 +239,7 @@ func (s *Suite) decode(blocks []*hcl.Block, parser *hclparse.Parser, opts Option
 		s.Checks = append(s.Checks, c)
 	}
 	diags = append(diags, s.expand()...)
+	s.explainReferences(diags)
 	return dedupe(diags)
 }
 

@@ -32,9 +32,11 @@ func loadPlanDiags(paths []string, opts schema.Options, sel *selectFlags, stderr
 	gc := debug.SetGCPercent(200)
 	suite, diags := schema.Load(paths, opts)
 	debug.SetGCPercent(gc)
-	if !diags.HasErrors() {
+	if suite != nil && (len(suite.Instances) > 0 || !diags.HasErrors()) {
+		// Planned even after errors, so that dependency cycles are
+		// reported with them, in one pass (then of every check).
 		var selection runner.Selection
-		if sel != nil {
+		if sel != nil && !diags.HasErrors() {
 			selection = sel.selection(suite)
 		}
 		plan, d := runner.NewPlan(suite, selection)

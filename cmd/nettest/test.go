@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -79,8 +80,12 @@ func cmdTest(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "nettest: --parallelism must be at least 1")
 		return exitConfig
 	}
-	if f.timeout < 0 {
-		fmt.Fprintln(stderr, "nettest: --timeout cannot be negative")
+	timeoutSet := false
+	fs.Visit(func(fl *flag.Flag) { timeoutSet = timeoutSet || fl.Name == "timeout" })
+	if f.timeout < 0 || (timeoutSet && f.timeout == 0) {
+		// As in a file: a check needs time to answer, and 0 would not
+		// mean "no timeout" (every check has one).
+		fmt.Fprintf(stderr, "nettest: --timeout must be more than 0, such as 500ms or 3s; got %s\n", f.timeout)
 		return exitConfig
 	}
 	if err := f.sel.parse(os.Getenv); err != nil {
@@ -113,6 +118,23 @@ func cmdTest(args []string, stdout, stderr io.Writer) int {
 	if code != exitOK {
 		configReports(&f, suite, diags, stdout, stderr)
 		return code
+	}
+	if len(plan.Order) == 0 && f.sel.shardName() == "" {
+		// A run that checked nothing must not read as a green one. (A
+		// shard may be empty: the others hold the checks.)
+		var by []string
+		if f.sel.run != "" {
+			by = append(by, fmt.Sprintf("--run %q", f.sel.run))
+		}
+		for _, tag := range f.sel.tags {
+			by = append(by, "--tag="+tag)
+		}
+		if len(by) > 0 {
+			fmt.Fprintf(stderr, "nettest: %s matches no check, so nothing would be tested; `nettest plan` lists the addresses\n", strings.Join(by, " and "))
+		} else {
+			fmt.Fprintln(stderr, "nettest: the suite has no checks, so nothing would be tested")
+		}
+		return exitConfig
 	}
 	if f.verbose && len(suite.UnusedOutputs) > 0 {
 		fmt.Fprintf(stderr, "nettest: Terraform outputs no variable is named after, ignored: %s\n", strings.Join(suite.UnusedOutputs, ", "))

@@ -1,0 +1,5 @@
+# A suite that declares a variable and no check.
+
+variable "x" {
+  default = 1
+}
