@@ -115,7 +115,7 @@ func TestExitCodes(t *testing.T) {
 		{"plan", append([]string{"plan", "testdata/ports.nettest.hcl"}, vars...), 0, "(known after tcp.open)", ""},
 		{"graph", append([]string{"graph", "testdata/ports.nettest.hcl"}, vars...), 0, "\"tcp.open\" -> \"tcp.after_open\";\n}\n", ""},
 		{"graph invalid", []string{"graph", "testdata/invalid.nettest.hcl"}, 2, "", `Invalid value for argument "port"`},
-		{"--run matches nothing", append([]string{"test", "testdata/ports.nettest.hcl", "--run", "^udp\\."}, vars...), 2, "", `--run "^udp\\." matches no check, so nothing would be tested`},
+		{"--run matches nothing", append([]string{"test", "testdata/ports.nettest.hcl", "--run", "^udp\\."}, vars...), 2, "", `--run=^udp\. select none of the 3 checks: nothing to run`},
 		{"no checks", []string{"test", "testdata/empty.nettest.hcl"}, 2, "", "the suite has no checks, so nothing would be tested"},
 		{"--timeout=0s", append([]string{"test", "testdata/ports.nettest.hcl", "--timeout=0s"}, vars...), 2, "", "--timeout must be more than 0"},
 		{"--timeout=-1s", append([]string{"test", "testdata/ports.nettest.hcl", "--timeout=-1s"}, vars...), 2, "", "--timeout must be more than 0"},
