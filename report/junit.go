@@ -122,9 +122,12 @@ type (
 		SystemErr *junitText  `xml:"system-err"`
 	}
 	junitCase struct {
-		Name      string        `xml:"name,attr"`
-		Classname string        `xml:"classname,attr"`
-		Time      string        `xml:"time,attr"`
+		Name      string `xml:"name,attr"`
+		Classname string `xml:"classname,attr"`
+		Time      string `xml:"time,attr"`
+		// Group holds the check's tags, comma-separated: the schema's
+		// one attribute of a testcase for grouping it.
+		Group     string        `xml:"group,attr,omitempty"`
 		Failure   *junitVerdict `xml:"failure"`
 		Error     *junitVerdict `xml:"error"`
 		Skipped   *junitVerdict `xml:"skipped"`
@@ -210,7 +213,7 @@ func (j *junit) render(s runner.Summary) []byte {
 // check's file:line, as its text; a pass with a message (passed on a retry)
 // keeps it in <system-out>.
 func testcase(o runner.Outcome) junitCase {
-	c := junitCase{Name: clean(o.Address), Classname: clean(o.Kind), Time: seconds(o.Duration)}
+	c := junitCase{Name: clean(o.Address), Classname: clean(o.Kind), Time: seconds(o.Duration), Group: clean(strings.Join(o.Tags, ","))}
 	var body strings.Builder
 	explain(&body, o, "", painter{}, bodyLimit)
 	verdict := &junitVerdict{Message: clean(headline(o)), Text: clean(cut(strings.TrimRight(body.String(), "\n"), bodyLimit))}

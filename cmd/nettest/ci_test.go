@@ -268,7 +268,11 @@ func TestShardAuto(t *testing.T) {
 // the tags and JSON carries them.
 func TestTag(t *testing.T) {
 	vars := shardVars(t)
-	r := nettest(t, append([]string{"test", "testdata/ci", "--tag=security", "--json"}, vars...)...)
+	junit := filepath.Join(t.TempDir(), "r.xml")
+	r := nettest(t, append([]string{"test", "testdata/ci", "--tag=security", "--json", "--junit=" + junit}, vars...)...)
+	if data, _ := os.ReadFile(junit); strings.Count(string(data), `group="security"`) != 4 {
+		t.Errorf("the JUnit testcases do not carry the tag:\n%s", data)
+	}
 	rep, err := report.DecodeJSONL(strings.NewReader(r.stdout), "stdout")
 	if err != nil {
 		t.Fatal(err)
