@@ -37,6 +37,9 @@ Examples:
   nettest test --html=report.html ./network     # and a page to look at
   nettest test --var web_host=10.0.0.5 --run 'tcp\.'  # only the tcp checks
   nettest test --json | jq 'select(.status=="fail")'
+  nettest test --tag=security --terraform-outputs=outputs.json ./network
+  nettest test --shard=2/3 --json-file=shard-2.jsonl   # one of three CI jobs; then:
+  nettest merge --junit=report.xml shard-*.jsonl
   sudo nettest test --capture=pcaps --junit=report.xml  # a pcapng per failing check
 `
 
