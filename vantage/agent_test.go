@@ -245,3 +245,22 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 	t.Fatal("condition not met within 3s")
 }
+
+// BenchmarkProbeThroughAgent is one probe through the JSON-lines protocol,
+// client and agent in this process: what a vantage adds to a probe.
+func BenchmarkProbeThroughAgent(b *testing.B) {
+	c, _ := inProcess(&testing.T{})
+	defer c.close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	tcp, _ := checks.Lookup("tcp")
+	args := defaultArgs(tcp, map[string]cty.Value{"host": cty.StringVal("127.0.0.1"), "port": cty.NumberIntVal(1)})
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := c.probe(ctx, tcp, args); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

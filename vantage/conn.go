@@ -40,7 +40,10 @@ const slack = time.Second
 type conn struct {
 	vantage string
 	l       *link
-	out     *lineWriter
+	// queue feeds the one goroutine that writes to the agent, so that a
+	// probe never blocks on a full pipe to a busy agent (past its timeout)
+	// and requests sent together go out in one write.
+	queue chan []byte
 
 	mu      sync.Mutex
 	nextID  uint64
@@ -85,9 +88,57 @@ func handshake(ctx context.Context, vantage string, l *link) (*conn, error) {
 		l.kill()
 		return nil, fmt.Errorf("the agent there is nettest %s, which speaks protocol %d, not %d: use the same nettest version on both sides (agent_path)", g.h.Hello.Version, g.h.Hello.Protocol, protocolVersion)
 	}
-	c := &conn{vantage: vantage, l: l, out: &lineWriter{w: bufio.NewWriter(l.stdin)}, pending: map[uint64]chan response{}, gone: make(chan struct{})}
+	c := &conn{vantage: vantage, l: l, queue: make(chan []byte, 1024), pending: map[uint64]chan response{}, gone: make(chan struct{})}
 	go c.read()
+	go c.write()
 	return c, nil
+}
+
+// write sends the queued lines to the agent until it is gone, flushing
+// whenever the queue is empty.
+func (c *conn) write() {
+	w := bufio.NewWriterSize(c.l.stdin, 64<<10)
+	for {
+		var line []byte
+		select {
+		case line = <-c.queue:
+		case <-c.gone:
+			return
+		}
+		w.Write(line)
+		if len(c.queue) == 0 {
+			if err := w.Flush(); err != nil {
+				c.fail(fmt.Errorf("cannot send to the agent: %v%s", err, c.l.exitReason()))
+				return
+			}
+		}
+	}
+}
+
+// send queues one message for the agent; it gives up when ctx ends first.
+func (c *conn) send(ctx context.Context, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	select {
+	case c.queue <- append(b, '\n'):
+		return nil
+	case <-c.gone:
+		return c.dead
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// cancel asks the agent to stop a probe, if there is room in the queue: the
+// agent ends the probe at its deadline anyway.
+func (c *conn) cancel(id uint64) {
+	b, _ := json.Marshal(request{ID: id, Cancel: true})
+	select {
+	case c.queue <- append(b, '\n'):
+	default:
+	}
 }
 
 // read dispatches the agent's answers until its output ends.
@@ -158,10 +209,12 @@ func (c *conn) call(ctx context.Context, req request) (response, error) {
 		delete(c.pending, req.ID)
 		c.mu.Unlock()
 	}
-	if err := c.out.send(req); err != nil {
+	if err := c.send(ctx, req); err != nil {
 		forget()
-		c.fail(fmt.Errorf("cannot send to the agent: %v%s", err, c.l.exitReason()))
-		return response{}, c.dead
+		if ctx.Err() != nil {
+			return response{}, fmt.Errorf("the request could not even be sent to the agent within the check's timeout: the agent is overloaded, or the connection stalled")
+		}
+		return response{}, err
 	}
 
 	var resp response
@@ -173,7 +226,7 @@ func (c *conn) call(ctx context.Context, req request) (response, error) {
 	case <-ctx.Done():
 		if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			forget()
-			c.out.send(request{ID: req.ID, Cancel: true})
+			c.cancel(req.ID)
 			return response{}, errors.New("interrupted before the agent answered")
 		}
 		select {
@@ -183,7 +236,7 @@ func (c *conn) call(ctx context.Context, req request) (response, error) {
 			return response{}, c.dead
 		case <-time.After(slack):
 			forget()
-			c.out.send(request{ID: req.ID, Cancel: true})
+			c.cancel(req.ID)
 			return response{}, fmt.Errorf("the agent did not answer within %s of the check's timeout; the connection to it may be slow or stalled", slack)
 		}
 	}

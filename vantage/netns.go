@@ -21,7 +21,7 @@ import (
 // hosts) and a sysfs of the namespace over /sys, exactly as ip does. So
 // every kind sees that place as a program started there would, including
 // the system resolver.
-func (s *Set) startNetns(path, name string) (*link, error) {
+func (s *Set) startNetns(path, name string, reached func()) (*link, error) {
 	args := s.agentArgs()
 	if name != "" {
 		args = append(args, "--etc-netns="+name)
@@ -58,6 +58,7 @@ func (s *Set) startNetns(path, name string) (*link, error) {
 		return nil, err
 	}
 	l.wait, l.kill = processControl(cmd)
+	reached()
 	return l, nil
 }
 

@@ -227,6 +227,12 @@ func (r *remote) start() {
 		r.err = fmt.Errorf("no such vantage is declared")
 		return
 	}
+	if v.SSH == nil {
+		// Nothing to reach over a network: a namespace of this machine,
+		// or a command whose own connection nettest cannot see into.
+		// Starting it is not charged to a check (connectTimeout bounds it).
+		r.markReached()
+	}
 	ctx, cancel := context.WithTimeout(r.set.ctx, connectTimeout)
 	defer cancel()
 	l, err := r.set.startAgent(ctx, v, r.markReached)
@@ -254,9 +260,9 @@ func (s *Set) startAgent(ctx context.Context, v *schema.Vantage, reached func())
 	case v.Exec != nil:
 		return s.startExec(ctx, v.Exec, reached)
 	case v.NetnsPath != "":
-		return s.startNetns(v.NetnsPath, "")
+		return s.startNetns(v.NetnsPath, "", reached)
 	}
-	return s.startNetns("/run/netns/"+v.Netns, v.Netns)
+	return s.startNetns("/run/netns/"+v.Netns, v.Netns, reached)
 }
 
 // agentArgs is the agent's command line after the binary.
