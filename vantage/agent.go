@@ -45,6 +45,7 @@ func Serve(r io.Reader, w io.Writer, opts AgentOptions) error {
 	var h hello
 	h.Hello.Protocol, h.Hello.Version = protocolVersion, opts.Version
 	h.Hello.OS, h.Hello.Arch = runtime.GOOS, runtime.GOARCH
+	h.Hello.Time = time.Now().UnixNano()
 	for _, k := range checks.Kinds() {
 		h.Hello.Kinds = append(h.Hello.Kinds, k.Name)
 	}
@@ -80,7 +81,11 @@ func Serve(r io.Reader, w io.Writer, opts AgentOptions) error {
 		if timeout <= 0 {
 			timeout = 5 * time.Second
 		}
-		pctx, cancel := context.WithTimeout(checks.WithTimeout(ctx, req.CheckTimeout), timeout)
+		deadline := time.Now().Add(timeout)
+		if d := time.Unix(0, req.Deadline); req.Deadline != 0 && d.Before(deadline) {
+			deadline = d
+		}
+		pctx, cancel := context.WithDeadline(checks.WithTimeout(ctx, req.CheckTimeout), deadline)
 		mu.Lock()
 		inflight[req.ID] = cancel
 		mu.Unlock()
@@ -94,6 +99,11 @@ func Serve(r io.Reader, w io.Writer, opts AgentOptions) error {
 				cancel()
 			}()
 			resp := response{ID: req.ID}
+			if pctx.Err() != nil {
+				resp.Error = "the request reached the agent after the check's deadline: the agent, or the machine it runs on, is too busy to keep up"
+				out.send(resp)
+				return
+			}
 			select {
 			case slots <- struct{}{}:
 				if req.Watch != nil {
@@ -103,7 +113,7 @@ func Serve(r io.Reader, w io.Writer, opts AgentOptions) error {
 				}
 				<-slots
 			case <-pctx.Done():
-				resp.Error = fmt.Sprintf("the agent had %d probes running and this one did not start within its timeout; lower --parallelism", limit)
+				resp.Error = fmt.Sprintf("the agent had %d probes running and this one could not start within its timeout; lower --parallelism", limit)
 			}
 			if ctx.Err() != nil {
 				return // the client is gone: nobody to answer

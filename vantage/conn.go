@@ -40,6 +40,10 @@ const slack = time.Second
 type conn struct {
 	vantage string
 	l       *link
+	// offset is how far the agent's clock is ahead of this one, as its
+	// greeting showed (the greeting's transit makes it a little early:
+	// the safe side).
+	offset time.Duration
 	// queue feeds the one goroutine that writes to the agent, so that a
 	// probe never blocks on a full pipe to a busy agent (past its timeout)
 	// and requests sent together go out in one write.
@@ -57,18 +61,20 @@ type conn struct {
 func handshake(ctx context.Context, vantage string, l *link) (*conn, error) {
 	type got struct {
 		h   hello
+		at  time.Time // when the greeting arrived
 		err error
 	}
 	ch := make(chan got, 1)
 	go func() {
 		line, err := l.stdout.ReadBytes('\n')
+		at := time.Now()
 		var h hello
 		if err == nil {
 			if jerr := json.Unmarshal(line, &h); jerr != nil || h.Hello.Protocol == 0 {
 				err = fmt.Errorf("it printed %q instead of the agent's greeting", strings.TrimSpace(string(cutBytes(line, 200))))
 			}
 		}
-		ch <- got{h, err}
+		ch <- got{h, at, err}
 	}()
 	var g got
 	select {
@@ -88,7 +94,7 @@ func handshake(ctx context.Context, vantage string, l *link) (*conn, error) {
 		l.kill()
 		return nil, fmt.Errorf("the agent there is nettest %s, which speaks protocol %d, not %d: use the same nettest version on both sides (agent_path)", g.h.Hello.Version, g.h.Hello.Protocol, protocolVersion)
 	}
-	c := &conn{vantage: vantage, l: l, queue: make(chan []byte, 1024), pending: map[uint64]chan response{}, gone: make(chan struct{})}
+	c := &conn{vantage: vantage, l: l, offset: time.Unix(0, g.h.Hello.Time).Sub(g.at), queue: make(chan []byte, 1024), pending: map[uint64]chan response{}, gone: make(chan struct{})}
 	go c.read()
 	go c.write()
 	return c, nil
@@ -193,6 +199,7 @@ func (c *conn) call(ctx context.Context, req request) (response, error) {
 	req.CheckTimeout, req.Timeout = checks.TimeoutOf(ctx), 5*time.Second
 	if dl, ok := ctx.Deadline(); ok {
 		req.Timeout = max(time.Until(dl), time.Millisecond)
+		req.Deadline = dl.Add(c.offset).UnixNano()
 	}
 	ch := make(chan response, 1)
 	c.mu.Lock()

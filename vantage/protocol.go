@@ -32,6 +32,9 @@ type hello struct {
 		OS       string   `json:"os"`
 		Arch     string   `json:"arch"`
 		Kinds    []string `json:"kinds"`
+		// Time is the agent's clock when it greeted (Unix nanoseconds),
+		// from which the client learns how far the two clocks differ.
+		Time int64 `json:"time_unix_ns"`
 	} `json:"hello"`
 }
 
@@ -44,6 +47,11 @@ type request struct {
 	// request: the time left on the check's clock when it was sent. A
 	// duration rather than a deadline, as the two clocks need not agree.
 	Timeout time.Duration `json:"timeout_ns,omitempty"`
+	// Deadline is the check's deadline on the agent's clock (Unix
+	// nanoseconds, converted by the client with the offset the hello
+	// showed). The agent ends the probe at the earlier of the two, so a
+	// request that waited in a pipe to a busy agent still ends in time.
+	Deadline int64 `json:"deadline_unix_ns,omitempty"`
 	// CheckTimeout is the check's timeout as written, which probes quote
 	// in their messages (checks.WithTimeout).
 	CheckTimeout time.Duration `json:"check_timeout_ns,omitempty"`
