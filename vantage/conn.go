@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -25,6 +26,9 @@ type link struct {
 	wait func() error
 	// kill ends it at once, when closing its input did not.
 	kill func()
+	// stdoutW is the write end of a command's standard output, closed
+	// here once the command has it.
+	stdoutW *os.File
 	// copiedTo is the temporary directory on the far side that the
 	// bootstrap script copied the binary into (and removes), if it did.
 	copiedTo string

@@ -38,9 +38,10 @@ func (s *Set) startExec(ctx context.Context, ex *schema.ExecVantage, reached fun
 		return nil, err
 	}
 	if err := cmd.Start(); err != nil {
+		l.stdoutW.Close()
 		return nil, fmt.Errorf("cannot run %s: %v", argv[0], err)
 	}
-	l.wait, l.kill = processControl(cmd)
+	l.wait, l.kill = processControl(cmd, l)
 	reached()
 	if copyBinary {
 		if err := s.sendBinary(ctx, l); err != nil {

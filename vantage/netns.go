@@ -55,9 +55,10 @@ func (s *Set) startNetns(path, name string, reached func()) (*link, error) {
 		errc <- cmd.Start()
 	}()
 	if err := <-errc; err != nil {
+		l.stdoutW.Close()
 		return nil, err
 	}
-	l.wait, l.kill = processControl(cmd)
+	l.wait, l.kill = processControl(cmd, l)
 	reached()
 	return l, nil
 }
@@ -69,24 +70,32 @@ func netnsHint(name string) string {
 	return fmt.Sprintf("; `ip netns list` shows the namespaces there are (is %q among them?)", name)
 }
 
-// pipes connects the command's standard streams to a new link.
+// pipes connects the command's standard streams to a new link. Its
+// standard output is a pipe of our own, not cmd.StdoutPipe: Wait closes
+// that one as soon as the command exits, which would lose the last lines
+// (why the agent did not start) to "file already closed". The write end
+// is closed here once the command has started (see started).
 func pipes(cmd *exec.Cmd) (*link, error) {
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err
 	}
-	stdout, err := cmd.StdoutPipe()
+	r, w, err := os.Pipe()
 	if err != nil {
 		return nil, err
 	}
-	l := &link{stdin: stdin, stdout: bufio.NewReaderSize(stdout, 64<<10), stderr: &tail{}}
+	cmd.Stdout = w
+	l := &link{stdin: stdin, stdout: bufio.NewReaderSize(r, 64<<10), stderr: &tail{}, stdoutW: w}
 	cmd.Stderr = l.stderr
 	return l, nil
 }
 
 // processControl returns wait and kill for a started command in a process
-// group of its own; wait may be called any number of times.
-func processControl(cmd *exec.Cmd) (wait func() error, kill func()) {
+// group of its own; wait may be called any number of times. It closes this
+// side's copy of the command's standard output, so reading it ends when
+// the command's copy closes.
+func processControl(cmd *exec.Cmd, l *link) (wait func() error, kill func()) {
+	l.stdoutW.Close()
 	var once sync.Once
 	var err error
 	done := make(chan struct{})

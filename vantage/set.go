@@ -123,10 +123,11 @@ func (r *remote) markReached() { r.reachedOnce.Do(func() { close(r.reached) }) }
 
 // Connect starts the vantage's agent if it is not started yet, and waits
 // until it is ready: checks.Connector, which the runner calls before a
-// check's clock starts. Reaching the far side counts against timeout (the
-// check's): a host that does not answer makes each check an error within
-// its own timeout. Copying nettest across and starting it does not, as it
-// is done once for the whole run, however many checks wait for it.
+// check's clock starts. Reaching the far side (an SSH host accepting the
+// TCP connection) counts against timeout, the check's: a host that does
+// not answer makes each check an error within its own timeout. Logging in,
+// copying nettest across and starting it do not, as they are done once
+// for the whole run however many checks wait (connectTimeout bounds them).
 func (r *remote) Connect(ctx context.Context, timeout time.Duration) error {
 	r.once.Do(func() { go r.start() })
 	timer := time.NewTimer(timeout)

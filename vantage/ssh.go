@@ -37,8 +37,11 @@ func (c *sshClient) close() {
 }
 
 // client returns the SSH connection of the named vantage, connecting (and
-// through its jump hosts first) on the first call.
-func (s *Set) client(ctx context.Context, name string) (*ssh.Client, error) {
+// through its jump hosts first) on the first call. reached, when not nil,
+// is called once the host accepted the TCP connection: a host that
+// answers is reached, however long the SSH handshake then takes on a busy
+// machine.
+func (s *Set) client(ctx context.Context, name string, reached func()) (*ssh.Client, error) {
 	s.mu.Lock()
 	c := s.ssh[name]
 	if c == nil {
@@ -48,7 +51,7 @@ func (s *Set) client(ctx context.Context, name string) (*ssh.Client, error) {
 	s.mu.Unlock()
 	c.once.Do(func() {
 		defer close(c.ready)
-		c.client, c.err = s.dialSSH(ctx, s.vantages[name])
+		c.client, c.err = s.dialSSH(ctx, s.vantages[name], reached)
 	})
 	select {
 	case <-c.ready:
@@ -59,7 +62,7 @@ func (s *Set) client(ctx context.Context, name string) (*ssh.Client, error) {
 }
 
 // dialSSH connects and logs in to the host of v.
-func (s *Set) dialSSH(ctx context.Context, v *schema.Vantage) (*ssh.Client, error) {
+func (s *Set) dialSSH(ctx context.Context, v *schema.Vantage, reached func()) (*ssh.Client, error) {
 	if v == nil || v.SSH == nil {
 		return nil, errors.New("not an ssh vantage")
 	}
@@ -71,7 +74,7 @@ func (s *Set) dialSSH(ctx context.Context, v *schema.Vantage) (*ssh.Client, erro
 	}
 	var conn net.Conn
 	if cfg.Jump != "" {
-		jc, err := s.client(ctx, cfg.Jump)
+		jc, err := s.client(ctx, cfg.Jump, nil)
 		if err != nil {
 			return nil, fmt.Errorf("through the jump host %s: %w", cfg.Jump, err)
 		}
@@ -88,6 +91,9 @@ func (s *Set) dialSSH(ctx context.Context, v *schema.Vantage) (*ssh.Client, erro
 		if err != nil {
 			return nil, fmt.Errorf("cannot connect to %s: %w", addr, err)
 		}
+	}
+	if reached != nil {
+		reached()
 	}
 	// The handshake takes no context: a deadline on the connection bounds
 	// it instead, and is lifted once logged in.
@@ -208,7 +214,7 @@ func expandHome(p string) string {
 // agent in a session: agent_path's, or one copied across by the bootstrap
 // script through the session's standard input.
 func (s *Set) startSSH(ctx context.Context, v *schema.Vantage, reached func()) (*link, error) {
-	client, err := s.client(ctx, v.Name)
+	client, err := s.client(ctx, v.Name, reached)
 	if err != nil {
 		return nil, err
 	}

@@ -31,7 +31,7 @@ func behindBlue(t *testing.T) (blue *lab.Host) {
 // vantage, and requires what blue sees.
 func probeFrom(t *testing.T, s *Set, name string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(checks.WithTimeout(context.Background(), 3*time.Second), 3*time.Second)
+	ctx, cancel := context.WithTimeout(checks.WithTimeout(context.Background(), 10*time.Second), 10*time.Second)
 	defer cancel()
 	tcp, _ := checks.Lookup("tcp")
 	v, err := s.Prober(name).Probe(ctx, tcp, defaultArgs(tcp, map[string]cty.Value{"host": cty.StringVal("198.18.3.2"), "port": cty.NumberIntVal(80)}))
@@ -62,7 +62,7 @@ func TestNetnsVantage(t *testing.T) {
 	probeFrom(t, s, "blue")
 
 	// By path there is no /etc/netns to read, so only the socket counts.
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	tcp, _ := checks.Lookup("tcp")
 	args := defaultArgs(tcp, map[string]cty.Value{"host": cty.StringVal("198.18.3.2"), "port": cty.NumberIntVal(80)})
@@ -100,7 +100,7 @@ func TestExecVantage(t *testing.T) {
 			if tc.name[:2] == "ns" {
 				// nsenter enters the network namespace only: the hosts
 				// file is this machine's, so only the socket is checked.
-				ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 				defer cancel()
 				tcp, _ := checks.Lookup("tcp")
 				v, err := s.Prober("pod").Probe(ctx, tcp, defaultArgs(tcp, map[string]cty.Value{"host": cty.StringVal("198.18.3.2"), "port": cty.NumberIntVal(80)}))
