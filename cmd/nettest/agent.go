@@ -1,11 +1,9 @@
 package main
 
 import (
-	"io"
-
 	"github.com/nettest/nettest/vantage"
 )
 
-func cmdAgent(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	return vantage.AgentMain(args, stdin, stdout, stderr, buildVersion())
+func cmdAgent(args []string, c cli) int {
+	return vantage.AgentMain(args, c.stdin, c.stdout, c.stderr, buildVersion())
 }

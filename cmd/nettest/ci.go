@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"time"
 
@@ -22,11 +21,12 @@ const defaultProgressEvery = 10 * time.Second
 // Annotations go to stdout, where the runner reads workflow commands, or to
 // stderr when stdout carries the JSON lines; with annotations false only
 // the step summary is written (merge, whose shards annotated already).
-func githubReport(forced, annotations, jsonOnStdout bool, stdout, stderr io.Writer) runner.Reporter {
-	if !forced && os.Getenv("GITHUB_ACTIONS") != "true" {
+func githubReport(forced, annotations, jsonOnStdout bool, c cli) runner.Reporter {
+	stdout, stderr := c.stdout, c.stderr
+	if !forced && c.getenv("GITHUB_ACTIONS") != "true" {
 		return nil
 	}
-	opts := report.GitHubOptions{Workspace: os.Getenv("GITHUB_WORKSPACE"), StepSummary: os.Getenv("GITHUB_STEP_SUMMARY")}
+	opts := report.GitHubOptions{Workspace: c.getenv("GITHUB_WORKSPACE"), StepSummary: c.getenv("GITHUB_STEP_SUMMARY")}
 	if annotations || forced {
 		opts.Annotations = stdout
 		if jsonOnStdout {
@@ -40,7 +40,8 @@ func githubReport(forced, annotations, jsonOnStdout bool, stdout, stderr io.Writ
 // is invalid and nothing ran: the JUnit file and the JSON lines hold the
 // errors, and on GitHub each is an annotation, so that the pipeline shows
 // why instead of finding no report.
-func configReports(f *testFlags, suite *schema.Suite, diags hcl.Diagnostics, stdout, stderr io.Writer) {
+func configReports(f *testFlags, suite *schema.Suite, diags hcl.Diagnostics, c cli) {
+	stdout, stderr := c.stdout, c.stderr
 	diagnostics := report.Diagnostics(diags, suite.Secrets().Redact)
 	fail := func(what string, err error) {
 		if err != nil {
@@ -64,7 +65,7 @@ func configReports(f *testFlags, suite *schema.Suite, diags hcl.Diagnostics, std
 	if f.html != "" {
 		fail(f.html, report.WriteConfigHTML(f.html, diagnostics))
 	}
-	if gh := githubReport(f.github, true, f.json, stdout, stderr); gh != nil {
+	if gh := githubReport(f.github, true, f.json, c); gh != nil {
 		outs := report.ConfigOutcomes(diagnostics)
 		fail("the GitHub report", report.Replay(gh, len(outs), outs, runner.Summary{Errored: len(outs)}))
 	}

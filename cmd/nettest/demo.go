@@ -28,7 +28,8 @@ works here too (--json, --junit=FILE, ...).
 Exit codes are those of 'nettest test'.
 `
 
-func cmdDemo(args []string, stdout, stderr io.Writer) int {
+func cmdDemo(args []string, c cli) int {
+	stdout, stderr := c.stdout, c.stderr
 	for _, a := range args {
 		if a == "--help" || a == "-help" || a == "-h" {
 			fmt.Fprint(stdout, demoHelp)
@@ -51,13 +52,15 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 		return exitFailed
 	}
 	defer lab.close()
-	// Variables go through the environment, the lowest precedence, so the
-	// user's own --var flags still win; undeclared ones are ignored there.
+	// Variables go through the test command's environment, the lowest
+	// precedence, so the user's own --var flags still win; undeclared ones
+	// are ignored there. This process's environment stays as it is.
+	var vars []string
 	for name, value := range lab.vars {
-		os.Setenv(schema.EnvPrefix+name, value)
+		vars = append(vars, schema.EnvPrefix+name+"="+value)
 	}
 	fmt.Fprintf(stdout, "Demo: web server on 127.0.0.1:%s, DNS server on %s; running the quickstart suite.\n\n", lab.vars["web_port"], lab.vars["dns_server"])
-	return cmdTest(append(args, dir), stdout, stderr)
+	return cmdTest(append(args, dir), c.withEnv(vars...))
 }
 
 func extract(fsys fs.FS, root, dir string) error {

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"os"
 
 	"github.com/hashicorp/hcl/v2"
@@ -21,7 +20,8 @@ listed and the exit code is 1 when there is any. Exit code 2 when a file
 cannot be parsed.
 `
 
-func cmdFmt(args []string, stdout, stderr io.Writer) int {
+func cmdFmt(args []string, c cli) int {
+	stdout, stderr := c.stdout, c.stderr
 	var check bool
 	fs := newFlagSet("fmt", fmtHelp, stderr)
 	fs.BoolVar(&check, "check", false, "Only report the files that are not formatted (exit 1 if any); write nothing.")
@@ -31,7 +31,7 @@ func cmdFmt(args []string, stdout, stderr io.Writer) int {
 	}
 	files, diags := schema.Files(paths)
 	if diags.HasErrors() {
-		printDiagnostics(stderr, nil, diags)
+		printDiagnostics(c, nil, diags)
 		return exitConfig
 	}
 	code := exitOK
@@ -44,7 +44,7 @@ func cmdFmt(args []string, stdout, stderr io.Writer) int {
 		// Refuse to format what does not parse: hclwrite would keep going
 		// and could make a broken file worse.
 		if _, d := hclsyntax.ParseConfig(src, name, hcl.Pos{Line: 1, Column: 1}); d.HasErrors() {
-			printDiagnostics(stderr, nil, d)
+			printDiagnostics(c, nil, d)
 			return exitConfig
 		}
 		out := hclwrite.Format(src)

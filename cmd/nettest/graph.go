@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
-	"os"
 
 	"github.com/nettest/nettest/schema"
 )
@@ -21,7 +19,8 @@ Examples:
   nettest graph --run 'http\.' ./network     # the http checks and what they wait for
 `
 
-func cmdGraph(args []string, stdout, stderr io.Writer) int {
+func cmdGraph(args []string, c cli) int {
+	stdout, stderr := c.stdout, c.stderr
 	var vars []schema.VarArg
 	var sel selectFlags
 	fs := newFlagSet("graph", graphHelp, stderr)
@@ -31,11 +30,11 @@ func cmdGraph(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return parseError(err)
 	}
-	if err := sel.parse(os.Getenv); err != nil {
+	if err := sel.parse(c.getenv); err != nil {
 		fmt.Fprintf(stderr, "nettest: %v\n", err)
 		return exitConfig
 	}
-	plan, code := loadPlan(paths, schema.Options{Vars: vars, Env: os.Environ()}, &sel, stderr)
+	plan, code := loadPlan(paths, schema.Options{Vars: vars, Env: c.env}, &sel, c)
 	if code != exitOK {
 		return code
 	}

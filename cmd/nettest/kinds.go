@@ -18,7 +18,8 @@ attributes of their expect block and the fields of their result (usable as
 KIND.NAME.FIELD in other checks and as self.FIELD in assert blocks).
 `
 
-func cmdKinds(args []string, stdout, stderr io.Writer) int {
+func cmdKinds(args []string, c cli) int {
+	stdout, stderr := c.stdout, c.stderr
 	fs := newFlagSet("kinds", kindsHelp, stderr)
 	names, err := parse(fs, args)
 	if err != nil {

@@ -17,13 +17,13 @@ import (
 // printing every diagnostic with its source snippet. On an error it returns
 // exitConfig with the suite (nil when it did not load) and the
 // diagnostics, for the reports of a run that could not start.
-func loadPlan(paths []string, opts schema.Options, sel *selectFlags, stderr io.Writer) (*runner.Plan, int) {
-	plan, _, _, code := loadPlanDiags(paths, opts, sel, stderr)
+func loadPlan(paths []string, opts schema.Options, sel *selectFlags, c cli) (*runner.Plan, int) {
+	plan, _, _, code := loadPlanDiags(paths, opts, sel, c)
 	return plan, code
 }
 
 // loadPlanDiags is loadPlan returning the suite and diagnostics too.
-func loadPlanDiags(paths []string, opts schema.Options, sel *selectFlags, stderr io.Writer) (*runner.Plan, *schema.Suite, hcl.Diagnostics, int) {
+func loadPlanDiags(paths []string, opts schema.Options, sel *selectFlags, c cli) (*runner.Plan, *schema.Suite, hcl.Diagnostics, int) {
 	// Loading allocates several times what it keeps (HCL's tokens, syntax
 	// trees of blocks already decoded), and a suite of thousands of checks
 	// would otherwise spend a third of its load time collecting garbage.
@@ -42,21 +42,22 @@ func loadPlanDiags(paths []string, opts schema.Options, sel *selectFlags, stderr
 		plan, d := runner.NewPlan(suite, selection)
 		diags = append(diags, d...)
 		if !diags.HasErrors() {
-			printDiagnostics(stderr, suite, diags) // warnings
+			printDiagnostics(c, suite, diags) // warnings
 			suite.ReleaseSyntax()
 			return plan, suite, diags, exitOK
 		}
 	}
-	printDiagnostics(stderr, suite, diags)
+	printDiagnostics(c, suite, diags)
 	return nil, suite, diags, exitConfig
 }
 
-// printDiagnostics writes diagnostics as HCL does: severity, summary,
+// printDiagnostics writes diagnostics to c.stderr as HCL does: severity, summary,
 // file:line, the source lines with the range underlined, and the detail.
 // It is the one place diagnostics become text, and the text is redacted
 // whole (snippets, details quoting a value) before it is written: see
 // schema.Secrets.
-func printDiagnostics(w io.Writer, suite *schema.Suite, diags hcl.Diagnostics) {
+func printDiagnostics(c cli, suite *schema.Suite, diags hcl.Diagnostics) {
+	w := c.stderr
 	if len(diags) == 0 {
 		return
 	}
@@ -66,7 +67,7 @@ func printDiagnostics(w io.Writer, suite *schema.Suite, diags hcl.Diagnostics) {
 	}
 	color := false
 	if f, ok := w.(*os.File); ok {
-		color = report.IsTerminal(f) && os.Getenv("NO_COLOR") == ""
+		color = report.IsTerminal(f) && c.getenv("NO_COLOR") == ""
 	}
 	var b strings.Builder
 	dw := hcl.NewDiagnosticTextWriter(&b, files, 100, color)

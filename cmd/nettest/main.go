@@ -10,6 +10,8 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"slices"
+	"strings"
 
 	_ "github.com/nettest/nettest/checks/all"
 )
@@ -52,12 +54,42 @@ Run 'nettest <command> --help' for the flags of a command.
 `
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(run(os.Args[1:], cli{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, env: os.Environ()}))
 }
 
-// run executes one command line and returns the exit code; main and the
-// end-to-end tests share it.
-func run(args []string, stdout, stderr io.Writer) int {
+// cli is what a command runs with: its standard streams and its
+// environment. Commands read them from here and never from the process
+// (os.Getenv, os.Stdout), so that what a command sees is what it was given:
+// demo hands the test command its variables in env, and a command can run
+// in-process with streams of its own.
+type cli struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	// env holds KEY=value entries, as os.Environ; a later entry of a key
+	// wins.
+	env []string
+}
+
+// getenv returns the value of the environment variable key, or "".
+func (c cli) getenv(key string) string {
+	for i := len(c.env) - 1; i >= 0; i-- {
+		if k, v, ok := strings.Cut(c.env[i], "="); ok && k == key {
+			return v
+		}
+	}
+	return ""
+}
+
+// withEnv returns c with the KEY=value entries added, overriding the
+// entries of the same keys.
+func (c cli) withEnv(entries ...string) cli {
+	c.env = append(slices.Clip(c.env), entries...)
+	return c
+}
+
+// run executes one command line and returns the exit code.
+func run(args []string, c cli) int {
+	stdout, stderr := c.stdout, c.stderr
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return exitConfig
@@ -65,29 +97,29 @@ func run(args []string, stdout, stderr io.Writer) int {
 	cmd, rest := args[0], args[1:]
 	switch cmd {
 	case "test":
-		return cmdTest(rest, stdout, stderr)
+		return cmdTest(rest, c)
 	case "validate":
-		return cmdValidate(rest, stdout, stderr)
+		return cmdValidate(rest, c)
 	case "plan":
-		return cmdPlan(rest, stdout, stderr)
+		return cmdPlan(rest, c)
 	case "merge":
-		return cmdMerge(rest, stdout, stderr)
+		return cmdMerge(rest, c)
 	case "graph":
-		return cmdGraph(rest, stdout, stderr)
+		return cmdGraph(rest, c)
 	case "fmt":
-		return cmdFmt(rest, stdout, stderr)
+		return cmdFmt(rest, c)
 	case "demo":
-		return cmdDemo(rest, stdout, stderr)
+		return cmdDemo(rest, c)
 	case "kinds":
-		return cmdKinds(rest, stdout, stderr)
+		return cmdKinds(rest, c)
 	case "agent":
-		return cmdAgent(rest, os.Stdin, stdout, stderr)
+		return cmdAgent(rest, c)
 	case "version", "--version", "-version", "-v":
 		fmt.Fprintf(stdout, "nettest %s\n", buildVersion())
 		return exitOK
 	case "help", "--help", "-help", "-h":
 		if len(rest) > 0 {
-			return run([]string{rest[0], "--help"}, stdout, stderr)
+			return run([]string{rest[0], "--help"}, c)
 		}
 		fmt.Fprint(stdout, usage)
 		return exitOK

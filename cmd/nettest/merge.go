@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"os"
 
 	"github.com/nettest/nettest/report"
@@ -27,7 +26,8 @@ Example, in a CI job after the shards:
   nettest merge --junit=nettest.xml --json-file=nettest.jsonl shard-*.jsonl
 `
 
-func cmdMerge(args []string, stdout, stderr io.Writer) int {
+func cmdMerge(args []string, c cli) int {
+	stdout, stderr := c.stdout, c.stderr
 	var junit, jsonFile, html string
 	var github, noColor bool
 	fs := newFlagSet("merge", mergeHelp, stderr)
@@ -67,7 +67,7 @@ func cmdMerge(args []string, stdout, stderr io.Writer) int {
 	if f, ok := stdout.(*os.File); ok {
 		tty = report.IsTerminal(f)
 	}
-	reporters := []runner.Reporter{report.NewConsole(stdout, report.ConsoleOptions{Color: tty && !noColor && os.Getenv("NO_COLOR") == ""})}
+	reporters := []runner.Reporter{report.NewConsole(stdout, report.ConsoleOptions{Color: tty && !noColor && c.getenv("NO_COLOR") == ""})}
 	if junit != "" {
 		reporters = append(reporters, report.NewJUnitWith(junit, info))
 	}
@@ -85,7 +85,7 @@ func cmdMerge(args []string, stdout, stderr io.Writer) int {
 			return exitConfig
 		}
 	}
-	reporters = append(reporters, githubReport(github, false, false, stdout, stderr))
+	reporters = append(reporters, githubReport(github, false, false, c))
 
 	outcomes := merged.Outcomes()
 	sum := merged.RunSummary()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -59,7 +58,8 @@ type testFlags struct {
 	capture     string
 }
 
-func cmdTest(args []string, stdout, stderr io.Writer) int {
+func cmdTest(args []string, c cli) int {
+	stdout, stderr := c.stdout, c.stderr
 	var f testFlags
 	fs := newFlagSet("test", testHelp, stderr)
 	fs.IntVar(&f.parallelism, "parallelism", runner.DefaultParallelism, "Run at most `N` checks at once. Checks mostly wait on the network (a filtered port\nwaits its whole timeout), not on the CPU, so the default is high: 512 keeps below the\ncommon limit of 1024 open files and runs 1,000 filtered ports in two timeouts. Raise it\nfor larger suites of filtered ports; lower it to go easy on a fragile target.")
@@ -91,7 +91,7 @@ func cmdTest(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "nettest: --timeout must be more than 0, such as 500ms or 3s; got %s\n", f.timeout)
 		return exitConfig
 	}
-	if err := f.sel.parse(os.Getenv); err != nil {
+	if err := f.sel.parse(c.getenv); err != nil {
 		fmt.Fprintf(stderr, "nettest: %v\n", err)
 		return exitConfig
 	}
@@ -117,9 +117,9 @@ func cmdTest(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 
-	plan, suite, diags, code := loadPlanDiags(paths, schema.Options{Vars: f.vars, Env: os.Environ(), Timeout: f.timeout}, &f.sel, stderr)
+	plan, suite, diags, code := loadPlanDiags(paths, schema.Options{Vars: f.vars, Env: c.env, Timeout: f.timeout}, &f.sel, c)
 	if code != exitOK {
-		configReports(&f, suite, diags, stdout, stderr)
+		configReports(&f, suite, diags, c)
 		return code
 	}
 	if len(plan.Suite.Instances) == 0 {
@@ -135,7 +135,7 @@ func cmdTest(args []string, stdout, stderr io.Writer) int {
 		return exitConfig
 	}
 	if f.sel.part != nil {
-		touchBazelShardFile(os.Getenv)
+		touchBazelShardFile(c.getenv)
 	}
 	jsonOpts := report.JSONOptions{Shard: f.sel.shardName()}
 	var recorder runner.Recorder
@@ -157,8 +157,8 @@ func cmdTest(args []string, stdout, stderr io.Writer) int {
 		if file, ok := stdout.(*os.File); ok {
 			tty = report.IsTerminal(file)
 		}
-		color := tty && !f.noColor && os.Getenv("NO_COLOR") == ""
-		progress := tty && os.Getenv("CI") == ""
+		color := tty && !f.noColor && c.getenv("NO_COLOR") == ""
+		progress := tty && c.getenv("CI") == ""
 		reporters = append(reporters, report.NewConsole(stdout, report.ConsoleOptions{Color: color, Progress: progress, Verbose: f.verbose}))
 		if !tty && f.progress > 0 {
 			reporters = append(reporters, report.NewProgress(stderr, f.progress))
@@ -178,7 +178,7 @@ func cmdTest(args []string, stdout, stderr io.Writer) int {
 		}
 		reporters = append(reporters, report.NewJSONWith(jsonFile, jsonOpts))
 	}
-	reporters = append(reporters, githubReport(f.github, true, f.json, stdout, stderr))
+	reporters = append(reporters, githubReport(f.github, true, f.json, c))
 	if htmlReport != nil {
 		reporters = append(reporters, htmlReport)
 	}

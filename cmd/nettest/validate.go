@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"strings"
 
@@ -33,7 +32,8 @@ Values known only after a dependency has run read "(known after ADDRESS)".
 Touches no network. Exit code 0, or 2 when the configuration is invalid.
 `
 
-func cmdValidate(args []string, stdout, stderr io.Writer) int {
+func cmdValidate(args []string, c cli) int {
+	stdout, stderr := c.stdout, c.stderr
 	var vars []schema.VarArg
 	fs := newFlagSet("validate", validateHelp, stderr)
 	addVarFlags(fs, &vars)
@@ -41,7 +41,7 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return parseError(err)
 	}
-	plan, code := loadPlan(paths, schema.Options{Vars: vars, Env: os.Environ(), UnknownVariables: true}, nil, stderr)
+	plan, code := loadPlan(paths, schema.Options{Vars: vars, Env: c.env, UnknownVariables: true}, nil, c)
 	if code != exitOK {
 		return code
 	}
@@ -49,7 +49,8 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-func cmdPlan(args []string, stdout, stderr io.Writer) int {
+func cmdPlan(args []string, c cli) int {
+	stdout, stderr := c.stdout, c.stderr
 	var vars []schema.VarArg
 	var sel selectFlags
 	fs := newFlagSet("plan", planHelp, stderr)
@@ -59,11 +60,11 @@ func cmdPlan(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return parseError(err)
 	}
-	if err := sel.parse(os.Getenv); err != nil {
+	if err := sel.parse(c.getenv); err != nil {
 		fmt.Fprintf(stderr, "nettest: %v\n", err)
 		return exitConfig
 	}
-	plan, code := loadPlan(paths, schema.Options{Vars: vars, Env: os.Environ()}, &sel, stderr)
+	plan, code := loadPlan(paths, schema.Options{Vars: vars, Env: c.env}, &sel, c)
 	if code != exitOK {
 		return code
 	}
