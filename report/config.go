@@ -31,8 +31,11 @@ func Diagnostics(diags hcl.Diagnostics, redact func(string) string) []Diagnostic
 			sev = "warning"
 		}
 		rd := Diagnostic{Severity: sev, Summary: redact(d.Summary), Detail: redact(d.Detail)}
-		if d.Subject != nil {
-			rd.File, rd.Line = d.Subject.Filename, d.Subject.Start.Line
+		if r := d.Subject; r != nil {
+			rd.File, rd.Line = r.Filename, r.Start.Line
+			rd.Range = &SourceRange{File: r.Filename,
+				Start: SourcePos{Line: r.Start.Line, Column: r.Start.Column, Byte: r.Start.Byte},
+				End:   SourcePos{Line: r.End.Line, Column: r.End.Column, Byte: r.End.Byte}}
 		}
 		out = append(out, rd)
 	}

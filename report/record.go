@@ -143,6 +143,25 @@ type Diagnostic struct {
 	// file (a flag, a missing directory).
 	File string `json:"file,omitempty"`
 	Line int    `json:"line,omitempty"`
+	// Range is the whole source range the problem is about, for an editor
+	// or a linter to underline; absent with File.
+	Range *SourceRange `json:"range,omitempty"`
+}
+
+// SourceRange is a range of a source file: its start and its end (just
+// past the last character).
+type SourceRange struct {
+	File  string    `json:"file"`
+	Start SourcePos `json:"start"`
+	End   SourcePos `json:"end"`
+}
+
+// SourcePos is a position in a source file: line and column from 1 (the
+// column counts characters), byte from 0.
+type SourcePos struct {
+	Line   int `json:"line"`
+	Column int `json:"column"`
+	Byte   int `json:"byte"`
 }
 
 // Report is a JSON-lines report read back: its results in the order

@@ -1,0 +1,233 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/nettest/nettest/checks"
+	"github.com/nettest/nettest/report"
+	"github.com/nettest/nettest/runner"
+	"github.com/nettest/nettest/schema"
+	"github.com/zclconf/go-cty/cty"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
+)
+
+// planText is the human view of a plan: the checks in run order, grouped
+// by where they run, here first, then the vantages in the order they first
+// appear; the numbers stay those of the run order.
+func planText(plan *runner.Plan, shard string) string {
+	var b strings.Builder
+	if shard != "" {
+		fmt.Fprintf(&b, "Shard %s: %d of the %d checks of the suite.\n", shard, len(plan.Order), len(plan.Suite.Instances))
+	}
+	fmt.Fprintf(&b, "%d checks in %d files, in run order:\n", len(plan.Order), len(plan.Suite.FileNames))
+	groups := map[string][]int{}
+	var places []string
+	for n, inst := range plan.Order {
+		if _, seen := groups[inst.Vantage]; !seen {
+			places = append(places, inst.Vantage)
+		}
+		groups[inst.Vantage] = append(groups[inst.Vantage], n)
+	}
+	sort.SliceStable(places, func(a, b int) bool { return places[a] == "" && places[b] != "" })
+	for _, place := range places {
+		if len(places) > 1 || place != "" {
+			if place == "" {
+				fmt.Fprintf(&b, "\nFrom here (%d checks):\n", len(groups[place]))
+			} else {
+				v := plan.Suite.Vantages[place]
+				fmt.Fprintf(&b, "\nFrom vantage %s, %s (%d checks):\n", place, v.Where(), len(groups[place]))
+				if v.Description != "" {
+					fmt.Fprintf(&b, "  # %s\n", v.Description)
+				}
+			}
+		}
+		for _, n := range groups[place] {
+			planInstance(&b, n, plan.Order[n])
+		}
+	}
+	return b.String()
+}
+
+// planInstance writes the plan's entry for the n-th check of the run.
+func planInstance(b *strings.Builder, n int, inst *schema.Instance) {
+	r := inst.Range()
+	fmt.Fprintf(b, "\n%4d  %s  (%s:%d)\n", n+1, inst.Address, r.Filename, r.Start.Line)
+	later := "run"
+	if len(inst.Deps) > 0 {
+		later = strings.Join(depAddresses(inst), ", ")
+		fmt.Fprintf(b, "        after %s\n", later)
+	}
+	if inst.Description != "" {
+		fmt.Fprintf(b, "        # %s\n", inst.Description)
+	}
+	if len(inst.Tags) > 0 {
+		fmt.Fprintf(b, "        tags: %s\n", strings.Join(inst.Tags, ", "))
+	}
+	for _, a := range inst.Kind().Args {
+		v := inst.Args.GetAttr(a.Name)
+		if v.IsNull() {
+			continue
+		}
+		fmt.Fprintf(b, "        %s = %s\n", a.Name, show(v, later))
+	}
+	for _, name := range sortedKeys(inst.Expect) {
+		fmt.Fprintf(b, "        expect.%s = %s\n", name, show(inst.Expect[name], later))
+	}
+	if n := len(inst.Check.Asserts); n > 0 {
+		fmt.Fprintf(b, "        %d assert(s)\n", n)
+	}
+	fmt.Fprintf(b, "        timeout %s, %d retries\n", inst.Timeout, inst.Retries)
+}
+
+// show writes a planned value; an unknown one names what it waits for.
+func show(v cty.Value, after string) string {
+	if !v.IsWhollyKnown() {
+		return "(known after " + after + ")"
+	}
+	return checks.Show(v)
+}
+
+func depAddresses(inst *schema.Instance) []string {
+	deps := make([]string, len(inst.Deps))
+	for k, d := range inst.Deps {
+		deps[k] = d.Address
+	}
+	return deps
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	names := make([]string, 0, len(m))
+	for name := range m {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// PlanDocument is the JSON view of `nettest plan --json` and `nettest
+// validate --json`, documented in the README. Like the JSON-lines report
+// it only grows: fields are added, never renamed or removed.
+type PlanDocument struct {
+	// FormatVersion is "1"; it changes only if a field must change meaning.
+	FormatVersion string `json:"format_version"`
+	// Valid is false when the configuration has errors; Checks is then
+	// empty and Diagnostics says why.
+	Valid bool `json:"valid"`
+	// Files are the files of the suite, as given on the command line.
+	Files []string `json:"files"`
+	// Checks are the checks to run, one per for_each key, in run order.
+	Checks []PlannedCheck `json:"checks"`
+	// Diagnostics are the errors and warnings of loading and planning.
+	Diagnostics []report.Diagnostic `json:"diagnostics"`
+}
+
+// PlannedCheck is one check instance of a plan.
+type PlannedCheck struct {
+	Address string `json:"address"`
+	Kind    string `json:"kind"`
+	File    string `json:"file"`
+	Line    int    `json:"line"`
+	// Vantage is the vantage it runs from; absent for here.
+	Vantage     string   `json:"vantage,omitempty"`
+	Description string   `json:"description,omitempty"`
+	Tags        []string `json:"tags,omitempty"`
+	// DependsOn are the checks it waits for, sorted; [] when none.
+	DependsOn []string `json:"depends_on"`
+	// Arguments are the kind's arguments that are set (by the block or a
+	// default), and Expect the expectations written, by name.
+	Arguments map[string]PlannedValue `json:"arguments"`
+	Expect    map[string]PlannedValue `json:"expect"`
+	Asserts   int                     `json:"asserts"`
+	Timeout   string                  `json:"timeout"`
+	Retries   int                     `json:"retries"`
+}
+
+// PlannedValue is a value as the plan knows it: Value when it is known
+// before the run; Unknown when it waits for a dependency's result;
+// Sensitive (without Value) when it comes from a sensitive variable.
+type PlannedValue struct {
+	Value     json.RawMessage `json:"value,omitempty"`
+	Unknown   bool            `json:"unknown,omitempty"`
+	Sensitive bool            `json:"sensitive,omitempty"`
+}
+
+func plannedValue(v cty.Value) PlannedValue {
+	switch {
+	case v.ContainsMarked():
+		return PlannedValue{Sensitive: true}
+	case !v.IsWhollyKnown():
+		return PlannedValue{Unknown: true}
+	}
+	b, err := ctyjson.Marshal(v, v.Type())
+	if err != nil {
+		return PlannedValue{Value: json.RawMessage(fmt.Sprintf("%q", checks.Show(v)))}
+	}
+	return PlannedValue{Value: b}
+}
+
+// planDocument builds the JSON view of a plan, or of the diagnostics that
+// kept one from being made (plan nil).
+func planDocument(plan *runner.Plan, suite *schema.Suite, diags []report.Diagnostic) PlanDocument {
+	doc := PlanDocument{FormatVersion: "1", Valid: plan != nil, Files: []string{}, Checks: []PlannedCheck{}, Diagnostics: diags}
+	if doc.Diagnostics == nil {
+		doc.Diagnostics = []report.Diagnostic{}
+	}
+	if suite != nil {
+		doc.Files = append(doc.Files, suite.FileNames...)
+	}
+	if plan == nil {
+		return doc
+	}
+	for _, inst := range plan.Order {
+		r := inst.Range()
+		pc := PlannedCheck{Address: inst.Address, Kind: inst.Kind().Name, File: r.Filename, Line: r.Start.Line,
+			Vantage: inst.Vantage, Description: inst.Description, Tags: inst.Tags, DependsOn: depAddresses(inst),
+			Arguments: map[string]PlannedValue{}, Expect: map[string]PlannedValue{},
+			Asserts: len(inst.Check.Asserts), Timeout: inst.Timeout.String(), Retries: inst.Retries}
+		sort.Strings(pc.DependsOn)
+		for _, a := range inst.Kind().Args {
+			if v := inst.Args.GetAttr(a.Name); !v.IsNull() {
+				pc.Arguments[a.Name] = plannedValue(v)
+			}
+		}
+		for name, v := range inst.Expect {
+			pc.Expect[name] = plannedValue(v)
+		}
+		doc.Checks = append(doc.Checks, pc)
+	}
+	return doc
+}
+
+// writePlanJSON loads and plans, and writes the JSON view on c.stdout:
+// the plan, or the diagnostics. Nothing goes to stderr; the exit code is
+// that of the human view.
+func writePlanJSON(c cli, paths []string, opts schema.Options, sel *selectFlags) int {
+	quiet := c
+	quiet.stderr = io.Discard
+	plan, suite, diags, code := loadPlanDiags(paths, opts, sel, quiet)
+	var secrets *schema.Secrets
+	if suite != nil {
+		secrets = suite.Secrets()
+	}
+	doc := planDocument(plan, suite, report.Diagnostics(diags, secrets.Redact))
+	var why strings.Builder
+	if plan != nil && sel != nil && !sel.checkSelected(plan, &why) {
+		// As in the human view, a selection that matches nothing is a
+		// usage error.
+		code, doc.Valid, doc.Checks = exitConfig, false, []PlannedCheck{}
+		doc.Diagnostics = append(doc.Diagnostics, report.Diagnostic{Severity: "error", Summary: strings.TrimSpace(strings.TrimPrefix(why.String(), "nettest: "))})
+	}
+	b, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		fmt.Fprintf(c.stderr, "nettest: %v\n", err)
+		return exitFailed
+	}
+	if _, err := io.WriteString(c.stdout, secrets.Redact(string(b))+"\n"); err != nil {
+		return exitFailed
+	}
+	return code
+}
