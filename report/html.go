@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nettest/nettest/checks"
 	"github.com/nettest/nettest/runner"
 )
 
@@ -72,18 +73,13 @@ type pageCheck struct {
 	Vantage     string
 	DurationMS  float64
 	Attempts    int
-	Diffs       []pageDiff
+	Diffs       []checks.Diff
 	// Result is the observed result object as JSON decodes it; nil when the
 	// check observed nothing (it errored before a result, or was skipped).
 	Result map[string]any
 	// Capture is the path of the check's packet capture, "" when none.
 	Capture   string
 	DependsOn []string
-}
-
-// pageDiff is one unmet expectation, its values written for a person.
-type pageDiff struct {
-	Field, Expected, Actual string
 }
 
 // pageSummary is what the top of the page says about the run.
@@ -242,20 +238,10 @@ func (c *pageCheck) Source() string { return source(c) }
 // TagList is the tags separated by spaces, as the filter matches them.
 func (c *pageCheck) TagList() string { return strings.Join(c.Tags, " ") }
 
-// Reason is the one-line why of a check that did not pass.
+// Reason is the one-line why of a check that did not pass, as the
+// console prints it.
 func (c *pageCheck) Reason() string {
-	if m := short(c.Message); m != "" {
-		return m
-	}
-	if len(c.Diffs) > 0 {
-		d := c.Diffs[0]
-		r := short(d.Field + ": expected " + d.Expected + ", got " + d.Actual)
-		if n := len(c.Diffs) - 1; n > 0 {
-			r += " (and " + strconv.Itoa(n) + " more)"
-		}
-		return r
-	}
-	return ""
+	return reason(runner.Outcome{Message: c.Message, Diffs: c.Diffs})
 }
 
 // destination is what a check was aimed at, read from its result's common
@@ -530,7 +516,7 @@ func checkFromRecord(r Result) *pageCheck {
 		File: r.File, Line: r.Line, Description: r.Description, Tags: r.Tags, Vantage: r.Vantage,
 		DurationMS: r.DurationMS, Attempts: r.Attempts, Capture: r.Capture, DependsOn: r.DependsOn}
 	for _, d := range r.Diffs {
-		c.Diffs = append(c.Diffs, pageDiff{Field: d.Field, Expected: safe(d.ExpectedText, valueLimit), Actual: safe(d.ActualText, valueLimit)})
+		c.Diffs = append(c.Diffs, checks.Diff{Field: d.Field, Expected: safe(d.ExpectedText, valueLimit), Actual: safe(d.ActualText, valueLimit)})
 	}
 	if len(r.Observed) > 0 {
 		json.Unmarshal(r.Observed, &c.Result) // not an object: nothing observed to show

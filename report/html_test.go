@@ -37,21 +37,21 @@ func sampleChecks(t testing.TB) []*pageCheck {
 			Result: obj(`{"host":"198.18.3.2","port":80,"address":"198.18.3.2:80","open":true,"state":"open","error":"","duration_ms":2.5}`)},
 		{Address: `tcp.web_from["dmz"]`, Kind: "tcp", Status: "fail", File: file, Line: 18, DurationMS: 1003, Attempts: 1, Vantage: "dmz", Tags: []string{"web"},
 			Description: "The web tier answers from every zone.",
-			Diffs:       []pageDiff{{Field: "open", Expected: "true", Actual: "false (filtered: no answer within the timeout)"}},
+			Diffs:       []checks.Diff{{Field: "open", Expected: "true", Actual: "false (filtered: no answer within the timeout)"}},
 			Result:      obj(`{"host":"198.18.3.2","port":80,"address":"198.18.3.2:80","open":false,"state":"filtered","error":"no answer within the timeout","duration_ms":1003}`)},
 		{Address: "tcp.db_closed", Kind: "tcp", Status: "pass", File: file, Line: 26, DurationMS: 0.8, Attempts: 1, Tags: []string{"db"},
 			Result: obj(`{"host":"198.18.3.2","port":5432,"address":"198.18.3.2:5432","open":false,"state":"closed","error":"connection refused","duration_ms":0.8}`)},
 		{Address: `tcp.db_from["office"]`, Kind: "tcp", Status: "fail", File: file, Line: 34, DurationMS: 0.9, Attempts: 1, Vantage: "office", Tags: []string{"db"},
-			Diffs:  []pageDiff{{Field: "state", Expected: `"filtered"`, Actual: `"open"`}},
+			Diffs:  []checks.Diff{{Field: "state", Expected: `"filtered"`, Actual: `"open"`}},
 			Result: obj(`{"host":"198.18.3.2","port":5432,"address":"198.18.3.2:5432","open":true,"state":"open","error":"","duration_ms":0.9}`)},
 		{Address: "http.health", Kind: "http", Status: "pass", File: file, Line: 42, DurationMS: 4.1, Attempts: 1, Tags: []string{"web"},
 			Result: obj(`{"url":"http://198.18.3.2/healthz","status":200,"body":"ok","duration_ms":4.1}`)},
 		{Address: `http.health_from["office"]`, Kind: "http", Status: "fail", File: file, Line: 50, DurationMS: 3.3, Attempts: 2, Vantage: "office",
 			Message: "failed on all 2 attempts",
-			Diffs:   []pageDiff{{Field: "status", Expected: "200", Actual: "503"}},
+			Diffs:   []checks.Diff{{Field: "status", Expected: "200", Actual: "503"}},
 			Result:  obj(`{"url":"http://198.18.3.2/healthz","status":503,"body":"down","duration_ms":3.3}`)},
 		{Address: "dns.api", Kind: "dns", Status: "fail", File: file, Line: 60, DurationMS: 0.7, Attempts: 1,
-			Diffs:  []pageDiff{{Field: "answers", Expected: `["198.18.3.99"]`, Actual: `["198.18.3.2"]`}},
+			Diffs:  []checks.Diff{{Field: "answers", Expected: `["198.18.3.99"]`, Actual: `["198.18.3.2"]`}},
 			Result: obj(`{"name":"api.lab.test","type":"A","server":"198.18.3.53:53","rcode":"NOERROR","answers":["198.18.3.2"],"duration_ms":0.7}`)},
 		{Address: "http.api_by_dns", Kind: "http", Status: "skip", File: file, Line: 68, Attempts: 0, DependsOn: []string{"dns.api"},
 			Message: "dependency dns.api did not pass (fail)"},
@@ -65,7 +65,7 @@ func sampleChecks(t testing.TB) []*pageCheck {
 				{"ttl":2,"address":"198.18.2.2","addresses":["198.18.2.2"],"rtt_ms":0.19,"replies":3,"unreachable":""},
 				{"ttl":3,"address":"198.18.3.2","addresses":["198.18.3.2"],"rtt_ms":0.25,"replies":3,"unreachable":""}],"error":"","duration_ms":12}`)},
 		{Address: "traceroute.via_firewall", Kind: "traceroute", Status: "fail", File: file, Line: 100, DurationMS: 2010, Attempts: 1,
-			Diffs: []pageDiff{{Field: "hops", Expected: `via ["198.18.1.1", "198.18.9.1"]`, Actual: `["198.18.1.1", "198.18.2.2", *] (no "198.18.9.1" after "198.18.1.1")`},
+			Diffs: []checks.Diff{{Field: "hops", Expected: `via ["198.18.1.1", "198.18.9.1"]`, Actual: `["198.18.1.1", "198.18.2.2", *] (no "198.18.9.1" after "198.18.1.1")`},
 				{Field: "reached", Expected: "true", Actual: "false"}},
 			Result: obj(`{"host":"198.18.4.2","address":"198.18.4.2","protocol":"icmp","reached":false,"hop_count":3,"hops":[
 				{"ttl":1,"address":"198.18.1.1","addresses":["198.18.1.1"],"rtt_ms":0.12,"replies":3,"unreachable":""},
@@ -126,10 +126,10 @@ func TestHTMLEscapesNetworkText(t *testing.T) {
 	evil := `"><script>alert(1)</script><img src=x>`
 	checks := []*pageCheck{
 		{Address: "http.evil", Kind: "http", Status: "fail", Message: evil, Attempts: 1,
-			Diffs:  []pageDiff{{Field: "body", Expected: "ok", Actual: evil}},
+			Diffs:  []checks.Diff{{Field: "body", Expected: "ok", Actual: evil}},
 			Result: map[string]any{"url": "http://198.18.0.1/" + evil, "status": 200.0}},
 		{Address: "traceroute.evil", Kind: "traceroute", Status: "fail", Attempts: 1, DependsOn: []string{"http.evil"},
-			Diffs:  []pageDiff{{Field: "hops", Expected: `via ["198.18.0.9"]`, Actual: evil}},
+			Diffs:  []checks.Diff{{Field: "hops", Expected: `via ["198.18.0.9"]`, Actual: evil}},
 			Result: map[string]any{"host": evil, "reached": false, "hops": []any{map[string]any{"ttl": 1.0, "address": evil}}}},
 	}
 	var b bytes.Buffer
@@ -163,7 +163,7 @@ func TestHTMLMatrixTurns(t *testing.T) {
 // every ten checks.
 func largeRun(n int) (pageSummary, []*pageCheck) {
 	var s pageSummary
-	checks := make([]*pageCheck, 0, n)
+	run := make([]*pageCheck, 0, n)
 	vantages := []string{"", "office", "dmz", "vpc-b"}
 	for i := 0; i < n; i++ {
 		c := &pageCheck{Kind: "tcp", Status: "pass", File: "suite/ports.nettest.hcl", Line: 10 + i%40, Attempts: 1,
@@ -182,12 +182,12 @@ func largeRun(n int) (pageSummary, []*pageCheck) {
 		case i%10 == 4:
 			c.Kind, c.Address = "dns", fmt.Sprintf("dns.name[%q]", host)
 			c.Result = map[string]any{"name": fmt.Sprintf("h%d.lab.test.", i), "type": "A", "rcode": "NOERROR", "answers": []any{host}}
-			checks = append(checks, c)
+			run = append(run, c)
 			dep := &pageCheck{Kind: "http", Address: fmt.Sprintf("http.by_name[%q]", host), Status: "pass", File: c.File, Line: 90, Attempts: 1,
 				DependsOn: []string{c.Address}, DurationMS: 3, Result: map[string]any{"url": "http://" + host + ":8080/", "status": 200.0}}
 			i++
 			if i%200 == 5 {
-				c.Status, c.Diffs = "fail", []pageDiff{{Field: "answers", Expected: `["198.18.9.9"]`, Actual: `["` + host + `"]`}}
+				c.Status, c.Diffs = "fail", []checks.Diff{{Field: "answers", Expected: `["198.18.9.9"]`, Actual: `["` + host + `"]`}}
 				dep.Status, dep.Message, dep.Result, dep.DurationMS = "skip", "dependency "+c.Address+" did not pass (fail)", nil, 0
 			}
 			c = dep
@@ -197,12 +197,12 @@ func largeRun(n int) (pageSummary, []*pageCheck) {
 			if i%37 == 0 {
 				c.Status, c.DurationMS = "fail", 1000
 				c.Result["open"], c.Result["state"] = false, "filtered"
-				c.Diffs = []pageDiff{{Field: "open", Expected: "true", Actual: "false (filtered: no answer within the timeout)"}}
+				c.Diffs = []checks.Diff{{Field: "open", Expected: "true", Actual: "false (filtered: no answer within the timeout)"}}
 			}
 		}
-		checks = append(checks, c)
+		run = append(run, c)
 	}
-	for _, c := range checks {
+	for _, c := range run {
 		switch c.Status {
 		case "pass":
 			s.Passed++
@@ -215,7 +215,7 @@ func largeRun(n int) (pageSummary, []*pageCheck) {
 		}
 	}
 	s.DurationMS, s.Start, s.Host = 4200, time.Date(2026, 12, 1, 13, 0, 0, 0, time.UTC), "ci-runner-7"
-	return s, checks
+	return s, run
 }
 
 // records are the JSON-lines records of a run, as merge reads them.

@@ -1,19 +1,12 @@
 package runner_test
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/nettest/nettest/runner"
-	"github.com/nettest/nettest/schema"
 )
 
 func TestWriteDOT(t *testing.T) {
-	dir := t.TempDir()
-	file := filepath.Join(dir, "g.nettest.hcl")
-	src := `
+	plan := planOf(t, `
 fake "dns" {
   value = "api"
   expect { ok = true }
@@ -30,18 +23,7 @@ fake "later" {
   skip        = true
   expect { ok = true }
 }
-`
-	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	suite, diags := schema.Load([]string{file}, schema.Options{})
-	if diags.HasErrors() {
-		t.Fatal(diags.Error())
-	}
-	plan, diags := runner.NewPlan(suite, nil)
-	if diags.HasErrors() {
-		t.Fatal(diags.Error())
-	}
+`)
 	var b strings.Builder
 	if err := plan.WriteDOT(&b); err != nil {
 		t.Fatal(err)
@@ -58,7 +40,7 @@ fake "later" {
   "fake.web[\"443\"]" -> "fake.later";
 }
 `
-	got := strings.ReplaceAll(b.String(), file, "FILE")
+	got := strings.ReplaceAll(b.String(), plan.Suite.FileNames[0], "FILE")
 	if got != want {
 		t.Errorf("DOT:\n%s\nwant:\n%s", got, want)
 	}

@@ -135,18 +135,7 @@ func run(t *testing.T, ctx context.Context, src string, parallelism int) (*recor
 func runWith(t *testing.T, ctx context.Context, src string, opts runner.Options) (*recorder, runner.Summary) {
 	t.Helper()
 	reset()
-	file := filepath.Join(t.TempDir(), "s.nettest.hcl")
-	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	suite, diags := schema.Load([]string{file}, schema.Options{})
-	if diags.HasErrors() {
-		t.Fatal(diags.Error())
-	}
-	plan, diags := runner.NewPlan(suite, nil)
-	if diags.HasErrors() {
-		t.Fatal(diags.Error())
-	}
+	plan := planOf(t, src)
 	rec := &recorder{outcomes: map[string]runner.Outcome{}}
 	opts.Reporter = rec
 	sum := plan.Run(ctx, opts)
@@ -557,4 +546,22 @@ fake "skipped" {
 	if c := rec.outcomes["fake.secret"].Capture; c != "evidence/fake.secret" {
 		t.Errorf("failing check has capture %q, want the recorder's path", c)
 	}
+}
+
+// planOf writes src as a suite file s.nettest.hcl, loads and plans it.
+func planOf(t *testing.T, src string) *runner.Plan {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "s.nettest.hcl")
+	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	suite, diags := schema.Load([]string{file}, schema.Options{})
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	plan, diags := runner.NewPlan(suite, nil)
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	return plan
 }
