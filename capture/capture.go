@@ -61,7 +61,6 @@ type Recorder struct {
 	mu     sync.Mutex
 	checks map[string]*record
 	names  map[string]bool // file names given out in this run
-	ifaces map[int]string  // interface index → name
 }
 
 // NewRecorder returns a recorder writing into dir, which it creates if need
@@ -73,7 +72,7 @@ func NewRecorder(dir string) (*Recorder, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("creating the capture directory: %w", err)
 	}
-	r := &Recorder{dir: dir, loopback: loopbackIndexes(), checks: map[string]*record{}, names: map[string]bool{}, ifaces: map[int]string{}}
+	r := &Recorder{dir: dir, loopback: loopbackIndexes(), checks: map[string]*record{}, names: map[string]bool{}}
 	r.clock = enableTimestamps()
 	return r, nil
 }
@@ -89,11 +88,21 @@ type record struct {
 	mu      sync.Mutex
 	packets []packet
 	bytes   int
-	dropped int // by the kernel (buffer full) or by the ring
-	flows   []checks.Flow
+	dropped int      // by the kernel (buffer full) or by the ring
+	flows   []string // the flows' names, here and at vantages
 	note    string   // why a flow could not be captured
 	current *attempt // the attempt in flight, if any
 	done    bool
+}
+
+// addFlow notes a flow's name once (attempts differ in their local port
+// only).
+func (rec *record) addFlow(name string) {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if !slices.Contains(rec.flows, name) {
+		rec.flows = append(rec.flows, name)
+	}
 }
 
 // packet is one captured packet, starting at its IP header.
@@ -101,7 +110,7 @@ type packet struct {
 	data     []byte
 	length   int // on the wire, when data was cut
 	at       time.Time
-	ifindex  int
+	iface    string // the interface it crossed; at a vantage "vantage/name"
 	inbound  bool
 	outgoing bool
 	comment  string
@@ -115,7 +124,8 @@ type attempt struct {
 
 	mu      sync.Mutex
 	sockets map[checks.Flow]*socket
-	failed  error // the first flow that could not be captured
+	remote  []packet // brought back from vantages (Attach)
+	failed  error    // the first flow that could not be captured
 	closed  bool
 }
 
@@ -138,7 +148,10 @@ func (r *Recorder) StartAttempt(ctx context.Context, a runner.Attempt) context.C
 	return checks.WithFlowObserver(ctx, func(f checks.Flow) { r.open(at, f) })
 }
 
-func (r *Recorder) open(at *attempt, f checks.Flow) {
+func (r *Recorder) open(at *attempt, f checks.Flow) { openFlow(at, f, r.loopback) }
+
+// openFlow opens a socket for flow f of the attempt, once per flow.
+func openFlow(at *attempt, f checks.Flow, loopback []int) {
 	at.mu.Lock()
 	defer at.mu.Unlock()
 	if at.closed {
@@ -147,7 +160,7 @@ func (r *Recorder) open(at *attempt, f checks.Flow) {
 	if _, seen := at.sockets[f]; seen {
 		return
 	}
-	s, err := openSocket(f, r.loopback)
+	s, err := openSocket(f, loopback)
 	if err != nil {
 		if at.failed == nil {
 			at.failed = fmt.Errorf("%s: %w", f, err)
@@ -155,15 +168,7 @@ func (r *Recorder) open(at *attempt, f checks.Flow) {
 		return
 	}
 	at.sockets[f] = s
-	at.rec.mu.Lock()
-	known := false
-	for _, g := range at.rec.flows {
-		known = known || g.String() == f.String() // another attempt's local port
-	}
-	if !known {
-		at.rec.flows = append(at.rec.flows, f)
-	}
-	at.rec.mu.Unlock()
+	at.rec.addFlow(f.String())
 }
 
 type attemptKey struct{}
@@ -186,9 +191,10 @@ func (at *attempt) end() {
 	at.closed = true
 	sockets := at.sockets
 	at.sockets = nil
+	pkts := at.remote
+	at.remote = nil
 	at.mu.Unlock()
 
-	var pkts []packet
 	dropped := 0
 	for _, s := range sockets {
 		p, d := s.drain()
@@ -197,7 +203,8 @@ func (at *attempt) end() {
 		dropped += d
 	}
 	// Sockets are drained one after the other: put the packets back in
-	// the order they passed.
+	// the order they passed. (A vantage's packets carry its clock, which
+	// may differ from this one's.)
 	slices.SortStableFunc(pkts, func(a, b packet) int { return a.at.Compare(b.at) })
 	rec := at.rec
 	rec.mu.Lock()
@@ -213,7 +220,9 @@ func (at *attempt) end() {
 		if at.sensitive {
 			p.data = p.data[:headerLength(p.data)]
 		}
-		p.comment = at.comment
+		if p.comment == "" {
+			p.comment = at.comment
+		}
 		rec.packets = append(rec.packets, p)
 		rec.bytes += len(p.data)
 	}
@@ -298,14 +307,10 @@ func (r *Recorder) fileName(address string) string {
 // the check was and what it captured, an interface block per interface the
 // packets passed, and the packets, each with its attempt as comment and its
 // direction.
-func (r *Recorder) write(path string, o runner.Outcome, flows []checks.Flow, packets []packet, dropped int, note string) error {
+func (r *Recorder) write(path string, o runner.Outcome, names []string, packets []packet, dropped int, note string) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
-	}
-	names := make([]string, len(flows))
-	for i, fl := range flows {
-		names[i] = fl.String()
 	}
 	comment := fmt.Sprintf("nettest: %s (%s at %s:%d), %d of %d attempts; flows: %s",
 		o.Address, o.Status, o.File, o.Line, o.Attempt, o.Attempts, strings.Join(names, ", "))
@@ -318,25 +323,25 @@ func (r *Recorder) write(path string, o runner.Outcome, flows []checks.Flow, pac
 	opts := pcapgo.DefaultNgWriterOptions
 	opts.SectionInfo.Application = "nettest"
 	opts.SectionInfo.Comment = comment
-	ids := map[int]int{}
-	first := 0
+	ids := map[string]int{}
+	first := "any"
 	if len(packets) > 0 {
-		first = packets[0].ifindex
+		first = packets[0].iface
 	}
-	w, err := pcapgo.NewNgWriterInterface(f, r.iface(first), opts)
+	w, err := pcapgo.NewNgWriterInterface(f, iface(first), opts)
 	if err != nil {
 		f.Close()
 		return err
 	}
 	ids[first] = 0
 	for _, p := range packets {
-		id, ok := ids[p.ifindex]
+		id, ok := ids[p.iface]
 		if !ok {
-			if id, err = w.AddInterface(r.iface(p.ifindex)); err != nil {
+			if id, err = w.AddInterface(iface(p.iface)); err != nil {
 				f.Close()
 				return err
 			}
-			ids[p.ifindex] = id
+			ids[p.iface] = id
 		}
 		flags := pcapgo.NgEpbFlags{Direction: pcapgo.NgEpbFlagDirectionUnknown}
 		switch {
@@ -358,26 +363,27 @@ func (r *Recorder) write(path string, o runner.Outcome, flows []checks.Flow, pac
 	return f.Close()
 }
 
-// iface is the pcapng description of interface index i: its name, and
-// packets that start at the IP header (LINKTYPE_RAW), since the sockets
-// read past the link layer of whatever interface (Ethernet, loopback, a
-// tunnel) the packet crossed.
-func (r *Recorder) iface(i int) pcapgo.NgInterface {
-	r.mu.Lock()
-	name, ok := r.ifaces[i]
-	r.mu.Unlock()
-	if !ok {
-		name = "any"
-		if ifc, err := net.InterfaceByIndex(i); err == nil {
-			name = ifc.Name
-		} else if i != 0 {
-			name = fmt.Sprintf("if%d", i)
-		}
-		r.mu.Lock()
-		r.ifaces[i] = name
-		r.mu.Unlock()
-	}
+// iface is the pcapng description of the interface named name: packets
+// that start at the IP header (LINKTYPE_RAW), since the sockets read past
+// the link layer of whatever interface (Ethernet, loopback, a tunnel) the
+// packet crossed.
+func iface(name string) pcapgo.NgInterface {
 	return pcapgo.NgInterface{Name: name, OS: "linux", LinkType: layers.LinkTypeRaw, SnapLength: snapLength, TimestampResolution: 9}
+}
+
+var interfaceNames sync.Map // index → name, in this process's namespace
+
+// interfaceName is the name of interface index i.
+func interfaceName(i int) string {
+	if name, ok := interfaceNames.Load(i); ok {
+		return name.(string)
+	}
+	name := fmt.Sprintf("if%d", i)
+	if ifc, err := net.InterfaceByIndex(i); err == nil {
+		name = ifc.Name
+	}
+	interfaceNames.Store(i, name)
+	return name
 }
 
 // headerLength is how much of an IP packet its headers take: the IP header,

@@ -178,7 +178,7 @@ func (s *socket) drain() (pkts []packet, dropped int) {
 		}
 		p.data = append([]byte(nil), buf[:n]...)
 		if ll, ok := from.(*unix.SockaddrLinklayer); ok {
-			p.ifindex = ll.Ifindex
+			p.iface = interfaceName(ll.Ifindex)
 			p.outgoing = ll.Pkttype == packetOutgoing
 			p.inbound = !p.outgoing
 		}

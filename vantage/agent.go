@@ -106,9 +106,14 @@ func Serve(r io.Reader, w io.Writer, opts AgentOptions) error {
 			}
 			select {
 			case slots <- struct{}{}:
-				if req.Watch != nil {
+				switch {
+				case req.Watch != nil:
 					resp = watches.serve(pctx, req)
-				} else {
+				case req.Capture != nil:
+					cctx, session := capture.StartSession(pctx, req.Capture.HeadersOnly)
+					resp.Result, resp.Error = probe(cctx, req)
+					resp.Evidence = session.End()
+				default:
 					resp.Result, resp.Error = probe(pctx, req)
 				}
 				<-slots

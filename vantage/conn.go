@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nettest/nettest/capture"
 	"github.com/nettest/nettest/checks"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -190,7 +191,14 @@ func (c *conn) probe(ctx context.Context, k *checks.Kind, args cty.Value) (cty.V
 	if err != nil {
 		return cty.NilVal, err
 	}
-	resp, err := c.call(ctx, request{Kind: k.Name, Args: b})
+	req := request{Kind: k.Name, Args: b}
+	if on, headersOnly := capture.Requested(ctx); on {
+		req.Capture = &captureRequest{HeadersOnly: headersOnly}
+	}
+	resp, err := c.call(ctx, req)
+	// What the agent captured joins the attempt's file also when the
+	// probe could not observe: an errored check keeps its evidence.
+	capture.Attach(ctx, c.vantage, resp.Evidence)
 	if err != nil {
 		return cty.NilVal, err
 	}
@@ -252,7 +260,7 @@ func (c *conn) call(ctx context.Context, req request) (response, error) {
 		}
 	}
 	if resp.Error != "" {
-		return response{}, errors.New(resp.Error)
+		return resp, errors.New(resp.Error)
 	}
 	return resp, nil
 }

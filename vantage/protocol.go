@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/nettest/nettest/capture"
 	"github.com/nettest/nettest/checks"
 )
 
@@ -59,6 +60,16 @@ type request struct {
 	// Watch, instead of a probe, asks the agent to witness packets
 	// arriving where it runs (a udp check's witness).
 	Watch *watchRequest `json:"watch,omitempty"`
+	// Capture asks the agent to capture the probe's flows there and send
+	// the packets back with the answer (nettest test --capture).
+	Capture *captureRequest `json:"capture,omitempty"`
+}
+
+// captureRequest is how a probe's flows are captured at the vantage.
+type captureRequest struct {
+	// HeadersOnly keeps only the packets' headers: the check carries a
+	// sensitive value.
+	HeadersOnly bool `json:"headers_only,omitempty"`
 }
 
 // watchRequest is one step of a witness's watch: Start arms a watch and is
@@ -76,6 +87,8 @@ type response struct {
 	ID     uint64          `json:"id"`
 	Result json.RawMessage `json:"result,omitempty"`
 	Error  string          `json:"error,omitempty"`
+	// Evidence is what the agent captured during the probe, when asked.
+	Evidence *capture.Evidence `json:"evidence,omitempty"`
 	// WatchID answers a watch's Start; Seen its Wait.
 	WatchID uint64 `json:"watch_id,omitempty"`
 	Seen    bool   `json:"seen,omitempty"`

@@ -42,6 +42,18 @@ func TestLabCapture(t *testing.T) {
 	}()
 
 	suite := lab.SuiteDir(t, map[string]string{"capture.nettest.hcl": `
+vantage "client" {
+  netns = "` + client.Name() + `"
+}
+tcp "rejected_from_vantage" {
+  host    = "198.18.0.2"
+  port    = 82
+  timeout = "1s"
+  from    = vantage.client
+  expect {
+    open = true
+  }
+}
 tcp "dropped" {
   host           = "198.18.0.2"
   port           = 81
@@ -83,7 +95,7 @@ tcp "open" {
 		t.Fatalf("exit code %d, want 1", r.code)
 	}
 	got, _ := verdicts(t, r)
-	wantStatus := map[string]string{"tcp.dropped": "fail", "tcp.rejected": "fail", "http.slow": "error", "tcp.open": "pass"}
+	wantStatus := map[string]string{"tcp.dropped": "fail", "tcp.rejected": "fail", "http.slow": "error", "tcp.open": "pass", "tcp.rejected_from_vantage": "fail"}
 	for address, status := range wantStatus {
 		if got[address].Status != status {
 			t.Errorf("%s: %s %q, want %s: capture must not change verdicts", address, got[address].Status, got[address].Message, status)
@@ -97,7 +109,7 @@ tcp "open" {
 	for _, e := range entries {
 		names = append(names, e.Name())
 	}
-	if strings.Join(names, " ") != "http.slow.pcapng tcp.dropped.pcapng tcp.rejected.pcapng" {
+	if strings.Join(names, " ") != "http.slow.pcapng tcp.dropped.pcapng tcp.rejected.pcapng tcp.rejected_from_vantage.pcapng" {
 		t.Errorf("capture directory holds %v, want one file per check that did not pass", names)
 	}
 
@@ -147,6 +159,16 @@ tcp "open" {
 		t.Errorf("REJECT: want a SYN then an ICMP port unreachable, got:\n%s", strings.Join(rejected, "\n"))
 	}
 
+	// From a vantage: its agent captured there and sent the packets back;
+	// they carry the vantage's name.
+	remote := lines(read("tcp.rejected_from_vantage"))
+	if len(remote) < 2 || !strings.Contains(remote[0], "> 198.18.0.2.82: Flags [S]") || !strings.Contains(remote[1], "ICMP 198.18.0.2 tcp port 82 unreachable") {
+		t.Errorf("from a vantage: want a SYN then an ICMP port unreachable, got:\n%s", strings.Join(remote, "\n"))
+	}
+	if c := packetComments(t, got["tcp.rejected_from_vantage"].Capture); !c["tcp.rejected_from_vantage attempt 1 of 1 at vantage client"] || len(c) != 1 {
+		t.Errorf("from a vantage: packet comments %v", c)
+	}
+
 	// The slow server: a handshake, the request, the server's ACK of it,
 	// and no answer before the client gives up.
 	slowText := read("http.slow", "-A")
@@ -160,13 +182,13 @@ tcp "open" {
 	}
 
 	report, _ := os.ReadFile(junit)
-	for _, address := range []string{"tcp.dropped", "tcp.rejected", "http.slow"} {
+	for _, address := range []string{"tcp.dropped", "tcp.rejected", "http.slow", "tcp.rejected_from_vantage"} {
 		abs, _ := filepath.Abs(filepath.Join(dir, address+".pcapng"))
 		if !strings.Contains(string(report), "\n[[ATTACHMENT|"+abs+"]]\n") {
 			t.Errorf("JUnit has no attachment line for %s (%s)", address, abs)
 		}
 	}
-	validateJUnit(t, junit, 4) // last: it skips the rest without the schema
+	validateJUnit(t, junit, 5) // last: it skips the rest without the schema
 }
 
 // packetComments returns the set of packet comments in a pcapng file.
