@@ -182,13 +182,8 @@ func (s *socket) drain() (pkts []packet, dropped int) {
 			p.outgoing = ll.Pkttype == packetOutgoing
 			p.inbound = !p.outgoing
 		}
-		if msgs, err := unix.ParseSocketControlMessage(oob[:oobn]); err == nil {
-			for _, m := range msgs {
-				if m.Header.Level == unix.SOL_SOCKET && m.Header.Type == unix.SO_TIMESTAMPNS && len(m.Data) >= int(unsafe.Sizeof(unix.Timespec{})) {
-					ts := *(*unix.Timespec)(unsafe.Pointer(&m.Data[0]))
-					p.at = time.Unix(ts.Unix())
-				}
-			}
+		if at, ok := stamp(oob[:oobn]); ok {
+			p.at = at
 		}
 		pkts = append(pkts, p)
 	}
@@ -245,18 +240,59 @@ func Available() error {
 
 // enableTimestamps turns on the kernel's timestamping of every packet for
 // as long as the returned socket is open. The kernel switches it on lazily,
-// a moment after the first socket asks for timestamps, and a packet that
-// passed before has none: recvmsg then stamps it with the time it was read,
-// which for a SYN of a check that waited its whole timeout is off by that
-// timeout. Asking once before the first check runs, and keeping it asked,
-// gives every packet its real time.
+// a moment after the first socket asks for timestamps (a deferred work
+// item, later on a busy machine), and a packet that passed before has
+// none: recvmsg then stamps it with the time it was read, which for a SYN
+// of a check that waited its whole timeout is off by that timeout. So this
+// asks, then sends itself datagrams on loopback until one comes back with
+// the time it was sent rather than the time it was read (50 tries, a few
+// milliseconds each).
 func enableTimestamps() *socket {
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return &socket{fd: -1}
 	}
-	unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1)
-	return &socket{fd: fd}
+	s := &socket{fd: fd}
+	if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1) != nil ||
+		unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}) != nil {
+		return s
+	}
+	self, err := unix.Getsockname(fd)
+	if err != nil {
+		return s
+	}
+	unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Usec: 100_000})
+	buf, oob := make([]byte, 8), make([]byte, 64)
+	for range 50 {
+		sent := time.Now()
+		if unix.Sendto(fd, []byte("ts"), 0, self) != nil {
+			return s
+		}
+		time.Sleep(2 * time.Millisecond)
+		_, oobn, _, _, err := unix.Recvmsg(fd, buf, oob, 0)
+		if err != nil {
+			return s
+		}
+		if at, ok := stamp(oob[:oobn]); ok && at.Before(sent.Add(time.Millisecond)) {
+			return s // stamped as it passed: timestamping is on
+		}
+	}
+	return s
+}
+
+// stamp is the SO_TIMESTAMPNS time among control messages.
+func stamp(oob []byte) (time.Time, bool) {
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return time.Time{}, false
+	}
+	for _, m := range msgs {
+		if m.Header.Level == unix.SOL_SOCKET && m.Header.Type == unix.SO_TIMESTAMPNS && len(m.Data) >= int(unsafe.Sizeof(unix.Timespec{})) {
+			ts := *(*unix.Timespec)(unsafe.Pointer(&m.Data[0]))
+			return time.Unix(ts.Unix()), true
+		}
+	}
+	return time.Time{}, false
 }
 
 // waitSocket is a packet socket read as packets come, for a witness's
