@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/base64"
 	"fmt"
+	"html"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -33,7 +34,7 @@ const (
 // against servers that echo them back (the web server in its body and a
 // header, the DNS server lower-cased in a TXT answer), and searches every
 // byte of every output for them: the console with and without --verbose,
-// --json, the JUnit file, plan, and validate's diagnostics.
+// --json, the JUnit file, the HTML page, plan, and validate's diagnostics.
 func TestSecretsNeverPrinted(t *testing.T) {
 	var mu sync.Mutex
 	var seen []string // what the servers received, to prove the secrets went out
@@ -194,13 +195,13 @@ tcp "x" {
 
 	vars := []string{"--var-file=" + varFile, "--var", "web=" + strings.TrimPrefix(web.URL, "http://"),
 		"--var", "dns_server=" + dnsAddr, "--var", "open_port=" + strconv.Itoa(open), "--var", "closed_port=" + strconv.Itoa(closed)}
-	junit := filepath.Join(dir, "report.xml")
+	junit, page := filepath.Join(dir, "report.xml"), filepath.Join(dir, "report.html")
 	var outputs []string
 	runs := []struct {
 		args []string
 		code int
 	}{
-		{append([]string{"test", runSuite, "--junit=" + junit}, vars...), 1},
+		{append([]string{"test", runSuite, "--junit=" + junit, "--html=" + page}, vars...), 1},
 		{append([]string{"test", runSuite, "--verbose"}, vars...), 1},
 		{append([]string{"test", runSuite, "--json"}, vars...), 1},
 		{append([]string{"plan", runSuite}, vars...), 0},
@@ -223,6 +224,12 @@ tcp "x" {
 		t.Fatal(err)
 	}
 	outputs = append(outputs, "JUnit:\n"+string(data))
+	if data, err = os.ReadFile(page); err != nil {
+		t.Fatal(err)
+	}
+	// Searched as written and with its character references undone, so
+	// that an escaped secret counts as a leak too.
+	outputs = append(outputs, "HTML:\n"+string(data), "HTML, unescaped:\n"+html.UnescapeString(string(data)))
 
 	// The secrets really went out: a test that never sent them would pass.
 	mu.Lock()
