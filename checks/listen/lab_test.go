@@ -128,3 +128,43 @@ listen "nothing_on_8080" {
 		t.Errorf("as nobody, listen.nothing_on_8080: %s %+v", r.Status, r.TextDiffs())
 	}
 }
+
+// From a vantage, the agent asks the kernel there: nettest runs in the peer
+// namespace, where nothing listens on port 80, and a check from a netns
+// vantage in nginx's namespace finds nginx, its pid and its user, as the
+// result comes back through the agent.
+func TestLabFromVantage(t *testing.T) {
+	web, pid := nginxLab(t)
+	peer := lab.New(t).Host("elsewhere")
+	dir := lab.SuiteDir(t, map[string]string{"listen.nettest.hcl": fmt.Sprintf(`
+vantage "web" {
+  netns = %q
+}
+
+listen "web_there" {
+  from = vantage.web
+  port = 80
+  expect {
+    listening = true
+    process   = "nginx"
+    user      = "root"
+    addresses = ["198.18.0.2:80"]
+  }
+  assert {
+    condition     = self.pid == %d
+    error_message = "not nginx's pid"
+  }
+}
+
+listen "web_here" {
+  port = 80
+  expect {
+    listening = false
+  }
+}
+`, web.Name(), pid)})
+	results, _, code, out := peer.Nettest(t, dir)
+	if code != 0 || len(results) != 2 {
+		t.Fatalf("exit code %d with %d results, want 0 and 2\n%s", code, len(results), out)
+	}
+}
