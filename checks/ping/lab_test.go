@@ -19,6 +19,14 @@ func probeIn(t *testing.T, h *lab.Host, wrap []string, sockets string, c Config,
 	return lab.ProbeAs[Result](t, h, wrap, env, timeout, c)
 }
 
+// socketRuns are the two ways the lab tests ping: as root, which the
+// socket kinds narrowed to raw make use the shared raw socket, and as user
+// nobody with an ICMP datagram socket.
+var socketRuns = []struct {
+	kind string
+	wrap []string
+}{{raw, nil}, {datagram, lab.AsNobody}}
+
 // allowDatagram lets every group open ICMP datagram sockets in h: the
 // sysctl is per network namespace, so the machine's own stays untouched.
 func allowDatagram(t *testing.T, h *lab.Host) {
@@ -111,10 +119,7 @@ func TestLab(t *testing.T) {
 		{"no route to the address, IPv6", cfg("2001:db8:99::1"), "2001:db8:99::1", false,
 			"sending echo request: network is unreachable (no route to the address)", false},
 	}
-	for _, sock := range []struct {
-		kind string
-		wrap []string
-	}{{raw, nil}, {datagram, lab.AsNobody}} {
+	for _, sock := range socketRuns {
 		t.Run(sock.kind, func(t *testing.T) {
 			t.Parallel()
 			for _, tt := range tests {
@@ -233,10 +238,7 @@ func TestLabUnreachable(t *testing.T) {
 		{"hop limit runs out at the router", with(cfg("2001:db8:c::1"), func(c *Config) { c.TTL = ptr(1) }), "ttl exceeded", routerAddr6},
 		{"blackhole route: silence", cfg("198.18.11.1"), "", ""},
 	}
-	for _, sock := range []struct {
-		kind string
-		wrap []string
-	}{{raw, nil}, {datagram, lab.AsNobody}} {
+	for _, sock := range socketRuns {
 		t.Run(sock.kind, func(t *testing.T) {
 			t.Parallel()
 			for _, tt := range tests {
