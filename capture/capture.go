@@ -313,7 +313,7 @@ func (r *Recorder) write(path string, o runner.Outcome, names []string, packets 
 		return err
 	}
 	comment := fmt.Sprintf("nettest: %s (%s at %s:%d), %d of %d attempts; flows: %s",
-		o.Address, o.Status, o.File, o.Line, o.Attempt, o.Attempts, strings.Join(names, ", "))
+		o.Address, o.Status, o.File, o.Line, o.AttemptsMade, o.AttemptsAllowed, strings.Join(names, ", "))
 	if dropped > 0 {
 		comment += fmt.Sprintf("; %d packets not kept (buffer or ring full)", dropped)
 	}

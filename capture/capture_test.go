@@ -126,11 +126,11 @@ func TestFailingCheckKeepsItsOwnPackets(t *testing.T) {
 		r.EndAttempt(ctx)
 		r.EndAttempt(octx)
 	}
-	path := r.Finish(runner.Outcome{Address: "tcp.mine", Status: runner.Fail, File: "s.nettest.hcl", Line: 3, Attempt: 2, Attempts: 2})
+	path := r.Finish(runner.Outcome{Address: "tcp.mine", Status: runner.Fail, File: "s.nettest.hcl", Line: 3, AttemptsMade: 2, AttemptsAllowed: 2})
 	if path != filepath.Join(r.dir, "tcp.mine.pcapng") {
 		t.Fatalf("Finish returned %q", path)
 	}
-	if p := r.Finish(runner.Outcome{Address: "tcp.other", Status: runner.Pass, Attempt: 2, Attempts: 2}); p != "" {
+	if p := r.Finish(runner.Outcome{Address: "tcp.other", Status: runner.Pass, AttemptsMade: 2, AttemptsAllowed: 2}); p != "" {
 		t.Errorf("a passing check got a file: %q", p)
 	}
 	entries, _ := os.ReadDir(r.dir)
@@ -207,7 +207,7 @@ func TestICMPErrorsAreKept(t *testing.T) {
 			t.Fatalf("reading: %v, want connection refused", err)
 		}
 		r.EndAttempt(ctx)
-		path := r.Finish(runner.Outcome{Address: address, Status: runner.Error, Attempt: 1, Attempts: 1})
+		path := r.Finish(runner.Outcome{Address: address, Status: runner.Error, AttemptsMade: 1, AttemptsAllowed: 1})
 		_, pkts := readCapture(t, path)
 		var sawUDP, sawICMP bool
 		for _, c := range pkts {
@@ -230,7 +230,7 @@ func TestSensitiveChecksKeepHeadersOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.EndAttempt(ctx)
-	path := r.Finish(runner.Outcome{Address: "tcp.secret", Status: runner.Fail, Attempt: 1, Attempts: 1})
+	path := r.Finish(runner.Outcome{Address: "tcp.secret", Status: runner.Fail, AttemptsMade: 1, AttemptsAllowed: 1})
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)

@@ -346,7 +346,7 @@ func TestHTMLReporter(t *testing.T) {
 		t.Fatal(err)
 	}
 	rep.Begin(3)
-	rep.Finished(runner.Outcome{Address: "dns.api", Kind: "dns", Status: runner.Fail, Attempt: 1,
+	rep.Finished(runner.Outcome{Address: "dns.api", Kind: "dns", Status: runner.Fail, AttemptsMade: 1,
 		Diffs: []checks.Diff{{Field: "rcode", Expected: `"NOERROR"`, Actual: `"NXDOMAIN"`}}})
 	rep.Finished(runner.Outcome{Address: "http.api", Kind: "http", Status: runner.Skip, DependsOn: []string{"dns.api"},
 		Message: "dependency dns.api did not pass (fail)"})

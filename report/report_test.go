@@ -37,7 +37,7 @@ func outcomes() []runner.Outcome {
 	return []runner.Outcome{
 		{
 			Address: `tcp.web["80"]`, Kind: "tcp", File: "web.nettest.hcl", Line: 10, Vantage: "blue",
-			Status: runner.Pass, Duration: 3 * time.Millisecond, Attempt: 1, Attempts: 1,
+			Status: runner.Pass, Duration: 3 * time.Millisecond, AttemptsMade: 1, AttemptsAllowed: 1,
 			Result: cty.ObjectVal(map[string]cty.Value{
 				"open": cty.True, "state": cty.StringVal("open"), "port": cty.NumberIntVal(80),
 				"duration_ms": cty.NumberIntVal(3),
@@ -47,7 +47,7 @@ func outcomes() []runner.Outcome {
 			Address: "dns.api", Kind: "dns", File: "dns.nettest.hcl", Line: 3,
 			Status:   runner.Error,
 			Message:  `cannot resolve host "api.internal.example": no such host; check the name, /etc/hosts and /etc/resolv.conf, or use an IP address`,
-			Duration: 12 * time.Millisecond, Attempt: 1, Attempts: 1,
+			Duration: 12 * time.Millisecond, AttemptsMade: 1, AttemptsAllowed: 1,
 		},
 		{
 			Address: "http.health", Kind: "http", File: "web.nettest.hcl", Line: 20,
@@ -64,7 +64,7 @@ func outcomes() []runner.Outcome {
 				{Expected: cty.StringVal("ok"), Observed: cty.StringVal("<html>maintenance</html>")},
 			},
 			Tags:     []string{"web", "health"},
-			Duration: 1234 * time.Millisecond, Attempt: 1, Attempts: 1,
+			Duration: 1234 * time.Millisecond, AttemptsMade: 1, AttemptsAllowed: 1,
 			Capture: "/tmp/pcaps/http.health.pcapng",
 			Result: cty.ObjectVal(map[string]cty.Value{
 				"status": cty.NumberIntVal(503), "secret": cty.StringVal("hunter2").Mark("sensitive"),
@@ -77,7 +77,7 @@ func outcomes() []runner.Outcome {
 		{
 			Address: `tcp.web["443"]`, Kind: "tcp", File: "web.nettest.hcl", Line: 10,
 			Status: runner.Pass, Message: "passed on attempt 3 of 4",
-			Duration: 2100 * time.Millisecond, Attempt: 3, Attempts: 4,
+			Duration: 2100 * time.Millisecond, AttemptsMade: 3, AttemptsAllowed: 4,
 		},
 		{
 			Address: "tcp.banner", Kind: "tcp", File: "web.nettest.hcl", Line: 30,
@@ -87,11 +87,11 @@ func outcomes() []runner.Outcome {
 				{Field: "banner", Expected: `"SSH-2.0"`, Actual: hostile},
 				{Field: "body", Expected: `contains "ok"`, Actual: megabyte},
 			},
-			Duration: 45 * time.Millisecond, Attempt: 1, Attempts: 1,
+			Duration: 45 * time.Millisecond, AttemptsMade: 1, AttemptsAllowed: 1,
 		},
 		{
 			Address: `http.status["a\"b"]`, Kind: "http", File: "web.nettest.hcl", Line: 40,
-			Status: runner.Pass, Duration: 400 * time.Microsecond, Attempt: 1, Attempts: 1,
+			Status: runner.Pass, Duration: 400 * time.Microsecond, AttemptsMade: 1, AttemptsAllowed: 1,
 		},
 	}
 }
@@ -105,7 +105,7 @@ var interrupted = runner.Summary{Passed: 1, Failed: 0, Errored: 2, Skipped: 2, D
 func interruptedOutcomes() []runner.Outcome {
 	return append(outcomes()[:2],
 		runner.Outcome{Address: "http.health", Kind: "http", File: "web.nettest.hcl", Line: 20, Status: runner.Error,
-			Message: "interrupted before the check finished", Duration: 700 * time.Millisecond, Attempt: 1, Attempts: 1, Interrupted: true},
+			Message: "interrupted before the check finished", Duration: 700 * time.Millisecond, AttemptsMade: 1, AttemptsAllowed: 1, Interrupted: true},
 		runner.Outcome{Address: "http.api_by_dns", Kind: "http", File: "dns.nettest.hcl", Line: 15, Status: runner.Skip,
 			Message: "not run: the run was interrupted", Interrupted: true},
 		runner.Outcome{Address: "tcp.banner", Kind: "tcp", File: "web.nettest.hcl", Line: 30, Status: runner.Skip,

@@ -53,8 +53,9 @@ type Outcome struct {
 	DiffValues []schema.DiffValues
 	// Duration is the wall time of the check, all attempts included.
 	Duration time.Duration
-	// Attempt is the number of attempts made; Attempts the number allowed.
-	Attempt, Attempts int
+	// AttemptsMade is the number of attempts made (0 for a check that
+	// never started); AttemptsAllowed is retries + 1.
+	AttemptsMade, AttemptsAllowed int
 	// Result is what the last attempt observed (cty.NilVal when none).
 	Result cty.Value
 	// Interrupted is true when the run was cancelled before this check

@@ -135,7 +135,7 @@ func (w *pool) watchdog(stop <-chan struct{}, grace time.Duration) {
 				delete(w.watches, wt)
 				o := newOutcome(inst, Error)
 				o.Message = fmt.Sprintf("the %s check did not stop within %s of its %s timeout; this is a bug in nettest", inst.Kind().Name, grace, inst.Timeout)
-				o.Attempt = 1
+				o.AttemptsMade = 1
 				o.Interrupted = w.ctx.Err() != nil
 				if w.rec != nil {
 					o.Capture = w.rec.Finish(o)
@@ -273,7 +273,7 @@ func (s *Summary) count(st Status) {
 func newOutcome(i *schema.Instance, st Status) Outcome {
 	r := i.Range()
 	o := Outcome{Address: i.Address, Kind: i.Kind().Name, File: r.Filename, Line: r.Start.Line,
-		Description: i.Description, Tags: i.Tags, Status: st, Attempts: i.Retries + 1, Result: cty.NilVal, Vantage: i.Vantage}
+		Description: i.Description, Tags: i.Tags, Status: st, AttemptsAllowed: i.Retries + 1, Result: cty.NilVal, Vantage: i.Vantage}
 	if len(i.Deps) > 0 {
 		o.DependsOn = make([]string, len(i.Deps))
 		for k, d := range i.Deps {
@@ -327,11 +327,11 @@ func (p *Plan) execute(ctx context.Context, b schema.Bound, pr checks.Prober, wt
 	}
 
 	var messages []string
-	for attempt := 1; attempt <= o.Attempts; attempt++ {
-		o.Attempt = attempt
+	for attempt := 1; attempt <= o.AttemptsAllowed; attempt++ {
+		o.AttemptsMade = attempt
 		actx := ctx
 		if rec != nil {
-			actx = rec.StartAttempt(ctx, Attempt{Address: i.Address, Number: attempt, Of: o.Attempts, Sensitive: sensitive})
+			actx = rec.StartAttempt(ctx, Attempt{Address: i.Address, Number: attempt, Of: o.AttemptsAllowed, Sensitive: sensitive})
 		}
 		var a attemptOutcome
 		a, abandoned = p.attempt(actx, b, pr, args, wt)
@@ -347,7 +347,7 @@ func (p *Plan) execute(ctx context.Context, b schema.Bound, pr checks.Prober, wt
 			o.Message = "interrupted before the check finished"
 			return o, false
 		}
-		if o.Status == Pass || attempt == o.Attempts {
+		if o.Status == Pass || attempt == o.AttemptsAllowed {
 			break
 		}
 		select {
@@ -359,14 +359,14 @@ func (p *Plan) execute(ctx context.Context, b schema.Bound, pr checks.Prober, wt
 	}
 	o.Message = strings.Join(messages, "; ")
 	switch {
-	case o.Status == Pass && o.Attempt > 1:
-		o.Message = fmt.Sprintf("passed on attempt %d of %d", o.Attempt, o.Attempts)
-	case o.Status != Pass && o.Attempts > 1:
+	case o.Status == Pass && o.AttemptsMade > 1:
+		o.Message = fmt.Sprintf("passed on attempt %d of %d", o.AttemptsMade, o.AttemptsAllowed)
+	case o.Status != Pass && o.AttemptsAllowed > 1:
 		// The headline CI shows keeps the reason, not only the count.
 		if o.Message == "" {
 			o.Message = checks.Headline(o.Diffs)
 		}
-		o.Message = strings.TrimPrefix(o.Message+fmt.Sprintf(" (%s on all %d attempts)", verb(o.Status), o.Attempts), " ")
+		o.Message = strings.TrimPrefix(o.Message+fmt.Sprintf(" (%s on all %d attempts)", verb(o.Status), o.AttemptsAllowed), " ")
 	}
 	return o, false
 }

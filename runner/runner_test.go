@@ -263,7 +263,7 @@ fake "broken" {
 }
 `, 4)
 	flaky := rec.outcomes["fake.flaky"]
-	if flaky.Status != runner.Pass || flaky.Message != "passed on attempt 3 of 4" || flaky.Attempt != 3 {
+	if flaky.Status != runner.Pass || flaky.Message != "passed on attempt 3 of 4" || flaky.AttemptsMade != 3 {
 		t.Errorf("flaky: %+v", flaky)
 	}
 	broken := rec.outcomes["fake.broken"]
