@@ -314,3 +314,97 @@ func noAgentsLeft(t *testing.T, h *lab.Host, tmp string) {
 		t.Errorf("left behind on %s: %s", h.Name(), filepath.Join(tmp, e.Name()))
 	}
 }
+
+// TestVantageInterrupted: Ctrl-C while checks run at the bastion ends the
+// run at once (exit 130, the reports written) and leaves nothing running
+// or copied on the bastion. validate and plan, before, never connect.
+func TestVantageInterrupted(t *testing.T) {
+	x := newVantageLab(t)
+	suite := lab.SuiteDir(t, map[string]string{"slow.nettest.hcl": `
+variable "key_file" { type = string }
+variable "known_hosts" { type = string }
+
+vantage "bastion" {
+  ssh {
+    host             = "198.18.1.2"
+    user             = "root"
+    private_key_file = var.key_file
+    known_hosts_file = var.known_hosts
+  }
+}
+
+vantage "nowhere" {
+  ssh {
+    host             = "198.18.2.77"
+    user             = "root"
+    private_key_file = "/nonexistent"
+  }
+}
+
+tcp "slow" {
+  for_each = toset(["1", "2"])
+  from     = vantage.bastion
+  host     = "198.18.2.77"
+  port     = 80
+  timeout  = "20s"
+  expect {
+    state = "filtered"
+  }
+}
+`})
+	vars := []string{"--var", "key_file=" + x.sshd.KeyFile, "--var", "known_hosts=" + x.sshd.KnownHosts}
+	for _, cmd := range []string{"validate", "plan"} {
+		start := time.Now()
+		r := runIn(t, 10*time.Second, x.client.Name(), append([]string{cmd, suite}, vars...)...)
+		if r.code != 0 || time.Since(start) > 3*time.Second {
+			t.Errorf("%s: exit %d after %s\n%s%s", cmd, r.code, time.Since(start), r.stdout, r.stderr)
+		}
+	}
+	if procs := agentProcs(t, x.bastion, false); len(procs) > 0 {
+		t.Errorf("validate or plan started agents on the bastion: %v", procs)
+	}
+
+	junit := filepath.Join(t.TempDir(), "interrupted.xml")
+	cmd := exec.Command("ip", append([]string{"netns", "exec", x.client.Name(), binary, "test", "--json", "--junit=" + junit, suite}, vars...)...)
+	var out strings.Builder
+	cmd.Stdout = &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	defer cmd.Process.Kill()
+	for deadline := time.Now().Add(10 * time.Second); len(agentProcs(t, x.bastion, true)) == 0 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if len(agentProcs(t, x.bastion, true)) == 0 {
+		t.Fatal("no agent appeared on the bastion")
+	}
+	time.Sleep(500 * time.Millisecond) // the probes are in flight
+	start := time.Now()
+	cmd.Process.Signal(os.Interrupt) // ip netns exec execs nettest: this is its PID
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("nettest still runs 10s after Ctrl-C")
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 130 {
+		t.Errorf("exit code %d, want 130", code)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("took %s to stop after Ctrl-C", d)
+	}
+	got, summary := verdicts(t, result{stdout: out.String()})
+	for _, k := range []string{`tcp.slow["1"]`, `tcp.slow["2"]`} {
+		if got[k].Status != "error" || got[k].Vantage != "bastion" {
+			t.Errorf("%s: %+v", k, got[k])
+		}
+	}
+	if !summary.Interrupted {
+		t.Errorf("summary not marked interrupted: %+v", summary)
+	}
+	if _, err := os.Stat(junit); err != nil {
+		t.Errorf("no JUnit report after Ctrl-C: %v", err)
+	}
+	noAgentsLeft(t, x.bastion, x.sshd.TempDir)
+}
