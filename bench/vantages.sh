@@ -14,6 +14,7 @@
 #
 # Usage (as root): bench/vantages.sh [path/to/nettest]   (default: builds ./cmd/nettest)
 # Environment: V (vantages, default 100), C (checks per vantage, default 100),
+#   T (the checks' timeout, default 1s),
 #   MODE=netns (default: `netns = "NAME"`) or MODE=exec (`exec { command =
 #   ["ip", "netns", "exec", NAME], agent_path = BINARY }`; with COPY=1 no
 #   agent_path, so the binary is copied through sh for every vantage).
@@ -22,6 +23,7 @@ set -euo pipefail
 
 V=${V:-100}
 C=${C:-100}
+T=${T:-1s}
 MODE=${MODE:-netns}
 cd "$(dirname "$0")/.."
 
@@ -56,7 +58,7 @@ suite() {
 	local dir=$1 count=$2
 	mkdir -p "$dir"
 	{
-		printf 'defaults {\n  timeout = "1s"\n}\n\n'
+		printf 'defaults {\n  timeout = "%s"\n}\n\n' "$T"
 		for ((v = 0; v < count; v++)); do
 			if [[ $MODE == exec ]]; then
 				agent=""
@@ -98,7 +100,7 @@ run() {
 
 suite "$work/one" 1
 suite "$work/all" "$V"
-echo "$MODE vantages, $C tcp checks each to DROPped ports (timeout 1s, each waits it out)"
+echo "$MODE vantages, $C tcp checks each to DROPped ports (timeout $T, each waits it out)"
 echo "1 vantage x $C checks:"
 run "$work/one" "$C"
 echo "$V vantages x $C checks:"

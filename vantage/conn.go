@@ -30,6 +30,9 @@ type link struct {
 	// stdoutW is the write end of a command's standard output, closed
 	// here once the command has it.
 	stdoutW *os.File
+	// sameClock is true when the agent runs on this machine and so reads
+	// this clock.
+	sameClock bool
 	// copiedTo is the temporary directory on the far side that the
 	// bootstrap script copied the binary into (and removes), if it did.
 	copiedTo string
@@ -45,9 +48,9 @@ const slack = time.Second
 type conn struct {
 	vantage string
 	l       *link
-	// offset is how far the agent's clock is ahead of this one, as its
-	// greeting showed (the greeting's transit makes it a little early:
-	// the safe side).
+	// offset is how far the agent's clock is ahead of this one: zero on
+	// this machine (netns, or a command whose clock is ours), else what
+	// its greeting showed when that is far off (see clockOffset).
 	offset time.Duration
 	// queue feeds the one goroutine that writes to the agent, so that a
 	// probe never blocks on a full pipe to a busy agent (past its timeout)
@@ -99,7 +102,7 @@ func handshake(ctx context.Context, vantage string, l *link) (*conn, error) {
 		l.kill()
 		return nil, fmt.Errorf("the agent there is nettest %s, which speaks protocol %d, not %d: use the same nettest version on both sides (agent_path)", g.h.Hello.Version, g.h.Hello.Protocol, protocolVersion)
 	}
-	c := &conn{vantage: vantage, l: l, offset: time.Unix(0, g.h.Hello.Time).Sub(g.at), queue: make(chan []byte, 1024), pending: map[uint64]chan response{}, gone: make(chan struct{})}
+	c := &conn{vantage: vantage, l: l, offset: l.clockOffset(time.Unix(0, g.h.Hello.Time), g.at), queue: make(chan []byte, 1024), pending: map[uint64]chan response{}, gone: make(chan struct{})}
 	go c.read()
 	go c.write()
 	return c, nil
@@ -279,6 +282,27 @@ func (c *conn) close() {
 	}
 	c.fail(errors.New("the run ended"))
 }
+
+// clockOffset estimates how far the agent's clock is ahead of ours from
+// the time in its greeting and when the greeting was read. The estimate is
+// early by however long the greeting waited in the pipe, seconds on a busy
+// machine, so it is used only for a far side whose clock is not ours and
+// only when it is off by more than such a wait could explain: hosts whose
+// clocks agree (NTP) get deadlines as durations alone.
+func (l *link) clockOffset(agentTime, readAt time.Time) time.Duration {
+	if l.sameClock {
+		return 0
+	}
+	offset := agentTime.Sub(readAt)
+	if offset > -maxSkew && offset < maxSkew {
+		return 0
+	}
+	return offset
+}
+
+// maxSkew is the clock difference below which an agent's clock is taken
+// to agree with ours.
+const maxSkew = 10 * time.Second
 
 // exitReason waits briefly for the agent to exit and says how it did,
 // with the last thing it wrote to standard error: ": exit status 127:

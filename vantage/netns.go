@@ -37,6 +37,7 @@ func (s *Set) startNetns(path, name string, reached func()) (*link, error) {
 	if err != nil {
 		return nil, err
 	}
+	l.sameClock = true
 	errc := make(chan error, 1)
 	go func() {
 		// This thread is never unlocked: it ends with the goroutine
