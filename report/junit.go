@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nettest/nettest/internal/atomicfile"
 	"github.com/nettest/nettest/runner"
 )
 
@@ -257,38 +258,7 @@ func seconds(d time.Duration) string {
 	return strconv.FormatFloat(d.Seconds(), 'f', 3, 64)
 }
 
-// writeAtomic writes data to a temporary file in path's directory and
-// renames it to path.
+// writeAtomic writes data beside path and renames it over path.
 func writeAtomic(path string, data []byte) error {
-	if path == "" {
-		return fmt.Errorf("no file name given")
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	fail := func(err error) error {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		return fail(err)
-	}
-	if err := f.Chmod(0o644); err != nil {
-		return fail(err)
-	}
-	if err := f.Sync(); err != nil {
-		return fail(err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
+	return atomicfile.WriteFile(path, data, 0o644)
 }

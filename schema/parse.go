@@ -2,7 +2,6 @@ package schema
 
 import (
 	"bytes"
-	"os"
 	"runtime"
 	"sort"
 	"strconv"
@@ -37,9 +36,12 @@ func parseFile(parser *hclparse.Parser, name string) (*hcl.File, hcl.Diagnostics
 	if f, ok := parser.Files()[name]; ok {
 		return f, nil
 	}
-	src, err := os.ReadFile(name)
-	if err != nil || len(src) < chunkedParseFrom {
-		return parser.ParseHCLFile(name) // also says why a file cannot be read
+	src, diags := ReadSource(name)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	if len(src) < chunkedParseFrom {
+		return parser.ParseHCL(src, name)
 	}
 	if f := parseChunked(src, name); f != nil {
 		parser.AddFile(name, f)

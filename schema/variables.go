@@ -2,7 +2,6 @@ package schema
 
 import (
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/agext/levenshtein"
@@ -252,10 +251,12 @@ func (v *Variable) set(val cty.Value, source string, subject *hcl.Range, secrets
 }
 
 func (s *Suite) readVarFile(parser *hclparse.Parser, name string) hcl.Diagnostics {
-	src, err := os.ReadFile(name)
-	if err != nil { // HCL's own message would not say why
-		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read --var-file",
-			Detail: capitalise(err.Error()) + "."}}
+	src, diags := ReadSource(name) // HCL's own message would not say why
+	if diags.HasErrors() {
+		for _, d := range diags {
+			d.Summary = "Cannot read --var-file: " + strings.ToLower(d.Summary[:1]) + d.Summary[1:]
+		}
+		return diags
 	}
 	parse := parser.ParseHCL
 	if strings.HasSuffix(name, ".json") {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -317,7 +318,8 @@ func TestFmt(t *testing.T) {
 		t.Errorf("fmt --check on a formatted file: %+v", r)
 	}
 	os.WriteFile(file, []byte("tcp \"x\" {\n  port = \n"), 0o644)
-	if r := nettest(t, "fmt", dir); r.code != 2 {
+	// As validate shows it: with the snippet, and not "nothing was run".
+	if r := nettest(t, "fmt", dir); r.code != 2 || !strings.Contains(r.stderr, "   2:   port = ") || strings.Contains(r.stderr, "nothing was run") {
 		t.Errorf("fmt on a broken file: %+v", r)
 	}
 }
@@ -328,5 +330,79 @@ func TestDemo(t *testing.T) {
 	r := nettest(t, "demo")
 	if r.code != 0 || !strings.Contains(r.stdout, " passed, 0 failed, 0 errored, 0 skipped in ") {
 		t.Errorf("demo: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestReportDestinationsCheckedFirst: a report file that cannot be written
+// (a directory, a missing or read-only directory, a read-only file) is exit
+// 2 before any check runs, for every report flag.
+func TestReportDestinationsCheckedFirst(t *testing.T) {
+	dir := t.TempDir()
+	readOnly := filepath.Join(dir, "ro")
+	os.Mkdir(readOnly, 0o555)
+	roFile := filepath.Join(dir, "ro.xml")
+	os.WriteFile(roFile, nil, 0o444)
+	suite := filepath.Join(dir, "s.nettest.hcl")
+	// The check would take its whole timeout: a run that started shows.
+	os.WriteFile(suite, []byte(`tcp "x" {
+  host    = "127.0.0.1"
+  port    = 1
+  timeout = "1s"
+  expect {
+    open = false
+  }
+}
+`), 0o644)
+	bad := map[string]string{
+		"a directory":                  dir,
+		"a missing directory":          filepath.Join(dir, "nope", "r.out"),
+		"a directory it may not write": filepath.Join(readOnly, "r.out"),
+		"a read-only file":             roFile,
+	}
+	for _, flag := range []string{"junit", "json-file", "html"} {
+		for what, path := range bad {
+			if os.Geteuid() == 0 && (what == "a directory it may not write" || what == "a read-only file") {
+				continue // root writes anyway
+			}
+			r := nettest(t, "test", suite, "--"+flag+"="+path)
+			if r.code != 2 || !strings.Contains(r.stderr, "--"+flag+":") || strings.Contains(r.stdout, "tcp.x") {
+				t.Errorf("--%s at %s: exit %d, want 2 before the run\nstdout:\n%s\nstderr:\n%s", flag, what, r.code, r.stdout, r.stderr)
+			}
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 3 {
+		t.Errorf("the checks left files behind: %v", entries)
+	}
+}
+
+// TestFmtOnAFullDisk: when the formatted file cannot be written whole (here
+// the file-size limit stands in for a full disk), the suite is left as it
+// was, not cut in half.
+func TestFmtOnAFullDisk(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("needs bash for ulimit -f")
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "a.nettest.hcl")
+	var src strings.Builder
+	for n := range 60 {
+		fmt.Fprintf(&src, "tcp \"x%d\" {\nhost = \"127.0.0.1\"\n   port=80\n  expect {\n open = true\n}\n}\n", n)
+	}
+	os.WriteFile(file, []byte(src.String()), 0o640)
+	// ulimit -f counts 1024-byte blocks in bash: a 1 KiB file at most.
+	out, err := exec.Command(bash, "-c", `ulimit -f 1; exec "$0" fmt "$1"`, binary, dir).CombinedOutput()
+	if err == nil {
+		t.Errorf("fmt succeeded beyond the file-size limit:\n%s", out)
+	}
+	got, _ := os.ReadFile(file)
+	if string(got) != src.String() {
+		t.Errorf("the suite was changed by a write that failed: %d bytes left of %d\n%s", len(got), src.Len(), out)
+	}
+	if st, _ := os.Stat(file); st.Mode().Perm() != 0o640 {
+		t.Errorf("mode %v", st.Mode().Perm())
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("a temporary file was left behind: %v", entries)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/hashicorp/hcl/v2/hclwrite"
+	"github.com/nettest/nettest/internal/atomicfile"
 	"github.com/nettest/nettest/schema"
 )
 
@@ -31,20 +32,20 @@ func cmdFmt(args []string, c cli) int {
 	}
 	files, diags := schema.Files(paths)
 	if diags.HasErrors() {
-		printDiagnostics(c, nil, diags)
+		writeDiagnostics(c, nil, nil, diags, "finding the files: nothing was formatted")
 		return exitConfig
 	}
 	code := exitOK
 	for _, name := range files {
-		src, err := os.ReadFile(name)
-		if err != nil {
-			fmt.Fprintf(stderr, "nettest fmt: %v\n", err)
+		src, d := schema.ReadSource(name)
+		if d.HasErrors() {
+			writeDiagnostics(c, nil, nil, d, "reading the files: nothing was formatted")
 			return exitConfig
 		}
 		// Refuse to format what does not parse: hclwrite would keep going
 		// and could make a broken file worse.
-		if _, d := hclsyntax.ParseConfig(src, name, hcl.Pos{Line: 1, Column: 1}); d.HasErrors() {
-			printDiagnostics(c, nil, d)
+		if f, d := hclsyntax.ParseConfig(src, name, hcl.Pos{Line: 1, Column: 1}); d.HasErrors() {
+			writeDiagnostics(c, map[string]*hcl.File{name: {Bytes: src, Body: f.Body}}, nil, d, "in "+name+": it was not formatted")
 			return exitConfig
 		}
 		out := hclwrite.Format(src)
@@ -56,7 +57,13 @@ func cmdFmt(args []string, c cli) int {
 			code = exitFailed
 			continue
 		}
-		if err := os.WriteFile(name, out, 0o644); err != nil {
+		// Beside and renamed: truncating first would leave half a suite
+		// on a full disk.
+		perm := os.FileMode(0o644)
+		if st, err := os.Stat(name); err == nil {
+			perm = st.Mode().Perm()
+		}
+		if err := atomicfile.WriteFile(name, out, perm); err != nil {
 			fmt.Fprintf(stderr, "nettest fmt: %v\n", err)
 			return exitConfig
 		}

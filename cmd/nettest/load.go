@@ -57,13 +57,19 @@ func loadPlanDiags(paths []string, opts schema.Options, sel *selectFlags, c cli)
 // whole (snippets, details quoting a value) before it is written: see
 // schema.Secrets.
 func printDiagnostics(c cli, suite *schema.Suite, diags hcl.Diagnostics) {
-	w := c.stderr
-	if len(diags) == 0 {
-		return
-	}
 	var files map[string]*hcl.File
 	if suite != nil {
 		files = suite.Files
+	}
+	writeDiagnostics(c, files, suite.Secrets(), diags, "in the configuration: nothing was run")
+}
+
+// writeDiagnostics is printDiagnostics for any set of files (fmt has no
+// suite); footer follows the count of errors.
+func writeDiagnostics(c cli, files map[string]*hcl.File, secrets *schema.Secrets, diags hcl.Diagnostics, footer string) {
+	w := c.stderr
+	if len(diags) == 0 {
+		return
 	}
 	color := false
 	if f, ok := w.(*os.File); ok {
@@ -72,9 +78,8 @@ func printDiagnostics(c cli, suite *schema.Suite, diags hcl.Diagnostics) {
 	var b strings.Builder
 	dw := hcl.NewDiagnosticTextWriter(&b, files, 100, color)
 	dw.WriteDiagnostics(diags)
-	errs := len(diags.Errs())
-	if errs > 0 {
-		fmt.Fprintf(&b, "%d error(s) in the configuration: nothing was run.\n", errs)
+	if errs := len(diags.Errs()); errs > 0 {
+		fmt.Fprintf(&b, "%d error(s) %s.\n", errs, footer)
 	}
-	io.WriteString(w, suite.Secrets().Redact(b.String()))
+	io.WriteString(w, secrets.Redact(b.String()))
 }

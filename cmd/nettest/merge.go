@@ -44,6 +44,15 @@ func cmdMerge(args []string, c cli) int {
 		fmt.Fprint(stderr, "nettest merge: name the JSON-lines reports to merge\n\n"+mergeHelp)
 		return exitConfig
 	}
+	for _, out := range []struct{ flag, path string }{{"junit", junit}, {"json-file", jsonFile}, {"html", html}} {
+		if out.path == "" {
+			continue
+		}
+		if err := checkOutputFile(out.path); err != nil {
+			fmt.Fprintf(stderr, "nettest merge: --%s: %v\n", out.flag, err)
+			return exitConfig
+		}
+	}
 	var reports []*report.Report
 	for _, name := range files {
 		rep, err := report.ReadJSONL(name)

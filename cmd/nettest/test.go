@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -95,9 +94,15 @@ func cmdTest(args []string, c cli) int {
 		fmt.Fprintf(stderr, "nettest: %v\n", err)
 		return exitConfig
 	}
-	if f.junit != "" {
-		if st, err := os.Stat(filepath.Dir(f.junit)); err != nil || !st.IsDir() {
-			fmt.Fprintf(stderr, "nettest: --junit: the directory of %s does not exist\n", f.junit)
+	// Every report file is checked before anything runs (add a new file
+	// flag here): a destination that cannot be written is exit 2 now,
+	// not exit 1 after the whole run.
+	for _, out := range []struct{ flag, path string }{{"junit", f.junit}, {"json-file", f.jsonFile}, {"html", f.html}} {
+		if out.path == "" {
+			continue
+		}
+		if err := checkOutputFile(out.path); err != nil {
+			fmt.Fprintf(stderr, "nettest: --%s: %v\n", out.flag, err)
 			return exitConfig
 		}
 	}

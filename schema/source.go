@@ -1,0 +1,108 @@
+package schema
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+// MaxFileSize is the largest suite or --var-file file read. Suites are
+// text written by people; a bigger file is a mistake (a symlink to
+// /dev/zero, a log named *.nettest.hcl) that would otherwise be read whole.
+const MaxFileSize = 16 << 20
+
+// MaxNesting is the deepest nesting of brackets ((, [, {) a file may have.
+// HCL's parser recurses once per level, so 100,000 nested parentheses
+// overflow the stack and crash the process; no real suite comes close.
+const MaxNesting = 256
+
+// ReadSource reads a suite or variables file for parsing: only a regular
+// file (a FIFO would block forever, a device never end), up to
+// MaxFileSize, nested at most MaxNesting deep. Each refusal is a
+// diagnostic that says why, as is a file that cannot be read (permission
+// denied, a symlink loop).
+func ReadSource(name string) ([]byte, hcl.Diagnostics) {
+	bad := func(summary, detail string) ([]byte, hcl.Diagnostics) {
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: summary, Detail: detail}}
+	}
+	st, err := os.Stat(name)
+	if err != nil {
+		return bad("Cannot read file", fmt.Sprintf("%s: %s.", name, reason(err)))
+	}
+	if !st.Mode().IsRegular() {
+		return bad("Not a regular file", fmt.Sprintf("%s is %s, not a regular file; suites and variable files are read only from regular files.", name, fileKind(st.Mode())))
+	}
+	if st.Size() > MaxFileSize {
+		return bad("File too large", fmt.Sprintf("%s holds %d bytes; a suite file may hold at most %d MiB.", name, st.Size(), MaxFileSize>>20))
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return bad("Cannot read file", fmt.Sprintf("%s: %s.", name, reason(err)))
+	}
+	defer f.Close()
+	src, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return bad("Cannot read file", fmt.Sprintf("%s: %s.", name, reason(err)))
+	}
+	if len(src) > MaxFileSize {
+		return bad("File too large", fmt.Sprintf("%s holds more than %d MiB, the most a suite file may hold.", name, MaxFileSize>>20))
+	}
+	if d := checkNesting(src, name); d != nil {
+		return nil, hcl.Diagnostics{d}
+	}
+	return src, nil
+}
+
+// checkNesting finds the first place where brackets nest deeper than
+// MaxNesting. It counts every bracket, also inside strings: a string with
+// hundreds of unclosed brackets is no more real than such an expression.
+func checkNesting(src []byte, name string) *hcl.Diagnostic {
+	depth, line, col := 0, 1, 1
+	for i, c := range src {
+		switch c {
+		case '(', '[', '{':
+			depth++
+			if depth > MaxNesting {
+				pos := hcl.Pos{Line: line, Column: col, Byte: i}
+				return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Nesting too deep",
+					Detail:  fmt.Sprintf("Brackets are nested more than %d deep here; no suite needs that many. Simplify the expression, or split it with locals.", MaxNesting),
+					Subject: &hcl.Range{Filename: name, Start: pos, End: hcl.Pos{Line: line, Column: col + 1, Byte: i + 1}}}
+			}
+		case ')', ']', '}':
+			depth = max(depth-1, 0)
+		}
+		if c == '\n' {
+			line, col = line+1, 1
+		} else if c&0xC0 != 0x80 { // count characters, not UTF-8 continuation bytes
+			col++
+		}
+	}
+	return nil
+}
+
+// reason is the system's word for why a file could not be read.
+func reason(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return err.Error()
+}
+
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO (named pipe)"
+	case m&fs.ModeDevice != 0, m&fs.ModeCharDevice != 0:
+		return "a device"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m.IsDir():
+		return "a directory"
+	}
+	return "not a regular file"
+}
