@@ -116,7 +116,7 @@ func init() {
 			return nil
 		}),
 		Expect: []checks.Expectation{
-			checks.Equal("state", cty.String, `The exact state: "open" (a reply), "closed" (ICMP port unreachable), "filtered" (another ICMP unreachable) or "open|filtered" (silence).`).Validated(checks.OneOf(Open, Closed, Filtered, OpenFiltered)),
+			checks.Expect("state", `The exact state: "open" (a reply), "closed" (ICMP port unreachable), "filtered" (another ICMP unreachable) or "open|filtered" (silence).`, compareState).Validated(checks.OneOf(Open, Closed, Filtered, OpenFiltered)),
 			checks.Expect("reply_contains", "A string the reply (its first 4 KiB) must contain; a reply must have come.", compareReplyContains),
 			checks.Expect("delivered", "Whether the datagram must have arrived: with witness, seen at the destination; without, answered by the destination itself.", compareDelivered),
 		},
@@ -140,6 +140,19 @@ func decodeHex(s string) ([]byte, error) {
 		return nil, fmt.Errorf("expected hex digits, two per byte (spaces and colons may separate bytes): %v", err)
 	}
 	return b, nil
+}
+
+// compareState compares the state and, unmet, says what came back:
+// `"closed" (port unreachable from 198.18.0.2)`.
+func compareState(want string, got Result) *checks.Diff {
+	if got.State == want {
+		return nil
+	}
+	d := &checks.Diff{Expected: checks.Literal(want), Actual: checks.Literal(got.State)}
+	if got.Error != "" {
+		d.Actual += " (" + got.Error + ")"
+	}
+	return d
 }
 
 // compareReplyContains is met when a reply came and holds want.

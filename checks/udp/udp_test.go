@@ -163,7 +163,7 @@ udp "closed_ok" {
 	checktest.Expect(t, checktest.Run(t, src), []checktest.Want{
 		{Address: "udp.open", Status: runner.Pass},
 		{Address: "udp.wrong_reply", Status: runner.Fail, Diffs: []checks.Diff{{Field: "reply", Expected: `contains "PONG"`, Actual: `"pong"`}}},
-		{Address: "udp.closed", Status: runner.Fail, Diffs: []checks.Diff{{Field: "state", Expected: `"open"`, Actual: `"closed"`}}},
+		{Address: "udp.closed", Status: runner.Fail, Diffs: []checks.Diff{{Field: "state", Expected: `"open"`, Actual: `"closed" (port unreachable from 127.0.0.1)`}}},
 		{Address: "udp.closed_reply", Status: runner.Fail, Diffs: []checks.Diff{{Field: "reply", Expected: `contains "x"`, Actual: "no reply (closed)"}}},
 		{Address: "udp.closed_ok", Status: runner.Pass},
 	})
