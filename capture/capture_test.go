@@ -16,7 +16,6 @@ import (
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/nettest/nettest/checks"
 	"github.com/nettest/nettest/internal/lab"
 	"github.com/nettest/nettest/runner"
@@ -77,31 +76,14 @@ type captured struct {
 
 func readCapture(t *testing.T, path string) (section string, pkts []captured) {
 	t.Helper()
-	f, err := os.Open(path)
+	f, err := ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	r, err := pcapgo.NewNgReader(f, pcapgo.DefaultNgReaderOptions)
-	if err != nil {
-		t.Fatal(err)
+	for _, p := range f.Packets {
+		pkts = append(pkts, captured{packet: gopacket.NewPacket(p.Data, layers.LinkTypeRaw, gopacket.Default), comment: p.Comment})
 	}
-	for {
-		data, _, opts, err := r.ReadPacketDataWithOptions()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := gopacket.NewPacket(data, layers.LinkTypeRaw, gopacket.Default)
-		c := captured{packet: p}
-		if len(opts.Comments) > 0 {
-			c.comment = opts.Comments[0]
-		}
-		pkts = append(pkts, c)
-	}
-	return r.SectionInfo().Comment, pkts
+	return f.Comment, pkts
 }
 
 // TestFailingCheckKeepsItsOwnPackets: a check that fails after two attempts
@@ -268,4 +250,47 @@ func TestFileNames(t *testing.T) {
 			t.Errorf("fileName(%s) = %q, want %q", tt.address, got, tt.want)
 		}
 	}
+}
+
+// TestWatch: a witness's watch sees the datagram with its payload arrive,
+// whether or not anything reads the port, and not a datagram with other
+// bytes; a datagram sent before Wait is still seen.
+func TestWatch(t *testing.T) {
+	lab.RequireRoot(t)
+	port := closedUDPPort(t)
+	dst := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), port)
+	send := func(payload string) {
+		c, err := net.Dial("udp", dst.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Write([]byte(payload))
+		c.Close()
+	}
+	for _, tt := range []struct {
+		sent string
+		want bool
+	}{{"<14>nettest probe", true}, {"something else", false}} {
+		w, err := StartWatch(checks.WatchSpec{Protocol: "udp", Dst: dst, Payload: []byte("<14>nettest probe")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		send(tt.sent)
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		seen, err := w.Wait(ctx)
+		cancel()
+		if err != nil || seen != tt.want {
+			t.Errorf("sent %q: seen %t, %v; want %t", tt.sent, seen, err, tt.want)
+		}
+	}
+}
+
+func closedUDPPort(t *testing.T) uint16 {
+	t.Helper()
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	return uint16(pc.LocalAddr().(*net.UDPAddr).Port)
 }

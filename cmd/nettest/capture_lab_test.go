@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"io"
 	"net"
 	"os"
@@ -12,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gopacket/gopacket/pcapgo"
+	"github.com/nettest/nettest/capture"
 	"github.com/nettest/nettest/internal/lab"
 )
 
@@ -194,28 +193,15 @@ tcp "open" {
 // packetComments returns the set of packet comments in a pcapng file.
 func packetComments(t *testing.T, path string) map[string]bool {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, err := pcapgo.NewNgReader(f, pcapgo.DefaultNgReaderOptions)
+	f, err := capture.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	seen := map[string]bool{}
-	for {
-		_, _, opts, err := r.ReadPacketDataWithOptions()
-		if errors.Is(err, io.EOF) {
-			return seen
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, c := range opts.Comments {
-			seen[c] = true
-		}
+	for _, p := range f.Packets {
+		seen[p.Comment] = true
 	}
+	return seen
 }
 
 // TestCaptureNeedsNetRaw: without CAP_NET_RAW, --capture is a usage error

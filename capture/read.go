@@ -1,0 +1,54 @@
+package capture
+
+import (
+	"errors"
+	"io"
+	"os"
+	"time"
+
+	"github.com/gopacket/gopacket/pcapgo"
+)
+
+// File is a capture file as nettest wrote it, read back: for tools and
+// tests that look at what a check left.
+type File struct {
+	// Comment is the section's comment: the check, its verdict and flows.
+	Comment string
+	Packets []FilePacket
+}
+
+// FilePacket is one packet of a File, starting at its IP header.
+type FilePacket struct {
+	Data []byte
+	At   time.Time
+	// Comment names the check and the attempt.
+	Comment string
+}
+
+// ReadFile reads a pcapng file written by a Recorder.
+func ReadFile(path string) (*File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r, err := pcapgo.NewNgReader(f, pcapgo.DefaultNgReaderOptions)
+	if err != nil {
+		return nil, err
+	}
+	out := &File{Comment: r.SectionInfo().Comment}
+	for {
+		data, ci, opts, err := r.ReadPacketDataWithOptions()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		p := FilePacket{Data: data, At: ci.Timestamp}
+		if len(opts.Comments) > 0 {
+			p.Comment = opts.Comments[0]
+		}
+		out.Packets = append(out.Packets, p)
+	}
+}
