@@ -304,6 +304,26 @@ func TestHTMLFiltersInChromium(t *testing.T) {
 	if !strings.Contains(loaded.DOM, `<span id="f-count">1 of 15 checks</span>`) {
 		t.Error("the filters do not count what they show")
 	}
+
+	// Without JavaScript: no filters (they would do nothing), and the
+	// summary, the failures and every check are there.
+	// (A policy added to the page forbids its script: --dump-dom itself
+	// needs JavaScript, so the browser's switch would empty the dump.)
+	noScript := filepath.Join(t.TempDir(), "noscript.html")
+	policy := `<head>` + "\n" + `<meta http-equiv="Content-Security-Policy" content="script-src 'none'">`
+	if err := os.WriteFile(noScript, []byte(strings.Replace(page, "<head>", policy, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	plain := browser.Open(t, noScript, browser.Options{})
+	browser.AssertNoRequests(t, plain)
+	for _, want := range []string{`<form id="filters" hidden="">`, `<b>5</b>failed`, `<article class="f error" data-a="tcp.nope">`, `<span id="f-count"></span>`} {
+		if !strings.Contains(plain.DOM, want) {
+			t.Errorf("without JavaScript, the page lacks %s", want)
+		}
+	}
+	if strings.Contains(plain.DOM, `class="off"`) {
+		t.Error("without JavaScript, something is hidden")
+	}
 }
 
 func hasClass(n *html.Node, class string) bool {
