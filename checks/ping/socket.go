@@ -18,6 +18,7 @@ import (
 	"golang.org/x/net/icmp"
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
+	"golang.org/x/sys/unix"
 )
 
 // family is an IP version.
@@ -258,52 +259,67 @@ func (ep *endpoint) send(ctx context.Context, x *exchange, seq int, addr netip.A
 // echo replies, and ICMP errors about echo requests, to the exchange that
 // sent the request.
 func (ep *endpoint) read() {
-	buf := make([]byte, 1<<16)
-	proto, reply := 1, icmp.Type(ipv4.ICMPTypeEchoReply)
-	if ep.fam == v6 {
-		proto, reply = 58, ipv6.ICMPTypeEchoReply
+	if ep.kind == datagram {
+		// The errors wait in the socket's error queue (IP_RECVERR).
+		x := ep.only
+		icmperr.ReadLoop(ep.conn.(*net.UDPConn), ep.fam == v6, func(q icmperr.Queued) {
+			kind := errorKind(q.Type, q.Code, ep.fam)
+			if kind != "" && len(q.Packet) >= 8 && q.Dst == x.target.WithZone("") {
+				x.refusedBy(int(binary.BigEndian.Uint16(q.Packet[6:8])), icmpError{kind: kind, from: q.Offender})
+			}
+		}, func(b []byte, _ unix.Sockaddr, at time.Time) {
+			ep.echoReply(b, at)
+		})
+		return
 	}
+	buf := make([]byte, 1<<16)
 	for {
 		// A raw IPv4 socket returns the IP header too; the net package
 		// strips it, so buf starts at the ICMP header in every case.
 		n, peer, err := ep.conn.ReadFrom(buf)
 		at := time.Now()
-		if ep.kind == datagram {
-			// An ICMP error makes the socket readable and the read
-			// return the error's errno (ECONNREFUSED, EHOSTUNREACH…);
-			// the error itself waits in the error queue.
-			ep.readErrors()
-		}
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
-			// Pause so that a socket stuck in an error state cannot
-			// spin a CPU.
+			// Nothing else is expected: an unconnected raw socket
+			// reports no ICMP errors. Pause so that a socket stuck in
+			// an error state cannot spin a CPU.
 			time.Sleep(time.Millisecond)
 			continue
 		}
-		if ep.kind == raw && n >= 8 && isError(buf[0], ep.fam) {
+		if n >= 8 && isError(buf[0], ep.fam) {
 			ep.rawError(buf[:n], peer)
 			continue
 		}
-		m, err := icmp.ParseMessage(proto, buf[:n])
-		if err != nil || m.Type != reply {
-			continue
-		}
-		echo, ok := m.Body.(*icmp.Echo)
-		if !ok {
-			continue
-		}
-		x := ep.only
-		if ep.kind == raw {
-			ep.mu.Lock()
-			x = ep.byID[uint16(echo.ID)]
-			ep.mu.Unlock()
-		}
-		if x != nil {
-			x.reply(echo.Seq, echo.Data, at)
-		}
+		ep.echoReply(buf[:n], at)
+	}
+}
+
+// echoReply hands an echo reply (from its ICMP header on) to the exchange
+// whose request it answers: on a raw socket the one with its identifier,
+// on a datagram socket the socket's one exchange (the kernel demultiplexes).
+func (ep *endpoint) echoReply(b []byte, at time.Time) {
+	proto, reply := 1, icmp.Type(ipv4.ICMPTypeEchoReply)
+	if ep.fam == v6 {
+		proto, reply = 58, ipv6.ICMPTypeEchoReply
+	}
+	m, err := icmp.ParseMessage(proto, b)
+	if err != nil || m.Type != reply {
+		return
+	}
+	echo, ok := m.Body.(*icmp.Echo)
+	if !ok {
+		return
+	}
+	x := ep.only
+	if ep.kind == raw {
+		ep.mu.Lock()
+		x = ep.byID[uint16(echo.ID)]
+		ep.mu.Unlock()
+	}
+	if x != nil {
+		x.reply(echo.Seq, echo.Data, at)
 	}
 }
 
@@ -363,23 +379,6 @@ func (ep *endpoint) rawError(b []byte, peer net.Addr) {
 	if x != nil && q.Dst == x.target.WithZone("") {
 		x.refusedBy(int(seq), icmpError{kind: kind, from: from.Unmap()})
 	}
-}
-
-// readErrors drains the error queue of a datagram socket without waiting:
-// each entry is a request of ours (from its ICMP header on) and the ICMP
-// error about it.
-func (ep *endpoint) readErrors() {
-	sc, ok := ep.conn.(syscall.Conn)
-	if !ok || ep.only == nil {
-		return
-	}
-	x := ep.only
-	icmperr.DrainErrQueue(sc, ep.fam == v6, func(q icmperr.Queued) {
-		kind := errorKind(q.Type, q.Code, ep.fam)
-		if kind != "" && len(q.Packet) >= 8 && q.Dst == x.target.WithZone("") {
-			x.refusedBy(int(binary.BigEndian.Uint16(q.Packet[6:8])), icmpError{kind: kind, from: q.Offender})
-		}
-	})
 }
 
 // isPermission tells whether opening a socket failed for lack of privilege

@@ -103,40 +103,16 @@ func (t *trace) writeRecvErr(b []byte, ttl int, to *net.UDPAddr) error {
 	return err
 }
 
-// readQueue is the reader of a trace without the listener: it waits until
-// the socket has something and reads its error queue (the routers' and the
-// destination's ICMP errors) and its datagrams (echo replies), until the
-// socket is closed.
+// readQueue is the reader of a trace without the listener: the routers'
+// and the destination's ICMP errors from the error queue, echo replies as
+// datagrams, until the socket is closed.
 func (t *trace) readQueue() {
 	defer t.readers.Done()
-	rc, err := t.conn.SyscallConn()
-	if err != nil {
-		return
-	}
-	v6 := t.target.Is6()
-	buf := make([]byte, 1500)
-	for {
-		err := rc.Read(func(fd uintptr) bool {
-			icmperr.DrainFD(int(fd), v6, t.queuedError)
-			for range 1024 {
-				n, from, err := unix.Recvfrom(int(fd), buf, unix.MSG_DONTWAIT)
-				if errors.Is(err, unix.EAGAIN) {
-					break
-				}
-				// Another error is one left by an ICMP error (see
-				// writeRecvErr); it is cleared, and data may follow.
-				if err == nil && t.protocol == ICMP {
-					t.echoDatagram(buf[:n], from)
-				}
-			}
-			return false // wait for more
-		})
-		if errors.Is(err, net.ErrClosed) {
-			return
+	icmperr.ReadLoop(t.conn, t.target.Is6(), t.queuedError, func(b []byte, from unix.Sockaddr, at time.Time) {
+		if t.protocol == ICMP {
+			t.echoDatagram(b, from, at)
 		}
-		// Not expected (the poller reported an error state): do not spin.
-		time.Sleep(time.Millisecond)
-	}
+	})
 }
 
 // queuedError hands one error-queue entry to deliver, as the listener hands
@@ -169,7 +145,7 @@ func (t *trace) queuedError(q icmperr.Queued) {
 
 // echoDatagram hands an echo reply read from an ICMP datagram socket to
 // deliver; the kernel gives the socket only replies with its identifier.
-func (t *trace) echoDatagram(b []byte, from unix.Sockaddr) {
+func (t *trace) echoDatagram(b []byte, from unix.Sockaddr, at time.Time) {
 	reply := uint8(0)
 	if t.target.Is6() {
 		reply = 129
@@ -177,7 +153,7 @@ func (t *trace) echoDatagram(b []byte, from unix.Sockaddr) {
 	if len(b) < 8 || b[0] != reply {
 		return
 	}
-	a := answer{probe: -1, kind: echoReply, seq: binary.BigEndian.Uint16(b[6:]), at: time.Now()}
+	a := answer{probe: -1, kind: echoReply, seq: binary.BigEndian.Uint16(b[6:]), at: at}
 	switch sa := from.(type) {
 	case *unix.SockaddrInet4:
 		a.from = netip.AddrFrom4(sa.Addr)

@@ -2,11 +2,13 @@ package icmperr
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"os"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -188,4 +190,39 @@ func queued(oob []byte, v6 bool) (ExtendedErr, bool) {
 		}
 	}
 	return ExtendedErr{}, false
+}
+
+// ReadLoop reads a socket with IP_RECVERR set until it is closed: whenever
+// the socket has something, it hands every queued error to onError and
+// every datagram, with the time it was read, to onDatagram. Both queues are
+// read on the one wake-up the kernel gives for either (a queued error makes
+// the socket report EPOLLERR, which wakes a reader), so neither waits for
+// the other's next packet. A datagram read may instead report the errno an
+// ICMP error left on the socket; that clears it, and reading goes on.
+func ReadLoop(c *net.UDPConn, v6 bool, onError func(Queued), onDatagram func(b []byte, from unix.Sockaddr, at time.Time)) {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return
+	}
+	buf := make([]byte, 1<<16)
+	for {
+		err := rc.Read(func(fd uintptr) bool {
+			DrainFD(int(fd), v6, onError)
+			for range maxDrain {
+				n, from, err := unix.Recvfrom(int(fd), buf, unix.MSG_DONTWAIT)
+				if errors.Is(err, unix.EAGAIN) {
+					break
+				}
+				if err == nil {
+					onDatagram(buf[:n], from, time.Now())
+				}
+			}
+			return false // wait for more
+		})
+		if errors.Is(err, net.ErrClosed) {
+			return
+		}
+		// Not expected (the poller reported an error state): do not spin.
+		time.Sleep(time.Millisecond)
+	}
 }
