@@ -1,89 +1,22 @@
 package schema_test
 
 import (
-	"bufio"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"testing"
 
 	"github.com/hashicorp/hcl/v2"
-	_ "github.com/nettest/nettest/checks/all"
-	"github.com/nettest/nettest/runner"
+	"github.com/nettest/nettest/checks/checktest"
 	"github.com/nettest/nettest/schema"
 )
-
-// errorMarker is how a fixture marks the diagnostic expected on a line.
-var errorMarker = regexp.MustCompile(`#\s*ERROR:\s*(.+?)\s*$`)
 
 // TestInvalidFixtures loads each file of testdata/invalid and compares the
 // diagnostics, line by line, with the "# ERROR: summary" markers in the file.
 // Every marked line must get exactly that summary, and no other line any.
 func TestInvalidFixtures(t *testing.T) {
-	files, _ := filepath.Glob("testdata/invalid/*.nettest.hcl")
-	if len(files) == 0 {
-		t.Fatal("no fixtures found")
-	}
-	for _, file := range files {
-		t.Run(filepath.Base(file), func(t *testing.T) {
-			want := markers(t, file)
-			suite, diags := schema.Load([]string{file}, schema.Options{})
-			if !diags.HasErrors() {
-				_, diags = runner.NewPlan(suite, nil)
-			}
-			got := map[int][]string{}
-			for _, d := range diags {
-				if d.Severity != hcl.DiagError {
-					continue
-				}
-				if d.Subject == nil {
-					t.Errorf("diagnostic without a source range: %s: %s", d.Summary, d.Detail)
-					continue
-				}
-				got[d.Subject.Start.Line] = append(got[d.Subject.Start.Line], d.Summary)
-			}
-			for line, summary := range want {
-				if !contains(got[line], summary) {
-					t.Errorf("line %d: want %q, got %q", line, summary, got[line])
-				}
-			}
-			for line, summaries := range got {
-				if _, ok := want[line]; !ok {
-					t.Errorf("line %d: unexpected %q", line, summaries)
-				}
-			}
-			if t.Failed() {
-				t.Logf("all diagnostics:\n%s", text(diags))
-			}
-		})
-	}
-}
-
-func markers(t *testing.T, file string) map[int]string {
-	f, err := os.Open(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	out := map[int]string{}
-	sc := bufio.NewScanner(f)
-	for line := 1; sc.Scan(); line++ {
-		if m := errorMarker.FindStringSubmatch(sc.Text()); m != nil {
-			out[line] = m[1]
-		}
-	}
-	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
+	checktest.Fixtures(t, "testdata/invalid/*.nettest.hcl")
 }
 
 func text(diags hcl.Diagnostics) string {

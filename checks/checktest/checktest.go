@@ -7,6 +7,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -93,7 +94,7 @@ func Expect(t testing.TB, outcomes map[string]runner.Outcome, wants []Want) {
 }
 
 // Text writes diagnostics one per line: "line N: Summary: Detail".
-func Text(diags hcl.Diagnostics) string {
+func Text[D ~[]*hcl.Diagnostic](diags D) string {
 	var b strings.Builder
 	for _, d := range diags {
 		if d.Subject != nil {
@@ -116,3 +117,80 @@ func (r *recorder) Finished(o runner.Outcome) {
 	r.outcomes[o.Address] = o
 }
 func (r *recorder) End(runner.Summary) error { return nil }
+
+// errorMarker is a fixture's expected diagnostic: "# ERROR: SUMMARY" or
+// "# ERROR: SUMMARY: PART OF THE DETAIL", on the line the diagnostic points at.
+var errorMarker = regexp.MustCompile(`#\s*ERROR:\s*(.+?)\s*$`)
+
+// Fixtures loads and plans each file matching glob (testdata/invalid/*.nettest.hcl)
+// as a suite of its own and compares its error diagnostics, line by line,
+// with the "# ERROR:" markers in the file, as Terraform's tests do: every
+// marked line must get a diagnostic the marker describes, and no other line
+// any. A marker is the diagnostic's summary, optionally followed by ": " and
+// a part of its detail, so that a fixture says both what kind of error a
+// user gets and what it tells them.
+func Fixtures(t *testing.T, glob string) {
+	t.Helper()
+	files, _ := filepath.Glob(glob)
+	if len(files) == 0 {
+		t.Fatalf("no fixtures match %s", glob)
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			want := markers(t, file)
+			if len(want) == 0 {
+				t.Fatalf("%s has no # ERROR: markers", file)
+			}
+			suite, diags := schema.Load([]string{file}, schema.Options{})
+			if !diags.HasErrors() {
+				_, diags = runner.NewPlan(suite, nil)
+			}
+			got := map[int][]*hcl.Diagnostic{}
+			for _, d := range diags {
+				if d.Severity != hcl.DiagError {
+					continue
+				}
+				if d.Subject == nil {
+					t.Errorf("diagnostic without a source range: %s: %s", d.Summary, d.Detail)
+					continue
+				}
+				got[d.Subject.Start.Line] = append(got[d.Subject.Start.Line], d)
+			}
+			for line, marker := range want {
+				if !slices.ContainsFunc(got[line], func(d *hcl.Diagnostic) bool { return describes(marker, d) }) {
+					t.Errorf("line %d: want %q, got %s", line, marker, Text(got[line]))
+				}
+			}
+			for line, ds := range got {
+				if _, ok := want[line]; !ok {
+					t.Errorf("line %d: unexpected %s", line, Text(ds))
+				}
+			}
+		})
+	}
+}
+
+// describes reports whether marker is d's summary, or its summary and a
+// part of its detail in any case (details are capitalised sentences).
+func describes(marker string, d *hcl.Diagnostic) bool {
+	if marker == d.Summary {
+		return true
+	}
+	rest, ok := strings.CutPrefix(marker, d.Summary+": ")
+	return ok && strings.Contains(strings.ToLower(d.Detail), strings.ToLower(rest))
+}
+
+func markers(t *testing.T, file string) map[int]string {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[int]string{}
+	for n, line := range strings.Split(string(data), "\n") {
+		if m := errorMarker.FindStringSubmatch(line); m != nil {
+			out[n+1] = m[1]
+		}
+	}
+	return out
+}

@@ -13,55 +13,9 @@ import (
 )
 
 // TestLoadErrors shows the configuration errors a user gets for iptables
-// blocks, found before anything runs.
+// blocks, found before anything runs: testdata/invalid marks each on its line.
 func TestLoadErrors(t *testing.T) {
-	tests := []struct{ block, err string }{
-		{`table = "nats"
-		  chain = "INPUT"`, `"nats" is not one of "filter", "nat", "mangle", "raw", "security"`},
-		{`chain = "INPUT"
-		  rule  = "-A INPUT -p tcp --dport 22 -j ACCEPT"`, "write the rule without -A and the chain"},
-		{`chain = "INPUT"
-		  rule  = "-t nat -j ACCEPT"`, "the table goes in the table argument"},
-		{`chain = "INPUT"
-		  rule  = "-m comment --comment 'open -j ACCEPT"`, "unterminated single quote"},
-		{`chain = "INPUT -j ACCEPT"`, "contains a blank or a quote"},
-		{`chain     = "PREROUTING"
-		  rule      = "-j ACCEPT"
-		  from_port = 80`, "give either rule, or protocol, from_port and to_port (a port forward), not both"},
-		{`chain     = "PREROUTING"
-		  protocol  = "icmp"
-		  from_port = 80
-		  to_port   = 8080`, `"icmp" is not one of "tcp", "udp", "sctp"`},
-		{`chain     = "PREROUTING"
-		  protocol  = "tcp"
-		  from_port = 0
-		  to_port   = 8080`, "must be a whole number from 1 to 65535, got 0"},
-		{`chain     = "PREROUTING"
-		  protocol  = "tcp"
-		  from_port = 80
-		  to_port   = 70000`, "must be a whole number from 1 to 65535, got 70000"},
-		{`chain      = "PREROUTING"
-		  protocol   = "tcp"
-		  from_port  = 80
-		  to_port    = 8080
-		  to_address = "localhost"`, `"localhost" is not an IP address`},
-	}
-	for _, tt := range tests {
-		src := "iptables \"x\" {\n" + tt.block + "\nexpect {\npresent = true\n}\n}\n"
-		diags := checktest.Load(t, src)
-		if !diags.HasErrors() || !strings.Contains(strings.ToLower(checktest.Text(diags)), strings.ToLower(tt.err)) {
-			t.Errorf("loading\n%s\ngave:\n%s\nwant an error containing %q", src, checktest.Text(diags), tt.err)
-		}
-	}
-	diags := checktest.Load(t, `iptables "x" {
-		chain = "FORWARD"
-		expect {
-			policy = "drop"
-		}
-	}`)
-	if want := `"drop" is not one of "ACCEPT", "DROP"`; !strings.Contains(checktest.Text(diags), want) {
-		t.Errorf("policy = \"drop\" gave:\n%s\nwant %q", checktest.Text(diags), want)
-	}
+	checktest.Fixtures(t, "testdata/invalid/*.nettest.hcl")
 }
 
 // TestValidateArgs runs the whole-block check on the arguments object a
