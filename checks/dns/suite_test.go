@@ -2,7 +2,6 @@ package dns_test
 
 import (
 	"fmt"
-	"strings"
 	"testing"
 
 	"github.com/nettest/nettest/checks"
@@ -100,39 +99,10 @@ dns "dropped" {
 	})
 }
 
-// TestSuiteConfigErrors: bad arguments are configuration errors reported
-// before anything runs, on the line that holds them.
+// TestSuiteConfigErrors: bad arguments and expectations are configuration
+// errors reported before anything runs, on the line that holds them
+// (testdata/invalid marks each).
 func TestSuiteConfigErrors(t *testing.T) {
-	tests := []struct {
-		args string // the arguments of a dns block that expects NOERROR
-		want string
-	}{
-		{"name = \"example.test\"\ntype = \"ANY\"", `suite.nettest.hcl:3,`},
-		{"name = \"example.test\"\ntype = \"ANY\"", `"ANY" is not a supported record type`},
-		{"name = \"example.test\"\nserver = \"192.0.2.53:0\"", `port of "192.0.2.53:0" must be a whole number from 1 to 65535`},
-		{"name = \"example.test\"\nserver = \"udp://192.0.2.53\"", `without a scheme or path`},
-		{"name = \"example.test\"\nprotocol = \"tls\"", `"tls" is not one of "udp", "tcp"`},
-		{"name = \"a b\"", `"a b" is not a domain name`},
-		{"type = \"A\"", `"name" is required`},
-	}
-	for _, tc := range tests {
-		block := "dns \"x\" {\n" + tc.args + "\nexpect {\nrcode = \"NOERROR\"\n}\n}\n"
-		diags := checktest.Load(t, block)
-		if !diags.HasErrors() {
-			t.Errorf("loaded without error:\n%s", block)
-			continue
-		}
-		if text := checktest.Text(diags); !strings.Contains(text, tc.want) {
-			t.Errorf("diagnostics\n%s\ndo not say %q, for\n%s", text, tc.want, block)
-		}
-	}
+	checktest.Fixtures(t, "testdata/invalid/*.nettest.hcl")
 }
 
-// TestSuiteBadExpectation: an unknown response code in expect is refused
-// at load time.
-func TestSuiteBadExpectation(t *testing.T) {
-	diags := checktest.Load(t, "dns \"x\" {\n  name = \"example.test\"\n  expect {\n    rcode = \"NOTFOUND\"\n  }\n}\n")
-	if text := checktest.Text(diags); !strings.Contains(text, `"NOTFOUND" is not a DNS response code`) || !strings.Contains(text, ":4,") {
-		t.Errorf("diagnostics %q do not point at line 4 with the bad response code", text)
-	}
-}

@@ -3,7 +3,6 @@ package listen_test
 import (
 	"net"
 	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/nettest/nettest/checks"
@@ -46,17 +45,8 @@ listen "not_udp" {
 	})
 }
 
-// Bad arguments are refused before anything runs.
+// Bad arguments are refused before anything runs (testdata/invalid marks
+// each on its line).
 func TestInvalidArguments(t *testing.T) {
-	for _, tc := range []struct{ body, want string }{
-		{`port = 0`, "port"},
-		{`port = 80` + "\n" + `protocol = "sctp"`, `"tcp"`},
-		{`port = 80` + "\n" + `address = "localhost"`, `Must be an IP address such as "127.0.0.1" or "::", got "localhost"`},
-		{`protocol = "tcp"`, `"port" is required`},
-	} {
-		diags := checktest.Load(t, "listen \"x\" {\n"+tc.body+"\nexpect {\nlistening = true\n}\n}\n")
-		if text := checktest.Text(diags); !diags.HasErrors() || !strings.Contains(text, tc.want) {
-			t.Errorf("%s: diagnostics\n%s\nwant one containing %q", tc.body, text, tc.want)
-		}
-	}
+	checktest.Fixtures(t, "testdata/invalid/*.nettest.hcl")
 }

@@ -4,7 +4,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"strings"
 	"testing"
 
 	"github.com/nettest/nettest/checks"
@@ -75,44 +74,10 @@ ping "wrong_family" {
 	}
 }
 
-// TestArgumentsValidated: bad arguments and expectations are configuration
-// errors, found before anything runs, with a message that says what is wrong.
+// TestArgumentsValidated: bad arguments and expectations are refused at
+// load time (testdata/invalid marks each on its line).
 func TestArgumentsValidated(t *testing.T) {
-	tests := []struct {
-		name, body, want string
-	}{
-		{"no host", `packets = 3`, `"host" is required`},
-		{"empty host", `host = ""`, "must not be empty: give a host name or an IP address"},
-		{"count is not an argument", `host = "127.0.0.1"` + "\n" + `count = 3`, `count`},
-		{"zero packets", `host = "127.0.0.1"` + "\n" + `packets = 0`, "must be a whole number from 1 to 65535, got 0"},
-		{"fractional packets", `host = "127.0.0.1"` + "\n" + `packets = 1.5`, "must be a whole number from 1 to 65535, got 1.5"},
-		{"interval without unit", `host = "127.0.0.1"` + "\n" + `interval = "200"`, `"200" is not a duration`},
-		{"interval too short", `host = "127.0.0.1"` + "\n" + `interval = "100us"`, `must be at least 1ms, got "100us"`},
-		{"negative size", `host = "127.0.0.1"` + "\n" + `size = -1`, "must be a whole number from 0 to 65507, got -1"},
-		{"oversized payload", `host = "127.0.0.1"` + "\n" + `size = 65508`, "must be a whole number from 0 to 65507, got 65508"},
-		{"ttl 0", `host = "127.0.0.1"` + "\n" + `ttl = 0`, "must be a whole number from 1 to 255, got 0"},
-		{"ttl 256", `host = "127.0.0.1"` + "\n" + `ttl = 256`, "must be a whole number from 1 to 255, got 256"},
-		{"family ipv6", `host = "127.0.0.1"` + "\n" + `family = "ipv6"`, `"ipv6" is not one of "ip4", "ip6"`},
-		{"loss above 100", `host = "127.0.0.1"` + "\n" + `expect { max_loss_percent = 101 }`, "must be a percentage from 0 to 100, got 101"},
-		{"negative RTT bound", `host = "127.0.0.1"` + "\n" + `expect { max_avg_rtt_ms = -1 }`, "must not be negative, got -1"},
-		{"unknown expectation", `host = "127.0.0.1"` + "\n" + `expect { open = true }`, `open`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			body := tt.body
-			if !strings.Contains(body, "expect") {
-				body += "\nexpect { reachable = true }"
-			}
-			diags := checktest.Load(t, "ping \"p\" {\n"+body+"\n}\n")
-			if !diags.HasErrors() {
-				t.Fatalf("loaded without error, want one containing %q", tt.want)
-			}
-			// The loader starts the message with a capital letter.
-			if text := checktest.Text(diags); !strings.Contains(strings.ToLower(text), strings.ToLower(tt.want)) {
-				t.Errorf("got %s\nwant it to contain %q", text, tt.want)
-			}
-		})
-	}
+	checktest.Fixtures(t, "testdata/invalid/*.nettest.hcl")
 }
 
 // TestExampleSuiteValid: the example users copy loads.

@@ -1,7 +1,6 @@
 package traceroute_test
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/nettest/nettest/checks"
@@ -59,30 +58,8 @@ traceroute "never_reached" {
 	})
 }
 
-// Bad arguments are configuration errors, found before anything runs.
+// Bad arguments are configuration errors, found before anything runs
+// (testdata/invalid marks each on its line).
 func TestInvalidConfig(t *testing.T) {
-	for _, tc := range []struct {
-		name, body, want string
-	}{
-		{"max_hops too large", `max_hops = 65`, "from 1 to 64"},
-		{"max_hops zero", `max_hops = 0`, "from 1 to 64"},
-		{"protocol", `protocol = "sctp"`, `"sctp" is not one of "icmp", "udp", "tcp"`},
-		{"hop_timeout not a duration", `hop_timeout = "1"`, "is not a duration"},
-		{"hop_timeout zero", `hop_timeout = "0s"`, "longer than zero"},
-		{"queries", `queries = 11`, "from 1 to 10"},
-		{"port", `port = 70000`, "from 1 to 65535"},
-		{"via a name", `expect { via = ["router.example"] }`, `"router.example" is not an IP address`},
-		{"max_hops expectation not a number", `expect { max_hops = "many" }`, "a number is required"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			body := tc.body
-			if !strings.Contains(body, "expect") {
-				body += "\n  expect { reached = true }"
-			}
-			diags := checktest.Load(t, "traceroute \"x\" {\n  host = \"127.0.0.1\"\n  "+body+"\n}\n")
-			if !diags.HasErrors() || !strings.Contains(checktest.Text(diags), tc.want) {
-				t.Fatalf("got diagnostics %q, want an error containing %q", checktest.Text(diags), tc.want)
-			}
-		})
-	}
+	checktest.Fixtures(t, "testdata/invalid/*.nettest.hcl")
 }
