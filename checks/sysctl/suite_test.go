@@ -72,17 +72,7 @@ sysctl "missing" {
 }
 
 // TestInvalidKey: a key that could leave /proc/sys is refused before
-// anything runs.
+// anything runs (testdata/invalid).
 func TestInvalidKey(t *testing.T) {
-	diags := checktest.Load(t, `
-sysctl "escape" {
-  key = "net/../../etc/shadow"
-  expect {
-    value = "x"
-  }
-}
-`)
-	if text := checktest.Text(diags); !diags.HasErrors() || !strings.Contains(text, `has an empty, "." or ".." component`) {
-		t.Fatalf("diagnostics:\n%s", text)
-	}
+	checktest.Fixtures(t, "testdata/invalid/*.nettest.hcl")
 }

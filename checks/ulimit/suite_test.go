@@ -78,16 +78,7 @@ ulimit "nginx" {
 }
 
 // TestInvalidLimit: a limit that is neither a number nor "unlimited" is
-// refused before anything runs.
+// refused before anything runs (testdata/invalid).
 func TestInvalidLimit(t *testing.T) {
-	diags := checktest.Load(t, `
-ulimit "self" {
-  expect {
-    nofile_min = "lots"
-  }
-}
-`)
-	if text := checktest.Text(diags); !diags.HasErrors() || !strings.Contains(text, `"lots" is not a limit`) {
-		t.Fatalf("diagnostics:\n%s", text)
-	}
+	checktest.Fixtures(t, "testdata/invalid/*.nettest.hcl")
 }
