@@ -177,47 +177,9 @@ http "silent" {
 }
 
 // TestSuiteErrors: mistakes are configuration errors found before anything
-// runs, pointing at the line.
+// runs, pointing at the line (testdata/invalid marks each).
 func TestSuiteErrors(t *testing.T) {
-	tests := []struct {
-		name string
-		src  string
-		want string
-	}{
-		{"url without scheme", `http "a" {
-  url = "127.0.0.1:8080/"
-  expect { status = 200 }
-}`, `is not an absolute URL with scheme http or https; write it whole, such as "http://127.0.0.1:8080/"`},
-		{"status as a string", `http "a" {
-  url = "http://127.0.0.1/"
-  expect { status = "200" }
-}`, "status must be a number such as 200"},
-		{"bad regex", `http "a" {
-  url = "http://127.0.0.1/"
-  expect { body_matches = "(" }
-}`, "invalid regular expression"},
-		{"unknown expectation", `http "a" {
-  url = "http://127.0.0.1/"
-  expect { status_code = 200 }
-}`, "status_code"},
-		{"bad body_limit", `http "a" {
-  url        = "http://127.0.0.1/"
-  body_limit = -5
-  expect { status = 200 }
-}`, "must be a whole number from 0"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			diags := checktest.Load(t, tt.src)
-			if !diags.HasErrors() {
-				t.Fatal("the suite loads, want an error")
-			}
-			// The loader capitalises messages into sentences.
-			if text := checktest.Text(diags); !strings.Contains(strings.ToLower(text), strings.ToLower(tt.want)) {
-				t.Errorf("diagnostics:\n%s\nwant them to contain %q", text, tt.want)
-			}
-		})
-	}
+	checktest.Fixtures(t, "testdata/invalid/*.nettest.hcl")
 }
 
 func sameDiffs(a, b []checks.Diff) bool {
