@@ -15,6 +15,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/nettest/nettest/checks"
+	"github.com/nettest/nettest/report"
 	"github.com/nettest/nettest/runner"
 	"github.com/nettest/nettest/schema"
 
@@ -74,21 +75,42 @@ type Want struct {
 // no outcome besides. Each difference is a test error naming the address.
 func Expect(t testing.TB, outcomes map[string]runner.Outcome, wants []Want) {
 	t.Helper()
+	seen := make(map[string]Want, len(outcomes))
+	for address, o := range outcomes {
+		seen[address] = Want{Address: address, Status: o.Status, Message: o.Message, Diffs: o.Diffs}
+	}
+	expect(t, seen, wants)
+}
+
+// ExpectReported is Expect for the results of a JSON-lines report, as a
+// lab test gets them from the nettest binary (lab.Host.Nettest): the one
+// way a kind's tests state the outcomes they expect, in-process or not.
+func ExpectReported(t testing.TB, results []report.Result, wants []Want) {
+	t.Helper()
+	seen := make(map[string]Want, len(results))
+	for _, r := range results {
+		seen[r.Address] = Want{Address: r.Address, Status: runner.Status(r.Status), Message: r.Message, Diffs: r.TextDiffs()}
+	}
+	expect(t, seen, wants)
+}
+
+func expect(t testing.TB, seen map[string]Want, wants []Want) {
+	t.Helper()
 	wanted := map[string]bool{}
 	for _, w := range wants {
 		wanted[w.Address] = true
-		o, ok := outcomes[w.Address]
+		got, ok := seen[w.Address]
 		if !ok {
 			t.Errorf("%s: no outcome", w.Address)
 			continue
 		}
-		if o.Status != w.Status || !strings.Contains(o.Message, w.Message) || !slices.Equal(o.Diffs, w.Diffs) {
-			t.Errorf("%s: %s %q %+v\nwant %s containing %q %+v", w.Address, o.Status, o.Message, o.Diffs, w.Status, w.Message, w.Diffs)
+		if got.Status != w.Status || !strings.Contains(got.Message, w.Message) || !slices.Equal(got.Diffs, w.Diffs) {
+			t.Errorf("%s: %s %q %+v\nwant %s containing %q %+v", w.Address, got.Status, got.Message, got.Diffs, w.Status, w.Message, w.Diffs)
 		}
 	}
-	for address, o := range outcomes {
+	for address, got := range seen {
 		if !wanted[address] {
-			t.Errorf("%s: %s %q %+v, an outcome the test does not expect", address, o.Status, o.Message, o.Diffs)
+			t.Errorf("%s: %s %q %+v, an outcome the test does not expect", address, got.Status, got.Message, got.Diffs)
 		}
 	}
 }

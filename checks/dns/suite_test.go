@@ -105,4 +105,3 @@ dns "dropped" {
 func TestSuiteConfigErrors(t *testing.T) {
 	checktest.Fixtures(t, "testdata/invalid/*.nettest.hcl")
 }
-

@@ -2,12 +2,13 @@ package neighbor_test
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/nettest/nettest/checks"
+	"github.com/nettest/nettest/checks/checktest"
 	"github.com/nettest/nettest/internal/lab"
+	"github.com/nettest/nettest/runner"
 )
 
 // TestCLIInLab runs neighbor blocks with the nettest binary inside a
@@ -60,24 +61,10 @@ neighbor "unused_expected_present" {
 	if code != 1 {
 		t.Errorf("exit code = %d, want 1\n%s", code, out)
 	}
-	results := lab.ByAddress(list)
-	tests := []struct {
-		Address, Status, Message string
-		Diffs                    []checks.Diff
-	}{
-		{Address: "neighbor.server", Status: "pass"},
-		{Address: "neighbor.unused", Status: "pass"},
-		{Address: "neighbor.static", Status: "pass"},
-		{Address: "neighbor.unused_expected_present", Status: "fail", Diffs: []checks.Diff{{Field: "present", Expected: "true", Actual: "false"}}},
-	}
-	for _, want := range tests {
-		got, ok := results[want.Address]
-		if !ok {
-			t.Errorf("%s: not reported", want.Address)
-			continue
-		}
-		if got.Status != want.Status || got.Message != want.Message || !slices.Equal(got.TextDiffs(), want.Diffs) {
-			t.Errorf("%s: %s %q %+v\nwant %s %q %+v", want.Address, got.Status, got.Message, got.TextDiffs(), want.Status, want.Message, want.Diffs)
-		}
-	}
+	checktest.ExpectReported(t, list, []checktest.Want{
+		{Address: "neighbor.server", Status: runner.Pass},
+		{Address: "neighbor.unused", Status: runner.Pass},
+		{Address: "neighbor.static", Status: runner.Pass},
+		{Address: "neighbor.unused_expected_present", Status: runner.Fail, Diffs: []checks.Diff{{Field: "present", Expected: "true", Actual: "false"}}},
+	})
 }

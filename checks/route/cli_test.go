@@ -2,12 +2,12 @@ package route_test
 
 import (
 	"fmt"
-	"slices"
-	"strings"
 	"testing"
 
 	"github.com/nettest/nettest/checks"
+	"github.com/nettest/nettest/checks/checktest"
 	"github.com/nettest/nettest/internal/lab"
+	"github.com/nettest/nettest/runner"
 )
 
 // TestCLIInLab runs route blocks with the nettest binary inside a
@@ -67,25 +67,11 @@ route "bad_interface" {
 	if code != 1 {
 		t.Errorf("exit code = %d, want 1\n%s", code, out)
 	}
-	results := lab.ByAddress(list)
-	tests := []struct {
-		Address, Status, Message string
-		Diffs                    []checks.Diff
-	}{
-		{Address: "route.on_link", Status: "pass"},
-		{Address: "route.via_gateway", Status: "pass"},
-		{Address: "route.no_route", Status: "pass"},
-		{Address: "route.wrong_gateway", Status: "fail", Diffs: []checks.Diff{{Field: "gateway", Expected: `"198.18.5.254"`, Actual: `"198.18.5.2"`}}},
-		{Address: "route.bad_interface", Status: "error", Message: `no interface named "eth9" in this network namespace`},
-	}
-	for _, want := range tests {
-		got, ok := results[want.Address]
-		if !ok {
-			t.Errorf("%s: not reported", want.Address)
-			continue
-		}
-		if got.Status != want.Status || !strings.Contains(got.Message, want.Message) || !slices.Equal(got.TextDiffs(), want.Diffs) {
-			t.Errorf("%s: %s %q %+v\nwant %s containing %q %+v", want.Address, got.Status, got.Message, got.TextDiffs(), want.Status, want.Message, want.Diffs)
-		}
-	}
+	checktest.ExpectReported(t, list, []checktest.Want{
+		{Address: "route.on_link", Status: runner.Pass},
+		{Address: "route.via_gateway", Status: runner.Pass},
+		{Address: "route.no_route", Status: runner.Pass},
+		{Address: "route.wrong_gateway", Status: runner.Fail, Diffs: []checks.Diff{{Field: "gateway", Expected: `"198.18.5.254"`, Actual: `"198.18.5.2"`}}},
+		{Address: "route.bad_interface", Status: runner.Error, Message: `no interface named "eth9" in this network namespace`},
+	})
 }
