@@ -70,8 +70,8 @@ ulimit "nginx" {
 		{Address: "ulimit.self", Status: runner.Pass},
 		{Address: "ulimit.by_pid", Status: runner.Pass},
 		{Address: "ulimit.by_name", Status: runner.Fail, Diffs: []checks.Diff{
-			{Field: "nofile", Expected: "at least 4096", Actual: "512"},
-			{Field: "nofile_hard", Expected: `at least "unlimited"`, Actual: "1000"},
+			{Field: "nofile", Expected: "at least 4096", Actual: fmt.Sprintf("512 (of %q (PID %d))", name[:15], pid)},
+			{Field: "nofile_hard", Expected: `at least "unlimited"`, Actual: fmt.Sprintf("1000 (of %q (PID %d))", name[:15], pid)},
 		}},
 		{Address: "ulimit.nginx", Status: runner.Error, Message: "no process named nettest-no-such-process is running"},
 	})

@@ -193,7 +193,7 @@ func bound(name, field, phrase, doc string, ok func(int) bool) checks.Expectatio
 	return checks.Expectation{Name: name, Type: cty.DynamicPseudoType, Doc: doc, Validate: ValidLimit, Compare: func(want, result cty.Value) *checks.Diff {
 		got := checks.Field(result, field)
 		w, werr := limitValue(want)
-		diff := &checks.Diff{Field: field, Expected: phrase + " " + checks.Show(want), Actual: showLimit(got)}
+		diff := &checks.Diff{Field: field, Expected: phrase + " " + checks.Show(want), Actual: showLimit(got) + readFrom(result)}
 		if werr != nil || got.Type() != cty.Number || !got.IsKnown() || got.IsNull() {
 			return diff
 		}
@@ -227,25 +227,55 @@ func Probe(ctx context.Context, cfg Config) (Result, error) {
 	}
 
 	dir := "/proc/" + strconv.Itoa(r.PID)
+	// The name first, so that every failure says which process it read.
+	if comm, err := os.ReadFile(dir + "/comm"); err == nil {
+		r.Process = strings.TrimSuffix(string(comm), "\n")
+	}
+	who := processName(r.Process, r.PID)
 	f, err := os.Open(dir + "/limits")
 	if err != nil {
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			return r, fmt.Errorf("no process with PID %d is running", r.PID)
 		case errors.Is(err, fs.ErrPermission):
-			return r, fmt.Errorf("cannot read the limits of PID %d: permission denied on %s/limits; run nettest as root or as the process's user", r.PID, dir)
+			return r, fmt.Errorf("cannot read the limits of %s: permission denied on %s/limits; run nettest as root or as the process's user", who, dir)
 		}
-		return r, fmt.Errorf("cannot read the limits of PID %d: %v", r.PID, err)
+		return r, fmt.Errorf("cannot read the limits of %s: %v", who, err)
 	}
 	defer f.Close()
 	r.Soft, r.Hard, err = parseLimits(f)
 	if err != nil {
-		return r, fmt.Errorf("cannot read the limits of PID %d from %s/limits: %v", r.PID, dir, err)
-	}
-	if comm, err := os.ReadFile(dir + "/comm"); err == nil {
-		r.Process = strings.TrimSuffix(string(comm), "\n")
+		return r, fmt.Errorf("cannot read the limits of %s from %s/limits: %v", who, dir, err)
 	}
 	return r, nil
+}
+
+// processName names a process for messages: "nginx" (PID 812), or PID 812
+// when its name is unknown.
+func processName(name string, pid int) string {
+	if name == "" {
+		return fmt.Sprintf("PID %d", pid)
+	}
+	return fmt.Sprintf("%q (PID %d)", name, pid)
+}
+
+// readFrom says, in an unmet expectation, whose limit it was: the process
+// the check read, which is not always the one meant when several share a
+// name. It is "" for a result without a PID.
+func readFrom(result cty.Value) string {
+	name, pid := checks.Field(result, "process"), checks.Field(result, "pid")
+	n, p := "", 0
+	if name.Type() == cty.String && name.IsKnown() && !name.IsNull() {
+		n = name.AsString()
+	}
+	if pid.Type() == cty.Number && pid.IsKnown() && !pid.IsNull() {
+		i, _ := pid.AsBigFloat().Int64()
+		p = int(i)
+	}
+	if p == 0 {
+		return ""
+	}
+	return " (of " + processName(n, p) + ")"
 }
 
 // parseLimits reads the table of /proc/PID/limits. Its columns are padded

@@ -2,6 +2,7 @@ package ulimit
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -154,8 +155,8 @@ func TestChildProcess(t *testing.T) {
 		{name: "missed", expect: map[string]cty.Value{
 			"nofile_min": cty.NumberIntVal(65536), "nofile_hard_min": cty.StringVal("unlimited"),
 		}, diffs: []checks.Diff{
-			{Field: "nofile", Expected: "at least 65536", Actual: "512"},
-			{Field: "nofile_hard", Expected: `at least "unlimited"`, Actual: "1000"},
+			{Field: "nofile", Expected: "at least 65536", Actual: fmt.Sprintf("512 (of %q (PID %d))", name[:15], pid)},
+			{Field: "nofile_hard", Expected: `at least "unlimited"`, Actual: fmt.Sprintf("1000 (of %q (PID %d))", name[:15], pid)},
 		}},
 	}
 	for _, args := range []cty.Value{byPID, byName} {

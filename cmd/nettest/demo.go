@@ -59,7 +59,8 @@ func cmdDemo(args []string, c cli) int {
 	for name, value := range lab.vars {
 		vars = append(vars, schema.EnvPrefix+name+"="+value)
 	}
-	fmt.Fprintf(stdout, "Demo: web server on 127.0.0.1:%s, DNS server on %s; running the quickstart suite.\n\n", lab.vars["web_port"], lab.vars["dns_server"])
+	// On stderr: with --json, stdout must hold JSON lines only.
+	fmt.Fprintf(c.stderr, "Demo: web server on 127.0.0.1:%s, DNS server on %s; running the quickstart suite.\n\n", lab.vars["web_port"], lab.vars["dns_server"])
 	return cmdTest(append(args, dir), c.withEnv(vars...))
 }
 

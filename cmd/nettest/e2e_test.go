@@ -406,3 +406,47 @@ func TestFmtOnAFullDisk(t *testing.T) {
 		t.Errorf("a temporary file was left behind: %v", entries)
 	}
 }
+
+// TestDemoJSONIsOnlyJSON: with --json, stdout holds JSON lines and nothing
+// else; the banner goes to stderr.
+func TestDemoJSONIsOnlyJSON(t *testing.T) {
+	r := nettest(t, "demo", "--json")
+	if r.code != 0 || !strings.Contains(r.stderr, "Demo: web server on 127.0.0.1:") {
+		t.Errorf("demo --json: exit %d\n%s", r.code, r.stderr)
+	}
+	for n, line := range strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n") {
+		if !json.Valid([]byte(line)) {
+			t.Errorf("stdout line %d is not JSON: %q", n+1, line)
+		}
+	}
+}
+
+// TestPlanShowsSkipped: a check whose skip is known true before the run
+// reads as skipped in the plan; one whose skip waits on a result does not.
+func TestPlanShowsSkipped(t *testing.T) {
+	suite := filepath.Join(t.TempDir(), "s.nettest.hcl")
+	os.WriteFile(suite, []byte(`variable "off" {
+  default = true
+}
+tcp "a" {
+  host = "127.0.0.1"
+  port = 1
+  skip = var.off
+  expect {
+    open = false
+  }
+}
+tcp "b" {
+  host = "127.0.0.1"
+  port = 1
+  skip = tcp.a.open
+  expect {
+    open = false
+  }
+}
+`), 0o644)
+	r := nettest(t, "plan", suite)
+	if r.code != 0 || !strings.Contains(r.stdout, "tcp.a  ("+suite+":4)  skipped: skip is true\n") || strings.Contains(r.stdout, ":12)  skipped") {
+		t.Errorf("plan: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}

@@ -55,7 +55,12 @@ func planText(plan *runner.Plan, shard string) string {
 // planInstance writes the plan's entry for the n-th check of the run.
 func planInstance(b *strings.Builder, n int, inst *schema.Instance) {
 	r := inst.Range()
-	fmt.Fprintf(b, "\n%4d  %s  (%s:%d)\n", n+1, inst.Address, r.Filename, r.Start.Line)
+	skipped := ""
+	if skip, _ := inst.Bind(nil).Skip(); skip {
+		// Known before the run: the test run will report it skipped.
+		skipped = "  skipped: skip is true"
+	}
+	fmt.Fprintf(b, "\n%4d  %s  (%s:%d)%s\n", n+1, inst.Address, r.Filename, r.Start.Line, skipped)
 	later := "run"
 	if len(inst.Deps) > 0 {
 		later = strings.Join(depAddresses(inst), ", ")
