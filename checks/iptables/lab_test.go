@@ -6,9 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nettest/nettest/checks/checktest"
 	"github.com/nettest/nettest/internal/lab"
 	"github.com/nettest/nettest/report"
-	"github.com/nettest/nettest/runner"
 )
 
 // runNettest runs the nettest binary with args inside h (through wrapper,
@@ -42,16 +42,7 @@ func TestPortForwardProvenTwice(t *testing.T) {
 	if code != 1 {
 		t.Errorf("exit code %d, want 1 (three checks fail, one errors)\n%s", code, out)
 	}
-	for addr, w := range labWant {
-		r, ok := got[addr]
-		if !ok {
-			t.Errorf("%s: not reported\n%s", addr, out)
-			continue
-		}
-		if g := (outcome{status: runner.Status(r.Status), diffs: r.TextDiffs(), message: r.Message}); !sameOutcome(g, w) {
-			t.Errorf("%s: %+v, want %+v", addr, g, w)
-		}
-	}
+	checkReported(t, got, labWant)
 
 	// The example suite, in its two halves: the rules on the server...
 	example := exampleDir(t)
@@ -154,4 +145,14 @@ iptables "redirect" {
 	if code != 1 || r.Status != "error" || !strings.Contains(r.Message, want) {
 		t.Errorf("as nobody: exit code %d, %s %q; want 1, error %q\n%s", code, r.Status, r.Message, want, out)
 	}
+}
+
+// checkReported is checktest.ExpectReported over results by address.
+func checkReported(t *testing.T, results map[string]report.Result, wants []checktest.Want) {
+	t.Helper()
+	list := make([]report.Result, 0, len(results))
+	for _, r := range results {
+		list = append(list, r)
+	}
+	checktest.ExpectReported(t, list, wants)
 }

@@ -1,8 +1,6 @@
 package iptables_test
 
 import (
-	"reflect"
-	"strings"
 	"testing"
 
 	"github.com/nettest/nettest/checks"
@@ -184,29 +182,22 @@ tcp "after_rule" {
 }
 `
 
-// outcome is the part of a check's outcome the lab tests compare.
-type outcome struct {
-	status  runner.Status
-	diffs   []checks.Diff
-	message string
-}
-
-var labWant = map[string]outcome{
-	"iptables.rule":             {status: runner.Pass},
-	"iptables.forward":          {status: runner.Pass},
-	"iptables.no_https_forward": {status: runner.Pass},
-	"iptables.missing": {status: runner.Fail, diffs: []checks.Diff{{Field: "present", Expected: "true",
+var labWant = []checktest.Want{
+	{Address: "iptables.rule", Status: runner.Pass},
+	{Address: "iptables.forward", Status: runner.Pass},
+	{Address: "iptables.no_https_forward", Status: runner.Pass},
+	{Address: "iptables.missing", Status: runner.Fail, Diffs: []checks.Diff{{Field: "present", Expected: "true",
 		Actual: `false (the chain holds ["-p tcp -m tcp --dport 80 -j REDIRECT --to-ports 8080", "-i lo -p udp -m multiport --dports 5300:5399 -j DNAT --to-destination 127.0.0.1:53"])`}}},
-	"iptables.forward_unwanted": {status: runner.Fail, diffs: []checks.Diff{{Field: "present", Expected: "false",
+	{Address: "iptables.forward_unwanted", Status: runner.Fail, Diffs: []checks.Diff{{Field: "present", Expected: "false",
 		Actual: `true (matched "-p tcp -m tcp --dport 80 -j REDIRECT --to-ports 8080")`}}},
-	"iptables.forward_policy": {status: runner.Pass},
-	"iptables.input_policy":   {status: runner.Fail, diffs: []checks.Diff{{Field: "policy", Expected: `"DROP"`, Actual: `"ACCEPT"`}}},
-	"iptables.ssh_rejected":   {status: runner.Pass},
-	"iptables.telnet_dropped": {status: runner.Pass},
-	"iptables.rules_listed":   {status: runner.Pass},
-	"iptables.no_chain": {status: runner.Error,
-		message: "chain DOCKER does not exist in table nat (its chains: PREROUTING, INPUT, OUTPUT, POSTROUTING); check the chain's name, its case and the table"},
-	"tcp.after_rule": {status: runner.Pass},
+	{Address: "iptables.forward_policy", Status: runner.Pass},
+	{Address: "iptables.input_policy", Status: runner.Fail, Diffs: []checks.Diff{{Field: "policy", Expected: `"DROP"`, Actual: `"ACCEPT"`}}},
+	{Address: "iptables.ssh_rejected", Status: runner.Pass},
+	{Address: "iptables.telnet_dropped", Status: runner.Pass},
+	{Address: "iptables.rules_listed", Status: runner.Pass},
+	{Address: "iptables.no_chain", Status: runner.Error,
+		Message: "chain DOCKER does not exist in table nat (its chains: PREROUTING, INPUT, OUTPUT, POSTROUTING); check the chain's name, its case and the table"},
+	{Address: "tcp.after_rule", Status: runner.Pass},
 }
 
 // TestSuite runs labSuite in the test process (with iptables run inside the
@@ -214,31 +205,5 @@ var labWant = map[string]outcome{
 func TestSuite(t *testing.T) {
 	_, srv := server(t)
 	inNamespace(t, srv, defaultBackend)
-	out := checktest.Run(t, labSuite)
-	for addr, w := range labWant {
-		o, ok := out[addr]
-		if !ok {
-			t.Errorf("%s: no outcome", addr)
-			continue
-		}
-		got := outcome{status: o.Status, diffs: o.Diffs, message: o.Message}
-		if !sameOutcome(got, w) {
-			t.Errorf("%s: %+v, want %+v", addr, got, w)
-		}
-	}
-	if len(out) != len(labWant) {
-		t.Errorf("%d outcomes, want %d", len(out), len(labWant))
-	}
-}
-
-// sameOutcome compares statuses, diffs (for verdicts) and messages (for
-// errors, which need only contain the wanted text).
-func sameOutcome(got, want outcome) bool {
-	if got.status != want.status || !strings.Contains(got.message, want.message) {
-		return false
-	}
-	if want.status == runner.Error {
-		return true
-	}
-	return reflect.DeepEqual(got.diffs, want.diffs) || len(got.diffs) == 0 && len(want.diffs) == 0
+	checktest.Expect(t, checktest.Run(t, labSuite), labWant)
 }
