@@ -50,6 +50,22 @@ func newVantageLab(t *testing.T) *vantageLab {
 	return x
 }
 
+// bastionVantage declares the lab's bastion as an ssh vantage, with the
+// variables vars gives.
+const bastionVantage = `
+variable "key_file" { type = string }
+variable "known_hosts" { type = string }
+
+vantage "bastion" {
+  ssh {
+    host             = "198.18.1.2"
+    user             = "root"
+    private_key_file = var.key_file
+    known_hosts_file = var.known_hosts
+  }
+}
+`
+
 func (x *vantageLab) vars() []string {
 	return []string{"--var", "blue_netns=" + x.blue.Name(), "--var", "key_file=" + x.sshd.KeyFile, "--var", "known_hosts=" + x.sshd.KnownHosts}
 }
@@ -197,19 +213,7 @@ tcp "web" {
 // bastion is left with no agent and no copy.
 func TestVantageAgentKilled(t *testing.T) {
 	x := newVantageLab(t)
-	suite := lab.SuiteDir(t, map[string]string{"killed.nettest.hcl": `
-variable "key_file" { type = string }
-variable "known_hosts" { type = string }
-
-vantage "bastion" {
-  ssh {
-    host             = "198.18.1.2"
-    user             = "root"
-    private_key_file = var.key_file
-    known_hosts_file = var.known_hosts
-  }
-}
-
+	suite := lab.SuiteDir(t, map[string]string{"killed.nettest.hcl": bastionVantage + `
 # Filtered from the bastion too (nothing at .77): each waits its timeout.
 tcp "slow" {
   for_each = toset(["1", "2", "3"])
@@ -320,19 +324,7 @@ func noAgentsLeft(t *testing.T, h *lab.Host, tmp string) {
 // or copied on the bastion. validate and plan, before, never connect.
 func TestVantageInterrupted(t *testing.T) {
 	x := newVantageLab(t)
-	suite := lab.SuiteDir(t, map[string]string{"slow.nettest.hcl": `
-variable "key_file" { type = string }
-variable "known_hosts" { type = string }
-
-vantage "bastion" {
-  ssh {
-    host             = "198.18.1.2"
-    user             = "root"
-    private_key_file = var.key_file
-    known_hosts_file = var.known_hosts
-  }
-}
-
+	suite := lab.SuiteDir(t, map[string]string{"slow.nettest.hcl": bastionVantage + `
 vantage "nowhere" {
   ssh {
     host             = "198.18.2.77"
