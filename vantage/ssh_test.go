@@ -127,6 +127,23 @@ func TestSSHVantage(t *testing.T) {
 	if st := v.GetAttr("state").AsString(); st != "closed" {
 		t.Errorf("tcp 127.0.0.1:22 on the inner host (sshd listens on 198.18.2.2 only): %q, want closed", st)
 	}
+	// With agent_path, the nettest already there runs and nothing is copied.
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	installed := x.vantage("installed", x.bastionSSHD)
+	installed.SSH.AgentPath = self
+	s2 := x.set(installed)
+	tcp, args = tcpArgs("198.18.2.2", 80)
+	if v, err := s2.Prober("installed").Probe(ctx, tcp, args); err != nil || v.GetAttr("state").AsString() != "open" {
+		t.Errorf("with agent_path: %v %v", v, err)
+	}
+	if c := s2.remotes["installed"].conn.l.copiedTo; c != "" {
+		t.Errorf("with agent_path, nettest was copied to %s", c)
+	}
+	s2.Close()
+
 	copied := []string{s.remotes["bastion"].conn.l.copiedTo, s.remotes["inner"].conn.l.copiedTo}
 	if len(agentProcesses(t, x.bastion)) != 1 || len(agentProcesses(t, x.inner)) != 1 {
 		t.Errorf("want one agent on each host, got %v and %v", agentProcesses(t, x.bastion), agentProcesses(t, x.inner))
