@@ -565,3 +565,28 @@ func planOf(t *testing.T, src string) *runner.Plan {
 	}
 	return plan
 }
+
+// TestExpectsNothingOnceKnown: expectations that are all null once their
+// dependency has run checked nothing, so the check errors, as the same
+// check known to expect nothing before the run is a configuration error.
+func TestExpectsNothingOnceKnown(t *testing.T) {
+	rec, _ := run(t, context.Background(), `
+fake "a" {
+  value = "a"
+  expect {
+    ok = true
+  }
+}
+fake "b" {
+  value = "b"
+  expect {
+    ok    = fake.a.ok ? null : true
+    value = fake.a.ok ? null : "b"
+  }
+}
+`, 2)
+	b := rec.outcomes["fake.b"]
+	if b.Status != runner.Error || !strings.Contains(b.Message, "Check expects nothing") {
+		t.Errorf("fake.b: %s %q", b.Status, b.Message)
+	}
+}
