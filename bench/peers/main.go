@@ -85,16 +85,18 @@ func main() {
 	for _, w := range strings.Split(*work, ",") {
 		kind, count, _ := strings.Cut(strings.TrimSpace(w), ":")
 		n, err := strconv.Atoi(count)
-		if err != nil || n < 2 {
-			fatalf("-work: %q is not KIND:N with N of at least 2", w)
+		if err != nil || n < 1 {
+			fatalf("-work: %q is not KIND:N with N of at least 1", w)
 		}
 		jobs = append(jobs, workload{kind: kind, n: n})
 	}
 
 	var stopDNS func()
-	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "work\trunner\twall\tCPU\tpeak RSS\twall ratio\tCPU ratio\tresult\t\n")
 	for _, w := range jobs {
+		// A table per workload, printed when it is done: a long run shows
+		// its figures as it goes.
+		tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintf(tw, "work\trunner\twall\tCPU\tpeak RSS\twall ratio\tCPU ratio\tresult\t\n")
 		base := filepath.Join(dir, fmt.Sprintf("%s%d", w.kind, w.n))
 		var t targets
 		switch w.kind {
@@ -165,9 +167,10 @@ func main() {
 			fmt.Fprintf(tw, "%s %d\t%s\t%s\t%s\t%.1f MiB\t%s\t%s\t%s\t\n", w.kind, w.n, r.name, round(u.wall), round(u.cpu),
 				float64(u.rss)/1024, wallRatio, cpuRatio, results[i])
 		}
+		tw.Flush()
+		fmt.Printf("load average: %s\n", loadavg())
 	}
-	tw.Flush()
-	fmt.Printf("\nmedians of %d alternating rounds, parallelism %d; load average at the end: %s", *rounds, *parallelism, loadavg())
+	fmt.Printf("medians of %d alternating rounds, parallelism %d\n", *rounds, *parallelism)
 }
 
 var dnsPort int
@@ -418,12 +421,7 @@ func dnsTargets(n, port int) targets {
 // nothing and forwarding nothing (no resolv.conf, no servers): it answers
 // *.bench.test with 127.0.0.1 and refuses the rest.
 func startDNSMasq(path, dir string) (int, func()) {
-	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		fatalf("%v", err)
-	}
-	port := pc.LocalAddr().(*net.UDPAddr).Port
-	pc.Close()
+	port := freePort()
 	cmd := exec.Command(path, "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts", "--no-poll",
 		"--listen-address=127.0.0.1", "--bind-interfaces", "--port="+strconv.Itoa(port), "--address=/bench.test/127.0.0.1",
 		"--pid-file="+filepath.Join(dir, "dnsmasq.pid"), "--cache-size=0")
@@ -446,6 +444,26 @@ func startDNSMasq(path, dir string) (int, func()) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// freePort is a loopback port free for both TCP and UDP, as dnsmasq listens
+// on both.
+func freePort() int {
+	for range 100 {
+		ln, err := net.Listen("tcp4", "127.0.0.1:0")
+		if err != nil {
+			fatalf("%v", err)
+		}
+		port := ln.Addr().(*net.TCPAddr).Port
+		pc, err := net.ListenPacket("udp4", fmt.Sprintf("127.0.0.1:%d", port))
+		ln.Close()
+		if err == nil {
+			pc.Close()
+			return port
+		}
+	}
+	fatalf("no loopback port free for both TCP and UDP")
+	return 0
 }
 
 // runFloor is the bare loop: p workers doing what one check does to each
@@ -523,9 +541,9 @@ func loadavg() string {
 	b, _ := os.ReadFile("/proc/loadavg")
 	f := strings.Fields(string(b))
 	if len(f) < 3 {
-		return "unknown\n"
+		return "unknown"
 	}
-	return strings.Join(f[:3], " ") + "\n"
+	return strings.Join(f[:3], " ")
 }
 
 func round(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
