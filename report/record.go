@@ -295,6 +295,11 @@ func jsonValue(v cty.Value, object bool) json.RawMessage {
 	if v == cty.NilVal {
 		return nil
 	}
+	if object && v.Type().IsObjectType() && !v.IsMarked() && v.IsKnown() && !v.IsNull() {
+		if b, ok := fastJSON(v); ok {
+			return b
+		}
+	}
 	v = plain(v)
 	if object && (v.IsNull() || !v.Type().IsObjectType()) {
 		return nil

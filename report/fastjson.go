@@ -1,0 +1,120 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"sort"
+
+	"github.com/zclconf/go-cty/cty"
+)
+
+// fastJSON writes what ctyjson.Marshal(plain(v)) writes, byte for byte, for
+// the values most results are: objects whose attributes are strings,
+// numbers, bools, nulls, and lists and maps of those, none marked or
+// unknown. It reports false for anything else, which takes the general
+// path. A report of 10,000 checks spent a tenth of the process's CPU time
+// in plain's rebuilt values and ctyjson's reflection on each string.
+func fastJSON(v cty.Value) ([]byte, bool) {
+	var b bytes.Buffer
+	if !writeFast(&b, v, 0) {
+		return nil, false
+	}
+	return b.Bytes(), true
+}
+
+func writeFast(b *bytes.Buffer, v cty.Value, depth int) bool {
+	if v.IsMarked() || !v.IsKnown() {
+		return false
+	}
+	if v.IsNull() {
+		if v.Type() == cty.DynamicPseudoType {
+			return false
+		}
+		b.WriteString("null")
+		return true
+	}
+	t := v.Type()
+	switch {
+	case t == cty.String:
+		s := v.AsString()
+		if len(s) > valueLimit {
+			s = cty.StringVal(cut(s, valueLimit)).AsString() // as plain does
+		}
+		writeString(b, s)
+	case t == cty.Number:
+		if v.RawEquals(cty.PositiveInfinity) || v.RawEquals(cty.NegativeInfinity) {
+			return false
+		}
+		b.WriteString(v.AsBigFloat().Text('f', -1))
+	case t == cty.Bool:
+		if v.True() {
+			b.WriteString("true")
+		} else {
+			b.WriteString("false")
+		}
+	case t.IsObjectType() && depth == 0:
+		atys := t.AttributeTypes()
+		names := make([]string, 0, len(atys))
+		for name := range atys {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		b.WriteByte('{')
+		for n, name := range names {
+			if n > 0 {
+				b.WriteByte(',')
+			}
+			writeString(b, name)
+			b.WriteByte(':')
+			if !writeFast(b, v.GetAttr(name), depth+1) {
+				return false
+			}
+		}
+		b.WriteByte('}')
+	case (t.IsListType() || t.IsMapType()) && t.ElementType().IsPrimitiveType() && depth > 0:
+		isMap := t.IsMapType()
+		if isMap {
+			b.WriteByte('{')
+		} else {
+			b.WriteByte('[')
+		}
+		n := 0
+		for it := v.ElementIterator(); it.Next(); n++ {
+			k, e := it.Element()
+			if n > 0 {
+				b.WriteByte(',')
+			}
+			if isMap {
+				writeString(b, k.AsString())
+				b.WriteByte(':')
+			}
+			if !writeFast(b, e, depth+1) {
+				return false
+			}
+		}
+		if isMap {
+			b.WriteByte('}')
+		} else {
+			b.WriteByte(']')
+		}
+	default:
+		return false
+	}
+	return true
+}
+
+// writeString writes s as encoding/json does, which is what ctyjson uses:
+// printable ASCII without quotes, backslashes or HTML's <, > and & is
+// written as it is, anything else goes through encoding/json.
+func writeString(b *bytes.Buffer, s string) {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			b.Write(q)
+			return
+		}
+	}
+	b.WriteByte('"')
+	b.WriteString(s)
+	b.WriteByte('"')
+}
