@@ -37,6 +37,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -53,7 +54,7 @@ import (
 func main() {
 	nettest := flag.String("nettest", "", "path to the nettest binary (required)")
 	goss := flag.String("goss", "", "path to a goss binary; empty leaves goss out")
-	baseline := flag.String("baseline", "", "path to an older nettest binary, measured beside the new one in the same rounds")
+	baseline := flag.String("baseline", "", "older nettest binaries measured beside the new one in the same rounds: comma-separated PATH or LABEL=PATH")
 	dnsmasq := flag.String("dnsmasq", "/usr/sbin/dnsmasq", "path to dnsmasq, the DNS server of the dns rows")
 	work := flag.String("work", "tcp:10000,http:1000,dns:1000", "comma-separated KIND:N: tcp, http, dns (N checks), load (validate and plan of N tcp checks), foreach (validate of one for_each over N strings, both spellings)")
 	parallelism := flag.Int("p", 50, "parallelism of every runner (goss's default is 50)")
@@ -78,8 +79,17 @@ func main() {
 	if *keep {
 		fmt.Fprintf(os.Stderr, "suites in %s\n", dir)
 	} else {
-		defer os.RemoveAll(dir)
+		atExit(func() { os.RemoveAll(dir) })
 	}
+	defer cleanup()
+	// Ctrl-C or SIGTERM still stops dnsmasq and removes the suites.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sig
+		cleanup()
+		os.Exit(130)
+	}()
 
 	var jobs []workload
 	for _, w := range strings.Split(*work, ",") {
@@ -108,7 +118,7 @@ func main() {
 			if stopDNS == nil {
 				var port int
 				port, stopDNS = startDNSMasq(*dnsmasq, dir)
-				defer stopDNS()
+				atExit(stopDNS)
 				dnsPort = port
 			}
 			t = dnsTargets(w.n, dnsPort)
@@ -178,11 +188,18 @@ var dnsPort int
 type binary struct{ label, path string }
 
 // binaries are the nettest binaries to measure: the new one, and the
-// baseline when one is given.
-func binaries(nettest, baseline string) []binary {
+// baselines given.
+func binaries(nettest, baselines string) []binary {
 	out := []binary{{"nettest ", nettest}}
-	if baseline != "" {
-		out = append(out, binary{"baseline nettest ", baseline})
+	for _, b := range strings.Split(baselines, ",") {
+		if b == "" {
+			continue
+		}
+		label, path, named := strings.Cut(b, "=")
+		if !named {
+			label, path = "baseline", b
+		}
+		out = append(out, binary{"nettest (" + label + ") ", path})
 	}
 	return out
 }
@@ -550,5 +567,29 @@ func round(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
 
 func fatalf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "bench/peers: "+format+"\n", args...)
+	cleanup()
 	os.Exit(2)
+}
+
+var (
+	cleanupMu sync.Mutex
+	cleanups  []func()
+)
+
+// atExit registers what cleanup undoes, last registered first.
+func atExit(f func()) {
+	cleanupMu.Lock()
+	defer cleanupMu.Unlock()
+	cleanups = append(cleanups, f)
+}
+
+// cleanup stops what the benchmark started (dnsmasq) and removes its files,
+// once, however it ends.
+func cleanup() {
+	cleanupMu.Lock()
+	defer cleanupMu.Unlock()
+	for i := len(cleanups) - 1; i >= 0; i-- {
+		cleanups[i]()
+	}
+	cleanups = nil
 }
