@@ -49,6 +49,7 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+	"github.com/nettest/nettest/bench/internal/loopback"
 )
 
 func main() {
@@ -354,34 +355,13 @@ func forEachSuite(n int, spelling string) string {
 // tcpTargets alternates between listeners that accept and close and ports
 // that were listened on and closed (a SYN gets a reset), 500 of each.
 func tcpTargets(n int) targets {
-	var open, closed []int
-	for range 500 {
-		ln, err := net.Listen("tcp4", "127.0.0.1:0")
-		if err != nil {
-			fatalf("listening: %v (raise ulimit -n?)", err)
-		}
-		go func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				c.Close()
-			}
-		}()
-		open = append(open, ln.Addr().(*net.TCPAddr).Port)
+	open, err := loopback.OpenPorts(500)
+	if err != nil {
+		fatalf("%v", err)
 	}
-	var gone []net.Listener
-	for range 500 {
-		ln, err := net.Listen("tcp4", "127.0.0.1:0")
-		if err != nil {
-			fatalf("listening: %v", err)
-		}
-		gone = append(gone, ln)
-		closed = append(closed, ln.Addr().(*net.TCPAddr).Port)
-	}
-	for _, ln := range gone {
-		ln.Close()
+	closed, err := loopback.ClosedPorts(500)
+	if err != nil {
+		fatalf("%v", err)
 	}
 	var t targets
 	var b strings.Builder

@@ -33,6 +33,8 @@ import (
 	"syscall"
 	"text/tabwriter"
 	"time"
+
+	"github.com/nettest/nettest/bench/internal/loopback"
 )
 
 func main() {
@@ -54,7 +56,14 @@ func main() {
 		ns = append(ns, n)
 	}
 
-	open, closed := openPorts(*listeners), closedPorts(*listeners)
+	open, err := loopback.OpenPorts(*listeners)
+	if err != nil {
+		fatalf("%v", err)
+	}
+	closed, err := loopback.ClosedPorts(*listeners)
+	if err != nil {
+		fatalf("%v", err)
+	}
 	dir, err := os.MkdirTemp("", "nettest-bench-tcp-")
 	if err != nil {
 		fatalf("%v", err)
@@ -121,47 +130,6 @@ func main() {
 type target struct {
 	port int
 	open bool
-}
-
-// openPorts starts k listeners that accept and close at once, so the
-// listen backlog never fills however fast the checks come.
-func openPorts(k int) []int {
-	ports := make([]int, k)
-	for i := range ports {
-		ln, err := net.Listen("tcp4", "127.0.0.1:0")
-		if err != nil {
-			fatalf("listening: %v (raise ulimit -n?)", err)
-		}
-		go func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				c.Close()
-			}
-		}()
-		ports[i] = ln.Addr().(*net.TCPAddr).Port
-	}
-	return ports
-}
-
-// closedPorts returns k ports that were listened on and closed: nothing
-// listens there, so a SYN gets a reset.
-func closedPorts(k int) []int {
-	lns := make([]net.Listener, k)
-	ports := make([]int, k)
-	for i := range lns {
-		ln, err := net.Listen("tcp4", "127.0.0.1:0")
-		if err != nil {
-			fatalf("listening: %v", err)
-		}
-		lns[i], ports[i] = ln, ln.Addr().(*net.TCPAddr).Port
-	}
-	for _, ln := range lns {
-		ln.Close()
-	}
-	return ports
 }
 
 // goLoop dials every target with p workers and returns the wall time and
