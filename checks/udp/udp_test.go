@@ -199,44 +199,8 @@ func TestWitnessNeedsVantage(t *testing.T) {
 	}
 }
 
-// TestInvalid: configuration mistakes are found before anything runs.
+// TestInvalid: configuration mistakes are found before anything runs
+// (testdata/invalid marks each on its line).
 func TestInvalid(t *testing.T) {
-	for _, tt := range []struct{ src, want string }{
-		{`udp "x" {
-  host        = "127.0.0.1"
-  port        = 53
-  payload     = "a"
-  payload_hex = "00"
-  expect {
-    state = "open"
-  }
-}`, "Set payload or payload_hex, not both"},
-		{`udp "x" {
-  host        = "127.0.0.1"
-  port        = 53
-  payload_hex = "0g"
-  expect {
-    state = "open"
-  }
-}`, "Expected hex digits, two per byte"},
-		{`udp "x" {
-  host = "127.0.0.1"
-  port = 53
-  expect {
-    state = "filtered|open"
-  }
-}`, `"open|filtered"`},
-		{`udp "x" {
-  host = "127.0.0.1"
-  port = 70000
-  expect {
-    state = "open"
-  }
-}`, "65535"},
-	} {
-		diags := checktest.Load(t, tt.src)
-		if !diags.HasErrors() || !strings.Contains(checktest.Text(diags), tt.want) {
-			t.Errorf("%s\ndiagnostics: %s\nwant one containing %q", tt.src, checktest.Text(diags), tt.want)
-		}
-	}
+	checktest.Fixtures(t, "testdata/invalid/*.nettest.hcl")
 }
