@@ -71,8 +71,8 @@ func init() {
 		},
 		Expect: []checks.Expectation{
 			listeningExpectation(),
-			anyOwner("process", "process", "name", "A process of this name (its command name, as ps shows it) must hold the listening socket."),
-			anyOwner("user", "user", "user", "A process run by this user (name, or number without a passwd entry) must hold the listening socket."),
+			anyOwner("process", "A process of this name (its command name, as ps shows it) must hold the listening socket.", func(p Process) string { return p.Name }),
+			anyOwner("user", "A process run by this user (name, or number without a passwd entry) must hold the listening socket.", func(p Process) string { return p.User }),
 			checks.SetEqual("addresses", `The port must be bound on exactly these addresses, in any order ("0.0.0.0:80", "[::]:80").`),
 		},
 		Probe: checks.Typed(Defaults, Probe),
@@ -107,51 +107,36 @@ func listeningExpectation() checks.Expectation {
 }
 
 // anyOwner is met when one of the processes holding the socket has the
-// expected value in attr: nginx's master runs as root and its workers as
+// expected value of attr: nginx's master runs as root and its workers as
 // www-data, and `user = "www-data"` means the workers.
-func anyOwner(name, field, attr, doc string) checks.Expectation {
-	return checks.Expectation{Name: name, Type: cty.String, Doc: doc, Compare: func(want, result cty.Value) *checks.Diff {
+func anyOwner(name, doc string, attr func(Process) string) checks.Expectation {
+	return checks.Expect(name, doc, func(want string, got Result) *checks.Diff {
 		var seen []string
-		procs := checks.Field(result, "processes")
-		if procs.IsKnown() && !procs.IsNull() && procs.CanIterateElements() {
-			for it := procs.ElementIterator(); it.Next(); {
-				_, p := it.Element()
-				v := checks.Field(p, attr)
-				if v.Type() != cty.String || v.IsNull() {
-					continue
-				}
-				if v.AsString() == want.AsString() {
-					return nil
-				}
-				if !slices.Contains(seen, v.AsString()) {
-					seen = append(seen, v.AsString())
-				}
+		for _, p := range got.Processes {
+			v := attr(p)
+			if v == want {
+				return nil
+			}
+			if !slices.Contains(seen, v) {
+				seen = append(seen, v)
 			}
 		}
-		d := &checks.Diff{Field: field, Expected: checks.Show(want)}
+		d := &checks.Diff{Expected: checks.Literal(want)}
 		switch {
 		case len(seen) == 1:
 			d.Actual = fmt.Sprintf("%q", seen[0])
 		case len(seen) > 1:
-			d.Actual = checks.Show(stringList(seen))
+			d.Actual = checks.Literal(seen)
 		default:
 			d.Actual = "null"
-			if e := checks.Field(result, "error"); e.Type() == cty.String && !e.IsNull() && e.AsString() != "" {
-				d.Actual += " (" + e.AsString() + ")"
-			} else if l := checks.Field(result, "listening"); l.Type() == cty.Bool && !l.IsNull() && l.False() {
+			if got.Error != "" {
+				d.Actual += " (" + got.Error + ")"
+			} else if !got.Listening {
 				d.Actual += " (nothing listens)"
 			}
 		}
 		return d
-	}}
-}
-
-func stringList(ss []string) cty.Value {
-	vals := make([]cty.Value, len(ss))
-	for i, s := range ss {
-		vals[i] = cty.StringVal(s)
-	}
-	return cty.ListVal(vals)
+	})
 }
 
 // Probe lists the listening sockets of cfg.Port in the calling thread's
