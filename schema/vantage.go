@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/nettest/nettest/checks"
+	"github.com/nettest/nettest/internal/dag"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -280,33 +281,39 @@ func (s *Suite) decodeExec(b *hcl.Block, ex *ExecVantage) hcl.Diagnostics {
 }
 
 // checkJumps makes sure each jump names an ssh vantage and that jumps do
-// not go round in a circle.
+// not go round in a circle: the jumps are a graph of vantages, and a
+// vantage the graph cannot order is on a cycle of jump hosts or reaches one.
 func (s *Suite) checkJumps() hcl.Diagnostics {
-	var diags hcl.Diagnostics
 	names := make([]string, 0, len(s.Vantages))
 	for name := range s.Vantages {
 		names = append(names, name)
 	}
 	sort.Strings(names)
-	for _, name := range names {
+	jump := func(name string) []string {
 		v := s.Vantages[name]
 		if v.SSH == nil || v.SSH.Jump == "" {
-			continue
+			return nil
 		}
-		j := s.Vantages[v.SSH.Jump]
-		if j == nil || j.SSH == nil {
+		if j := s.Vantages[v.SSH.Jump]; j == nil || j.SSH == nil {
+			return nil
+		}
+		return []string{v.SSH.Jump}
+	}
+	order, _ := dag.New(names, jump).Order()
+	ordered := make(map[string]bool, len(order))
+	for _, name := range order {
+		ordered[name] = true
+	}
+	var diags hcl.Diagnostics
+	for _, name := range names {
+		v := s.Vantages[name]
+		switch {
+		case v.SSH != nil && v.SSH.Jump != "" && jump(name) == nil:
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Jump through a vantage that is not ssh",
 				Detail: fmt.Sprintf("The vantage %q jumps through %q, which is not reached over ssh; jump names another vantage with an ssh block.", name, v.SSH.Jump), Subject: v.DeclRange.Ptr()})
-			continue
-		}
-		seen := map[string]bool{name: true}
-		for cur := j; cur != nil && cur.SSH != nil && cur.SSH.Jump != ""; cur = s.Vantages[cur.SSH.Jump] {
-			if seen[cur.Name] {
-				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cycle of jump hosts",
-					Detail: fmt.Sprintf("The vantage %q reaches itself through its jump hosts; one of them must be reached directly.", name), Subject: v.DeclRange.Ptr()})
-				break
-			}
-			seen[cur.Name] = true
+		case !ordered[name]:
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cycle of jump hosts",
+				Detail: fmt.Sprintf("The vantage %q reaches itself through its jump hosts; one of them must be reached directly.", name), Subject: v.DeclRange.Ptr()})
 		}
 	}
 	return diags

@@ -70,6 +70,42 @@ vantage "jump_netns" { # ERROR: Jump through a vantage that is not ssh
   }
 }
 
+vantage "loop_a" { # ERROR: Cycle of jump hosts: "loop_a" reaches itself
+  ssh {
+    host  = "198.18.1.4"
+    user  = "ci"
+    agent = true
+    jump  = vantage.loop_b
+  }
+}
+
+vantage "loop_b" { # ERROR: Cycle of jump hosts: "loop_b" reaches itself
+  ssh {
+    host  = "198.18.1.5"
+    user  = "ci"
+    agent = true
+    jump  = vantage.loop_a
+  }
+}
+
+vantage "into_loop" { # ERROR: Cycle of jump hosts
+  ssh {
+    host  = "198.18.1.6"
+    user  = "ci"
+    agent = true
+    jump  = vantage.loop_a
+  }
+}
+
+vantage "self_jump" { # ERROR: Cycle of jump hosts: "self_jump" reaches itself
+  ssh {
+    host  = "198.18.1.7"
+    user  = "ci"
+    agent = true
+    jump  = vantage.self_jump
+  }
+}
+
 vantage "emptyexec" {
   exec {
     command = [] # ERROR: Empty exec command
