@@ -551,15 +551,7 @@ fake "skipped" {
 // planOf writes src as a suite file s.nettest.hcl, loads and plans it.
 func planOf(t *testing.T, src string) *runner.Plan {
 	t.Helper()
-	file := filepath.Join(t.TempDir(), "s.nettest.hcl")
-	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	suite, diags := schema.Load([]string{file}, schema.Options{})
-	if diags.HasErrors() {
-		t.Fatal(diags.Error())
-	}
-	plan, diags := runner.NewPlan(suite, nil)
+	plan, diags := runner.NewPlan(loadSuite(t, src), nil)
 	if diags.HasErrors() {
 		t.Fatal(diags.Error())
 	}

@@ -235,20 +235,9 @@ tcp "here" {
   }
 }
 `})
-	cmd := exec.Command("ip", "netns", "exec", x.client.Name(), binary, "test", "--json", suite,
+	run := startUntilAgent(t, x, "test", "--json", suite,
 		"--var", "key_file="+x.sshd.KeyFile, "--var", "known_hosts="+x.sshd.KnownHosts)
-	var out strings.Builder
-	cmd.Stdout = &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	defer cmd.Process.Kill()
-	var agents []proc
-	for deadline := time.Now().Add(10 * time.Second); len(agents) == 0 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		agents = agentProcs(t, x.bastion, true)
-	}
+	agents := run.agents
 	if len(agents) != 1 {
 		t.Fatalf("want one agent on the bastion, found %v", agents)
 	}
@@ -259,11 +248,11 @@ tcp "here" {
 	time.Sleep(time.Second) // its probes are in flight, waiting out 8s
 	exec.Command("kill", "-KILL", agents[0].pid).Run()
 	select {
-	case <-done:
+	case <-run.done:
 	case <-time.After(20 * time.Second):
 		t.Fatal("nettest still runs 20s after its agent was killed")
 	}
-	got, summary := verdicts(t, result{stdout: out.String()})
+	got, summary := verdicts(t, result{stdout: run.out.String()})
 	killed := want{status: "error", message: "vantage bastion: the agent stopped"}
 	assertVerdicts(t, got, map[string]want{
 		`tcp.slow["1"]`: killed, `tcp.slow["2"]`: killed, `tcp.slow["3"]`: killed,
@@ -275,6 +264,36 @@ tcp "here" {
 	if _, err := os.Stat(copied); !os.IsNotExist(err) {
 		t.Errorf("the agent's copy %s is still on the bastion", copied)
 	}
+}
+
+// agentRun is a nettest started in the client's namespace, by
+// startUntilAgent, that has an agent running on the bastion.
+type agentRun struct {
+	cmd    *exec.Cmd
+	out    *strings.Builder // its stdout
+	done   <-chan error     // its exit
+	agents []proc           // the agents on the bastion once one appeared; none after 10s
+}
+
+// startUntilAgent starts nettest with args in the client's namespace and
+// waits, at most 10s, for an agent to run on the bastion. The process is
+// killed when the test ends.
+func startUntilAgent(t *testing.T, x *vantageLab, args ...string) agentRun {
+	t.Helper()
+	cmd := exec.Command("ip", append([]string{"netns", "exec", x.client.Name(), binary}, args...)...)
+	out := &strings.Builder{}
+	cmd.Stdout = out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() { cmd.Process.Kill() })
+	var agents []proc
+	for deadline := time.Now().Add(10 * time.Second); len(agents) == 0 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		agents = agentProcs(t, x.bastion, true)
+	}
+	return agentRun{cmd: cmd, out: out, done: done, agents: agents}
 }
 
 type proc struct {
@@ -357,26 +376,16 @@ tcp "slow" {
 	}
 
 	junit := filepath.Join(t.TempDir(), "interrupted.xml")
-	cmd := exec.Command("ip", append([]string{"netns", "exec", x.client.Name(), binary, "test", "--json", "--junit=" + junit, suite}, vars...)...)
-	var out strings.Builder
-	cmd.Stdout = &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	defer cmd.Process.Kill()
-	for deadline := time.Now().Add(10 * time.Second); len(agentProcs(t, x.bastion, true)) == 0 && time.Now().Before(deadline); {
-		time.Sleep(20 * time.Millisecond)
-	}
-	if len(agentProcs(t, x.bastion, true)) == 0 {
+	run := startUntilAgent(t, x, append([]string{"test", "--json", "--junit=" + junit, suite}, vars...)...)
+	cmd := run.cmd
+	if len(run.agents) == 0 {
 		t.Fatal("no agent appeared on the bastion")
 	}
 	time.Sleep(500 * time.Millisecond) // the probes are in flight
 	start := time.Now()
 	cmd.Process.Signal(os.Interrupt) // ip netns exec execs nettest: this is its PID
 	select {
-	case <-done:
+	case <-run.done:
 	case <-time.After(10 * time.Second):
 		t.Fatal("nettest still runs 10s after Ctrl-C")
 	}
@@ -386,7 +395,7 @@ tcp "slow" {
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("took %s to stop after Ctrl-C", d)
 	}
-	got, summary := verdicts(t, result{stdout: out.String()})
+	got, summary := verdicts(t, result{stdout: run.out.String()})
 	for _, k := range []string{`tcp.slow["1"]`, `tcp.slow["2"]`} {
 		if got[k].Status != "error" || got[k].Vantage != "bastion" {
 			t.Errorf("%s: %+v", k, got[k])
