@@ -314,7 +314,7 @@ func TestLabFirstResponder(t *testing.T) {
 		"ulimit.nginx":           pass,
 	}
 	if nofile < 65535 {
-		wants["ulimit.nginx"] = want{status: "fail", diffs: []diff{{"nofile", "at least 65535", strconv.Itoa(nofile)}}}
+		wants["ulimit.nginx"] = want{status: "fail", diffs: []diff{{"nofile", "at least 65535", fmt.Sprintf("%d (of %q (PID %d))", nofile, "nginx", pid)}}}
 	}
 	// The ulimit check reads the oldest process named nginx, which is ours
 	// unless another test started one earlier and still runs it.
