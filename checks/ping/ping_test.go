@@ -159,15 +159,19 @@ func TestDeadlineEndsPing(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Probe: %v", err)
 	}
-	if elapsed > timeout+500*time.Millisecond {
+	// Without the deadline the 1000 requests would take 20 s. The margin is
+	// wide because a loaded machine may run the probe late; what is tested
+	// is that it ends near the deadline, not how near.
+	if elapsed > timeout+3*time.Second {
 		t.Errorf("took %v with a timeout of %v", elapsed, timeout)
 	}
 	// About 25 requests fit; a slow machine sends fewer, never more.
-	if r.Sent < 2 || r.Sent > 26 {
+	if r.Sent < 1 || r.Sent > 26 {
 		t.Errorf("sent %d requests in %v at one per 20ms", r.Sent, timeout)
 	}
-	// Only the request sent just before the deadline may go unanswered.
-	if r.Received < r.Sent-1 || !r.Reachable || r.RTTAvgMs == nil {
+	// The replies to the last requests may still be on their way (or not
+	// yet read, on a loaded machine) at the deadline; at least one came.
+	if r.Received < 1 || r.Received > r.Sent || !r.Reachable || r.RTTAvgMs == nil {
 		t.Errorf("got %d replies to %d requests on loopback, reachable %v", r.Received, r.Sent, r.Reachable)
 	}
 }
@@ -185,7 +189,9 @@ func TestCancelReturnsPromptly(t *testing.T) {
 	if err == nil || !strings.HasPrefix(err.Error(), "ping of 127.0.0.1 interrupted after ") || !strings.HasSuffix(err.Error(), " of 100 echo requests") {
 		t.Errorf("got error %v, want it to say the ping was interrupted", err)
 	}
-	if elapsed > time.Second {
+	// Uncancelled, the 100 requests would take 10 s; the margin allows for
+	// a loaded machine.
+	if elapsed > 3*time.Second {
 		t.Errorf("returned %v after the start, 300ms after which it was cancelled", elapsed)
 	}
 }
