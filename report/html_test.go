@@ -397,3 +397,21 @@ func TestHTMLReporter(t *testing.T) {
 		t.Errorf("no link to the capture relative to the page:\n%s", page)
 	}
 }
+
+// TestPathSummaryCountsHops: the line above a drawn path reads as English
+// for one hop as for several ("reached in 1 hop", not "1 hops").
+func TestPathSummaryCountsHops(t *testing.T) {
+	one := &pageCheck{Address: "traceroute.lo", Kind: "traceroute", Status: "pass",
+		Result: map[string]any{"host": "127.0.0.1", "address": "127.0.0.1", "reached": true,
+			"hops": []any{map[string]any{"ttl": 1.0, "address": "127.0.0.1", "rtt_ms": 0.2, "replies": 3.0}}}}
+	hops, ok := hopsOf(one.Result)
+	if !ok {
+		t.Fatal("the result's hops are not read")
+	}
+	if got := drawPath(one, hops).Summary; !strings.HasSuffix(got, ": reached in 1 hop") {
+		t.Errorf("summary %q, want it to end in %q", got, ": reached in 1 hop")
+	}
+	if got := drawPath(one, append(hops, hops[0])).Summary; !strings.HasSuffix(got, ": reached in 2 hops") {
+		t.Errorf("summary %q, want it to end in %q", got, ": reached in 2 hops")
+	}
+}

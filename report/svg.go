@@ -300,9 +300,9 @@ func drawPath(c *pageCheck, hops []hop) pathView {
 		summary += " (" + addr + ")"
 	}
 	if reached {
-		summary += fmt.Sprintf(": reached in %d hops", len(hops))
+		summary += fmt.Sprintf(": reached in %s", hopCount(len(hops)))
 	} else {
-		summary += fmt.Sprintf(": not reached within %d hops", len(hops))
+		summary += fmt.Sprintf(": not reached within %s", hopCount(len(hops)))
 	}
 
 	boxes := len(hops) + 1
@@ -493,4 +493,12 @@ func plural(n int, status string) string {
 		return "check " + word
 	}
 	return "checks " + word
+}
+
+// hopCount is "1 hop" or "N hops".
+func hopCount(n int) string {
+	if n == 1 {
+		return "1 hop"
+	}
+	return fmt.Sprintf("%d hops", n)
 }
