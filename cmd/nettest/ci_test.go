@@ -288,7 +288,7 @@ func TestTag(t *testing.T) {
 		t.Errorf("--tag=security: exit %d, ran %v; want the 4 security checks, one failing", r.code, got)
 	}
 	p := nettest(t, append([]string{"plan", "testdata/ci", "--tag=smoke", "--tag=security"}, vars...)...)
-	if !strings.HasPrefix(p.stdout, "28 checks in 1 files") || !strings.Contains(p.stdout, "tags: smoke") {
+	if !strings.HasPrefix(p.stdout, "28 checks in 1 file, in run order:") || !strings.Contains(p.stdout, "tags: smoke") {
 		t.Errorf("plan --tag=smoke --tag=security:\n%.400s", p.stdout)
 	}
 }
@@ -498,7 +498,7 @@ func TestTerraformExample(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s", r.code, r.stderr)
 	}
-	for _, want := range []string{"9 checks in 1 files", `host = "10.20.21.84"`, `tcp.app_not_from_public["10.20.12.201"]`, "Authorization = (sensitive value)"} {
+	for _, want := range []string{"9 checks in 1 file, in run order:", `host = "10.20.21.84"`, `tcp.app_not_from_public["10.20.12.201"]`, "Authorization = (sensitive value)"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("plan lacks %q:\n%s", want, r.stdout)
 		}
@@ -514,7 +514,7 @@ func TestSelectsNothing(t *testing.T) {
 	vars := shardVars(t)
 	for _, args := range [][]string{{"test", "--tag=securty"}, {"plan", "--tag=securty"}, {"test", "--run=^nope"}} {
 		r := nettest(t, append(append(args, "testdata/ci"), vars...)...)
-		if r.code != 2 || !strings.Contains(r.stderr, "select none of the 31 checks: nothing to run") {
+		if r.code != 2 || !strings.Contains(r.stderr, "selects none of the 31 checks: nothing to run") {
 			t.Errorf("%v: exit %d, stderr %q", args, r.code, r.stderr)
 		}
 	}
@@ -522,7 +522,7 @@ func TestSelectsNothing(t *testing.T) {
 	empty := 0
 	for k := 1; k <= 4; k++ {
 		r := nettest(t, append([]string{"test", "testdata/ci", "--run=must_be_closed", fmt.Sprintf("--shard=%d/4", k)}, vars...)...)
-		if strings.Contains(r.stderr, "holds none of the 1 checks selected") {
+		if strings.Contains(r.stderr, "holds none of the 1 check selected") {
 			empty++
 			if r.code != 0 {
 				t.Errorf("empty shard %d/4: exit %d", k, r.code)

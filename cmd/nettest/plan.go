@@ -21,9 +21,9 @@ import (
 func planText(plan *runner.Plan, shard string) string {
 	var b strings.Builder
 	if shard != "" {
-		fmt.Fprintf(&b, "Shard %s: %d of the %d checks of the suite.\n", shard, len(plan.Order), len(plan.Suite.Instances))
+		fmt.Fprintf(&b, "Shard %s: %d of the %s of the suite.\n", shard, len(plan.Order), counted(len(plan.Suite.Instances), "check"))
 	}
-	fmt.Fprintf(&b, "%d checks in %d files, in run order:\n", len(plan.Order), len(plan.Suite.FileNames))
+	fmt.Fprintf(&b, "%s in %s, in run order:\n", counted(len(plan.Order), "check"), counted(len(plan.Suite.FileNames), "file"))
 	groups := map[string][]int{}
 	var places []string
 	for n, inst := range plan.Order {
@@ -36,10 +36,10 @@ func planText(plan *runner.Plan, shard string) string {
 	for _, place := range places {
 		if len(places) > 1 || place != "" {
 			if place == "" {
-				fmt.Fprintf(&b, "\nFrom here (%d checks):\n", len(groups[place]))
+				fmt.Fprintf(&b, "\nFrom here (%s):\n", counted(len(groups[place]), "check"))
 			} else {
 				v := plan.Suite.Vantages[place]
-				fmt.Fprintf(&b, "\nFrom vantage %s, %s (%d checks):\n", place, v.Where(), len(groups[place]))
+				fmt.Fprintf(&b, "\nFrom vantage %s, %s (%s):\n", place, v.Where(), counted(len(groups[place]), "check"))
 				if v.Description != "" {
 					fmt.Fprintf(&b, "  # %s\n", v.Description)
 				}
@@ -235,4 +235,13 @@ func writePlanJSON(c cli, paths []string, opts schema.Options, sel *selectFlags)
 		return exitFailed
 	}
 	return code
+}
+
+// counted is n and the noun, in the plural unless n is 1: "1 file",
+// "3 checks".
+func counted(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -88,11 +88,15 @@ func (s *selectFlags) checkSelected(plan *runner.Plan, stderr io.Writer) bool {
 		for _, t := range s.tags {
 			what = append(what, "--tag="+t)
 		}
-		fmt.Fprintf(stderr, "nettest: %s select none of the %d checks: nothing to run\n", strings.Join(what, " "), len(plan.Suite.Instances))
+		verb := "select"
+		if len(what) == 1 {
+			verb = "selects"
+		}
+		fmt.Fprintf(stderr, "nettest: %s %s none of the %s: nothing to run\n", strings.Join(what, " "), verb, counted(len(plan.Suite.Instances), "check"))
 		return false
 	}
 	if s.part != nil {
-		fmt.Fprintf(stderr, "nettest: shard %s holds none of the %d checks selected: nothing to run\n", s.part, selected)
+		fmt.Fprintf(stderr, "nettest: shard %s holds none of the %s selected: nothing to run\n", s.part, counted(selected, "check"))
 	}
 	return true
 }

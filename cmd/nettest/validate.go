@@ -51,7 +51,7 @@ func cmdValidate(args []string, c cli) int {
 	if code != exitOK {
 		return code
 	}
-	fmt.Fprintf(c.stdout, "Valid: %d checks in %d files.\n", len(plan.Order), len(plan.Suite.FileNames))
+	fmt.Fprintf(c.stdout, "Valid: %s in %s.\n", counted(len(plan.Order), "check"), counted(len(plan.Suite.FileNames), "file"))
 	return exitOK
 }
 
