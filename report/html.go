@@ -533,35 +533,21 @@ func NewHTML(path string) (runner.Reporter, error) {
 	if err := CheckHTMLPath(path); err != nil {
 		return nil, err
 	}
-	return &htmlReport{path: path, now: time.Now}, nil
+	return &htmlReport{path: path, runFacts: factsOf(RunInfo{})}, nil
 }
 
 type htmlReport struct {
 	path string
-	// now and hostname are fields so that tests can fix them; hostname ""
-	// means os.Hostname.
-	now      func() time.Time
-	hostname string
-	start    time.Time
-	total    int
-	results  []Result
+	runFacts
+	results []Result
 }
-
-// Begin notes when the run started and how many checks it plans.
-func (h *htmlReport) Begin(total int) { h.start, h.total = h.now(), total }
 
 // Finished keeps the check's record; nothing is written before End.
 func (h *htmlReport) Finished(o runner.Outcome) { h.results = append(h.results, NewResult(o)) }
 
 // End writes the page.
 func (h *htmlReport) End(s runner.Summary) error {
-	if h.start.IsZero() {
-		h.start = h.now()
-	}
-	if h.hostname == "" {
-		h.hostname, _ = os.Hostname()
-	}
-	return WriteHTMLFile(h.path, NewSummary(s, h.start, h.hostname, h.total), h.results)
+	return WriteHTMLFile(h.path, h.summary(s), h.results)
 }
 
 // WriteHTMLFile writes the page of a run's records to path, atomically:

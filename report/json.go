@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"io"
 	"math"
-	"os"
 	"time"
 
 	"github.com/nettest/nettest/runner"
@@ -32,30 +31,14 @@ type JSONOptions struct {
 
 // NewJSONWith is NewJSON with options.
 func NewJSONWith(w io.Writer, opts JSONOptions) runner.Reporter {
-	j := &jsonLines{w: bufio.NewWriterSize(w, 64<<10), opts: opts, now: time.Now, hostname: opts.Host}
-	if !opts.Started.IsZero() {
-		j.now = func() time.Time { return opts.Started }
-	}
-	return j
+	return &jsonLines{w: bufio.NewWriterSize(w, 64<<10), opts: opts, runFacts: factsOf(opts.RunInfo)}
 }
 
 type jsonLines struct {
 	w    *bufio.Writer
 	opts JSONOptions
-	// now and hostname are fields so that tests can fix them; hostname ""
-	// means os.Hostname.
-	now      func() time.Time
-	hostname string
-	start    time.Time
-	total    int
-	err      error
-}
-
-// Begin notes the start of the run and the number of checks planned, for
-// the summary.
-func (j *jsonLines) Begin(total int) {
-	j.total = total
-	j.start = j.now()
+	runFacts
+	err error
 }
 
 // Finished writes the check's result line. Texts are cut like in the other
@@ -67,13 +50,7 @@ func (j *jsonLines) Finished(o runner.Outcome) {
 
 // End writes the summary line and returns the first write error.
 func (j *jsonLines) End(s runner.Summary) error {
-	if j.start.IsZero() {
-		j.start = j.now()
-	}
-	if j.hostname == "" {
-		j.hostname, _ = os.Hostname()
-	}
-	sum := NewSummary(s, j.start, j.hostname, j.total)
+	sum := j.summary(s)
 	sum.Shard = j.opts.Shard
 	j.line(sum)
 	j.Flush()

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/xml"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -21,7 +20,7 @@ import (
 // written to a temporary name beside path and renamed, so a reader sees
 // either the old file or the whole new one.
 func NewJUnit(path string) runner.Reporter {
-	return &junit{path: path, now: time.Now}
+	return NewJUnitWith(path, RunInfo{})
 }
 
 // RunInfo says when and where a run happened, for the reports that show
@@ -34,28 +33,13 @@ type RunInfo struct {
 
 // NewJUnitWith is NewJUnit for a run that happened at info.
 func NewJUnitWith(path string, info RunInfo) runner.Reporter {
-	j := &junit{path: path, now: time.Now, hostname: info.Host}
-	if !info.Started.IsZero() {
-		j.now = func() time.Time { return info.Started }
-	}
-	return j
+	return &junit{path: path, runFacts: factsOf(info)}
 }
 
 type junit struct {
 	path string
-	// now and hostname are fields so that tests can fix them; hostname ""
-	// means os.Hostname.
-	now      func() time.Time
-	hostname string
-	start    time.Time
-	total    int
-	cases    []runner.Outcome
-}
-
-// Begin notes the start of the run, the suites' timestamp.
-func (j *junit) Begin(total int) {
-	j.total = total
-	j.start = j.now()
+	runFacts
+	cases []runner.Outcome
 }
 
 // Finished keeps the outcome; nothing is written before End.
@@ -65,12 +49,7 @@ func (j *junit) Finished(o runner.Outcome) {
 
 // End writes the file.
 func (j *junit) End(s runner.Summary) error {
-	if j.start.IsZero() {
-		j.start = j.now()
-	}
-	if j.hostname == "" {
-		j.hostname, _ = os.Hostname()
-	}
+	j.settle()
 	if err := writeAtomic(j.path, j.render(s)); err != nil {
 		return fmt.Errorf("writing the JUnit report: %w", err)
 	}
