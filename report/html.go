@@ -365,22 +365,17 @@ func newMatrix(checks []*pageCheck) matrix {
 		return m
 	}
 	m.Transposed = len(dstOrder) > transposeAbove
-	if !m.Transposed {
-		m.Columns = m.Destinations
-		for _, s := range m.Sources {
-			row := matrixRow{Header: s}
-			for _, d := range m.Destinations {
-				row.Cells = append(row.Cells, cells[key{s, d}])
-			}
-			m.Rows = append(m.Rows, row)
-		}
-		return m
+	// Sources are rows and destinations columns, or the other way round.
+	rows, at := m.Sources, func(row, col string) key { return key{row, col} }
+	m.Columns = m.Destinations
+	if m.Transposed {
+		rows, at = m.Destinations, func(row, col string) key { return key{col, row} }
+		m.Columns = m.Sources
 	}
-	m.Columns = m.Sources
-	for _, d := range m.Destinations {
-		row := matrixRow{Header: d}
-		for _, s := range m.Sources {
-			row.Cells = append(row.Cells, cells[key{s, d}])
+	for _, r := range rows {
+		row := matrixRow{Header: r}
+		for _, c := range m.Columns {
+			row.Cells = append(row.Cells, cells[at(r, c)])
 		}
 		m.Rows = append(m.Rows, row)
 	}
