@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/nettest/nettest/checks"
+	"github.com/nettest/nettest/internal/lab"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -189,15 +190,7 @@ func TestAgentProbesARealSocket(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			conn.Close()
-		}
-	}()
+	go lab.AcceptAndClose(ln)
 	c, _ := inProcess(t)
 	tcp, _ := checks.Lookup("tcp")
 	addr := ln.Addr().(*net.TCPAddr)

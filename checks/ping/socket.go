@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/nettest/nettest/checks"
 	"github.com/nettest/nettest/checks/internal/icmperr"
 	"golang.org/x/net/icmp"
 	"golang.org/x/net/ipv4"
@@ -404,13 +405,15 @@ func permissionError() error {
 		os.Getegid(), rng)
 }
 
-// openError explains a socket that could not be opened for another reason.
+// openError explains a socket that could not be opened for another reason:
+// IPv6 switched off, or this machine's limits (checks.LocalFailure says
+// which and what to do).
 func openError(fam family, err error) error {
-	switch {
-	case fam == v6 && errors.Is(err, syscall.EAFNOSUPPORT):
+	if fam == v6 && errors.Is(err, syscall.EAFNOSUPPORT) {
 		return fmt.Errorf("cannot ping an IPv6 address: IPv6 is disabled on this machine (%v); use an IPv4 address or family = \"ip4\"", err)
-	case errors.Is(err, syscall.EMFILE), errors.Is(err, syscall.ENFILE):
-		return fmt.Errorf("cannot open an ICMP socket: too many open files (%v); lower --parallelism or raise the limit (ulimit -n)", err)
+	}
+	if local := checks.LocalFailure(err); local != nil {
+		err = local
 	}
 	return fmt.Errorf("cannot open an ICMP socket: %v", err)
 }
