@@ -121,6 +121,7 @@ func TestExitCodes(t *testing.T) {
 		{"--timeout=0s", append([]string{"test", "testdata/ports.nettest.hcl", "--timeout=0s"}, vars...), 2, "", "--timeout must be more than 0"},
 		{"--timeout=-1s", append([]string{"test", "testdata/ports.nettest.hcl", "--timeout=-1s"}, vars...), 2, "", "--timeout must be more than 0"},
 		{"--timeout=abc", append([]string{"test", "testdata/ports.nettest.hcl", "--timeout=abc"}, vars...), 2, "", `invalid value "abc" for flag -timeout`},
+		{"--progress=-1s", append([]string{"test", "testdata/ports.nettest.hcl", "--progress=-1s"}, vars...), 2, "", "--progress must be 0 (no progress lines) or more"},
 		{"--parallelism=0", append([]string{"test", "testdata/ports.nettest.hcl", "--parallelism=0"}, vars...), 2, "", "--parallelism must be at least 1"},
 		{"--parallelism=-1", append([]string{"test", "testdata/ports.nettest.hcl", "--parallelism=-1"}, vars...), 2, "", "--parallelism must be at least 1"},
 		{"--parallelism=abc", append([]string{"test", "testdata/ports.nettest.hcl", "--parallelism=abc"}, vars...), 2, "", `invalid value "abc" for flag -parallelism`},

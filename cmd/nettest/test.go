@@ -90,6 +90,11 @@ func cmdTest(args []string, c cli) int {
 		fmt.Fprintf(stderr, "nettest: --timeout must be more than 0, such as 500ms or 3s; got %s\n", f.timeout)
 		return exitConfig
 	}
+	if f.progress < 0 {
+		// A negative period is a typo, not a way to say "never": that is 0.
+		fmt.Fprintf(stderr, "nettest: --progress must be 0 (no progress lines) or more, such as 30s; got %s\n", f.progress)
+		return exitConfig
+	}
 	if err := f.sel.parse(c.getenv); err != nil {
 		fmt.Fprintf(stderr, "nettest: %v\n", err)
 		return exitConfig
