@@ -193,26 +193,13 @@ func openRaw(fam family) (*endpoint, error) {
 	// socket otherwise also gets every echo request the host answers,
 	// including our own on loopback. A failure costs only CPU, so it is
 	// ignored.
+	icmperr.FilterRaw(c, fam == v6)
 	if fam == v4 {
-		p := ipv4.NewPacketConn(c)
-		var f ipv4.ICMPFilter
-		f.SetAll(true)
-		f.Accept(ipv4.ICMPTypeEchoReply)
-		f.Accept(ipv4.ICMPTypeDestinationUnreachable)
-		f.Accept(ipv4.ICMPTypeTimeExceeded)
-		p.SetICMPFilter(&f)
-		ep.setTTL = p.SetTTL
+		ep.setTTL = ipv4.NewPacketConn(c).SetTTL
 	} else {
-		p := ipv6.NewPacketConn(c)
-		var f ipv6.ICMPFilter
-		f.SetAll(true)
-		f.Accept(ipv6.ICMPTypeEchoReply)
-		f.Accept(ipv6.ICMPTypeDestinationUnreachable)
-		f.Accept(ipv6.ICMPTypeTimeExceeded)
-		p.SetICMPFilter(&f)
-		ep.setTTL = p.SetHopLimit
+		ep.setTTL = ipv6.NewPacketConn(c).SetHopLimit
 	}
-	growReadBuffer(c.(*net.IPConn), sharedRcvBuf)
+	icmperr.GrowReadBuffer(c.(*net.IPConn), sharedRcvBuf)
 	return ep, nil
 }
 

@@ -160,27 +160,12 @@ func openListener(key listenerKey) (*listener, error) {
 		return nil, fmt.Errorf("opening a raw ICMP socket: %w", err)
 	}
 	conn := pc.(*net.IPConn)
-	growReadBuffer(conn, readBuffer)
+	icmperr.GrowReadBuffer(conn, readBuffer)
 	l := &listener{key: key, conn: conn, routes: map[routeKey]route{}, nextID: uint16(rand.N(1 << 16))}
 	// Only three kinds of message concern a trace; the kernel drops the
 	// others (echo requests to this host, neighbour discovery, …) before
 	// they reach us.
-	if key.v6 {
-		var f ipv6.ICMPFilter
-		f.SetAll(true)
-		f.Accept(ipv6.ICMPTypeEchoReply)
-		f.Accept(ipv6.ICMPTypeTimeExceeded)
-		f.Accept(ipv6.ICMPTypeDestinationUnreachable)
-		err = ipv6.NewPacketConn(conn).SetICMPFilter(&f)
-	} else {
-		var f ipv4.ICMPFilter
-		f.SetAll(true)
-		f.Accept(ipv4.ICMPTypeEchoReply)
-		f.Accept(ipv4.ICMPTypeTimeExceeded)
-		f.Accept(ipv4.ICMPTypeDestinationUnreachable)
-		err = ipv4.NewPacketConn(conn).SetICMPFilter(&f)
-	}
-	if err != nil {
+	if err := icmperr.FilterRaw(conn, key.v6); err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("setting the ICMP filter of the raw socket: %w", err)
 	}
@@ -191,22 +176,6 @@ func openListener(key listenerKey) (*listener, error) {
 // to a round of many parallel traces arrive in a burst, and what does not
 // fit is lost. 4 MiB holds about 4000 of them.
 const readBuffer = 4 << 20
-
-// growReadBuffer asks for a receive buffer of n bytes. SO_RCVBUFFORCE goes
-// past net.core.rmem_max (208 KiB on most systems) but needs CAP_NET_ADMIN,
-// which root has; with CAP_NET_RAW alone, SO_RCVBUF gets what rmem_max
-// allows.
-func growReadBuffer(c *net.IPConn, n int) {
-	rc, err := c.SyscallConn()
-	if err != nil {
-		return
-	}
-	rc.Control(func(fd uintptr) {
-		if syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUFFORCE, n) != nil {
-			syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, n)
-		}
-	})
-}
 
 // currentNetns identifies the network namespace of the calling thread by the
 // inode of its namespace file. Without /proc every caller shares one key,
