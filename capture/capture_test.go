@@ -3,6 +3,7 @@ package capture
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
@@ -35,7 +36,10 @@ func newRecorder(t *testing.T) *Recorder {
 }
 
 // dial connects to addr the way the tcp kind does, reporting the flow
-// through the dialer, sends hello and closes.
+// through the dialer, sends hello, closes its side and waits for the
+// peer's FIN (the listener closes once it read ours): when it returns, the
+// flow's packets have passed, however late a loaded machine ran the
+// listener's goroutine, and none of them can fall into a later attempt.
 func dial(ctx context.Context, t *testing.T, addr string) error {
 	t.Helper()
 	d := net.Dialer{Control: checks.DialControl(ctx)}
@@ -43,8 +47,18 @@ func dial(ctx context.Context, t *testing.T, addr string) error {
 	if err != nil {
 		return err
 	}
-	c.Write([]byte("hello"))
-	return c.Close()
+	defer c.Close()
+	if _, err := c.Write([]byte("hello")); err != nil {
+		return err
+	}
+	if err := c.(*net.TCPConn).CloseWrite(); err != nil {
+		return err
+	}
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.Copy(io.Discard, c); err != nil {
+		return fmt.Errorf("waiting for the peer to close: %w", err)
+	}
+	return nil
 }
 
 // listen accepts on 127.0.0.1 (or ::1), reading what clients send until
@@ -104,7 +118,6 @@ func TestFailingCheckKeepsItsOwnPackets(t *testing.T) {
 		if err := dial(octx, t, other.Addr().String()); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(20 * time.Millisecond) // the peer's FIN
 		r.EndAttempt(ctx)
 		r.EndAttempt(octx)
 	}
