@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nettest/nettest/internal/lab"
 	"github.com/nettest/nettest/runner"
 	"github.com/nettest/nettest/schema"
 )
@@ -29,11 +30,11 @@ const benchParallelism = 256
 func benchTargets(b *testing.B) []string {
 	open := make([]int, 50)
 	for i := range open {
-		open[i] = port(listen(b, "tcp", "127.0.0.1:0"))
+		open[i] = lab.OpenPort(b, "tcp", "127.0.0.1:0")
 	}
 	closed := make([]int, 50)
 	for i := range closed {
-		closed[i] = closedPort(b, "tcp", "127.0.0.1")
+		closed[i] = lab.ClosedPort(b, "tcp", "127.0.0.1:0")
 	}
 	targets := make([]string, b.N)
 	for i := range targets {

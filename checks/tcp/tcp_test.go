@@ -15,45 +15,20 @@ import (
 	"github.com/nettest/nettest/runner"
 )
 
-// listen opens a listener that the test closes at its end.
-func listen(t testing.TB, network, addr string) net.Listener {
-	t.Helper()
-	ln, err := net.Listen(network, addr)
-	if err != nil {
-		t.Skipf("cannot listen on %s %s here: %v", network, addr, err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go lab.AcceptAndClose(ln)
-	return ln
-}
-
-// closedPort returns a port on host that was listened on and closed, so
-// nothing listens there now and the kernel answers a SYN with a reset.
-func closedPort(t testing.TB, network, host string) int {
-	t.Helper()
-	ln, err := net.Listen(network, net.JoinHostPort(host, "0"))
-	if err != nil {
-		t.Skipf("cannot listen on %s %s here: %v", network, host, err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	return port
-}
-
 func port(ln net.Listener) int { return ln.Addr().(*net.TCPAddr).Port }
 
 // TestProbeLoopback covers what loopback can show: open and closed on IPv4
 // and IPv6, by address and by the name localhost. Filtered needs a firewall
 // and lives in lab_test.go.
 func TestProbeLoopback(t *testing.T) {
-	v4 := listen(t, "tcp4", "127.0.0.1:0")
+	v4 := lab.OpenPort(t, "tcp4", "127.0.0.1:0")
 	// localhost may resolve to ::1 first; listen there on the same port
 	// when the machine has IPv6, so the answer is "open" either way.
-	if ln, err := net.Listen("tcp6", net.JoinHostPort("::1", strconv.Itoa(port(v4)))); err == nil {
+	if ln, err := net.Listen("tcp6", net.JoinHostPort("::1", strconv.Itoa(v4))); err == nil {
 		t.Cleanup(func() { ln.Close() })
 		go lab.AcceptAndClose(ln)
 	}
-	closed4 := closedPort(t, "tcp4", "127.0.0.1")
+	closed4 := lab.ClosedPort(t, "tcp4", "127.0.0.1:0")
 
 	tests := []struct {
 		name string
@@ -64,7 +39,7 @@ func TestProbeLoopback(t *testing.T) {
 	}{
 		{
 			name: "open IPv4",
-			cfg:  func(*testing.T) tcp.Config { return tcp.Config{Host: "127.0.0.1", Port: port(v4)} },
+			cfg:  func(*testing.T) tcp.Config { return tcp.Config{Host: "127.0.0.1", Port: v4} },
 			want: func(c tcp.Config) tcp.Result {
 				return tcp.Result{Host: c.Host, Port: c.Port, Address: "127.0.0.1:" + strconv.Itoa(c.Port), Open: true, State: tcp.Open}
 			},
@@ -79,7 +54,7 @@ func TestProbeLoopback(t *testing.T) {
 		{
 			name: "open IPv6",
 			cfg: func(t *testing.T) tcp.Config {
-				return tcp.Config{Host: "::1", Port: port(listen(t, "tcp6", "[::1]:0"))}
+				return tcp.Config{Host: "::1", Port: lab.OpenPort(t, "tcp6", "[::1]:0")}
 			},
 			want: func(c tcp.Config) tcp.Result {
 				return tcp.Result{Host: c.Host, Port: c.Port, Address: "[::1]:" + strconv.Itoa(c.Port), Open: true, State: tcp.Open}
@@ -88,7 +63,7 @@ func TestProbeLoopback(t *testing.T) {
 		{
 			name: "closed IPv6",
 			cfg: func(t *testing.T) tcp.Config {
-				return tcp.Config{Host: "::1", Port: closedPort(t, "tcp6", "::1")}
+				return tcp.Config{Host: "::1", Port: lab.ClosedPort(t, "tcp6", "[::1]:0")}
 			},
 			want: func(c tcp.Config) tcp.Result {
 				return tcp.Result{Host: c.Host, Port: c.Port, Address: "[::1]:" + strconv.Itoa(c.Port), State: tcp.Closed, Error: "connection refused"}
@@ -114,18 +89,18 @@ func TestProbeLoopback(t *testing.T) {
 // TestProbeLocalhostName resolves localhost through /etc/hosts, the one name
 // tests may resolve without a lab resolver.
 func TestProbeLocalhostName(t *testing.T) {
-	v4 := listen(t, "tcp4", "127.0.0.1:0")
-	if ln, err := net.Listen("tcp6", net.JoinHostPort("::1", strconv.Itoa(port(v4)))); err == nil {
+	v4 := lab.OpenPort(t, "tcp4", "127.0.0.1:0")
+	if ln, err := net.Listen("tcp6", net.JoinHostPort("::1", strconv.Itoa(v4))); err == nil {
 		t.Cleanup(func() { ln.Close() })
 		go lab.AcceptAndClose(ln)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	got, err := tcp.Probe(ctx, tcp.Config{Host: "localhost", Port: port(v4)})
+	got, err := tcp.Probe(ctx, tcp.Config{Host: "localhost", Port: v4})
 	if err != nil {
 		t.Fatalf("Probe(localhost) error = %v", err)
 	}
-	p := strconv.Itoa(port(v4))
+	p := strconv.Itoa(v4)
 	if !got.Open || got.State != tcp.Open || got.Host != "localhost" ||
 		(got.Address != "127.0.0.1:"+p && got.Address != "[::1]:"+p) {
 		t.Errorf("Probe(localhost:%s) = %+v, want open at 127.0.0.1:%s or [::1]:%s", p, got, p, p)
@@ -135,11 +110,11 @@ func TestProbeLocalhostName(t *testing.T) {
 // TestProbeHonoursCancellation checks that a probe whose context is already
 // over returns at once with a non-open state instead of dialing.
 func TestProbeHonoursCancellation(t *testing.T) {
-	ln := listen(t, "tcp4", "127.0.0.1:0")
+	open := lab.OpenPort(t, "tcp4", "127.0.0.1:0")
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	start := time.Now()
-	got, err := tcp.Probe(ctx, tcp.Config{Host: "127.0.0.1", Port: port(ln)})
+	got, err := tcp.Probe(ctx, tcp.Config{Host: "127.0.0.1", Port: open})
 	if time.Since(start) > time.Second {
 		t.Errorf("Probe with a cancelled context took %s", time.Since(start))
 	}
@@ -151,8 +126,8 @@ func TestProbeHonoursCancellation(t *testing.T) {
 // TestSuiteLoopback runs tcp blocks as a user writes them, through the
 // loader and runner, and checks the verdict and diff a user would read.
 func TestSuiteLoopback(t *testing.T) {
-	open := port(listen(t, "tcp4", "127.0.0.1:0"))
-	closed := closedPort(t, "tcp4", "127.0.0.1")
+	open := lab.OpenPort(t, "tcp4", "127.0.0.1:0")
+	closed := lab.ClosedPort(t, "tcp4", "127.0.0.1:0")
 	src := fmt.Sprintf(`
 locals {
   open   = %d
@@ -217,7 +192,7 @@ tcp "assert_on_result" {
 // packet leaves: that observed nothing, so the check errors and says what
 // to do; it must not read "filtered" and pass.
 func TestOpenPortWithoutFileDescriptors(t *testing.T) {
-	open := port(listen(t, "tcp4", "127.0.0.1:0"))
+	open := lab.OpenPort(t, "tcp4", "127.0.0.1:0")
 	outcomes := checktest.RunStarved(t, fmt.Sprintf(`
 tcp "must_be_closed" {
   host = "127.0.0.1"

@@ -3,7 +3,6 @@ package traceroute
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"strings"
 	"sync"
@@ -76,37 +75,12 @@ func checkHops(t *testing.T, r Result, hopTimeout time.Duration) {
 	}
 }
 
-// listen starts a TCP server on a free loopback port that accepts and
-// closes every connection, and returns the port.
-func listen(t *testing.T, network, addr string) int {
-	t.Helper()
-	ln, err := net.Listen(network, addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go lab.AcceptAndClose(ln)
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// closedPort returns a loopback TCP port nothing listens on.
-func closedPort(t *testing.T, network, addr string) int {
-	t.Helper()
-	ln, err := net.Listen(network, addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	return port
-}
-
 // A trace to this host's own address is one hop long whatever the
 // protocol: the packet never leaves, its TTL is never decremented.
 func TestLoopback(t *testing.T) {
 	lab.RequireRoot(t)
-	open4, open6 := listen(t, "tcp4", "127.0.0.1:0"), listen(t, "tcp6", "[::1]:0")
-	closed4, closed6 := closedPort(t, "tcp4", "127.0.0.1:0"), closedPort(t, "tcp6", "[::1]:0")
+	open4, open6 := lab.OpenPort(t, "tcp4", "127.0.0.1:0"), lab.OpenPort(t, "tcp6", "[::1]:0")
+	closed4, closed6 := lab.ClosedPort(t, "tcp4", "127.0.0.1:0"), lab.ClosedPort(t, "tcp6", "[::1]:0")
 	for _, tc := range []struct {
 		name string
 		cfg  Config
@@ -152,7 +126,7 @@ func TestLoopback(t *testing.T) {
 // own answers and all of them, whichever protocol the others use.
 func TestConcurrentTraces(t *testing.T) {
 	lab.RequireRoot(t)
-	open := listen(t, "tcp4", "127.0.0.1:0")
+	open := lab.OpenPort(t, "tcp4", "127.0.0.1:0")
 	const n = 60
 	var wg sync.WaitGroup
 	errs := make(chan string, n)

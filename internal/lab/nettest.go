@@ -70,6 +70,41 @@ func SuiteDir(t testing.TB, files map[string]string) string {
 	return dir
 }
 
+// OpenPort listens on addr (host:0 for any free port) with network ("tcp4",
+// "tcp6", …) and accepts and closes every connection until the test ends:
+// an open TCP port. It returns the port. A machine without IPv6 skips the
+// test, saying so; any other failure fails it.
+func OpenPort(t testing.TB, network, addr string) int {
+	t.Helper()
+	ln := listenLoopback(t, network, addr)
+	t.Cleanup(func() { ln.Close() })
+	go AcceptAndClose(ln)
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// ClosedPort returns a TCP port of addr's host (host:0) that was listened on
+// and closed, so nothing listens there now and the kernel answers a SYN with
+// a reset. A machine without IPv6 skips the test, as with OpenPort.
+func ClosedPort(t testing.TB, network, addr string) int {
+	t.Helper()
+	ln := listenLoopback(t, network, addr)
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	return port
+}
+
+func listenLoopback(t testing.TB, network, addr string) net.Listener {
+	t.Helper()
+	ln, err := net.Listen(network, addr)
+	if err != nil {
+		if strings.HasSuffix(network, "6") || strings.Contains(addr, "[") {
+			t.Skipf("cannot listen on %s %s here (no IPv6?): %v", network, addr, err)
+		}
+		t.Fatalf("cannot listen on %s %s: %v", network, addr, err)
+	}
+	return ln
+}
+
 // AcceptAndClose accepts connections on ln and closes each at once, until
 // ln is closed: an open TCP port whose accept queue never fills. Run it on
 // a goroutine of its own.
