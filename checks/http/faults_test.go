@@ -1,7 +1,6 @@
 package http
 
 import (
-	"bufio"
 	"context"
 	"io"
 	"maps"
@@ -15,34 +14,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/nettest/nettest/checks/kindtest"
+	"github.com/nettest/nettest/internal/lab"
 	"github.com/zclconf/go-cty/cty"
 )
-
-// rawServer listens on 127.0.0.1 and runs serve for every connection, which
-// is closed when serve returns or the test ends. It returns the address.
-func rawServer(t *testing.T, serve func(c net.Conn)) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	t.Cleanup(func() { close(done); ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				go func() { <-done; c.Close() }()
-				serve(c)
-			}()
-		}
-	}()
-	return ln.Addr().String()
-}
 
 // hang reads whatever arrives and never answers.
 func hang(c net.Conn) { io.Copy(io.Discard, c) }
@@ -51,13 +25,7 @@ func hang(c net.Conn) { io.Copy(io.Discard, c) }
 // closes when answer returns.
 func afterRequest(answer func(c net.Conn)) func(net.Conn) {
 	return func(c net.Conn) {
-		br := bufio.NewReader(c)
-		for {
-			line, err := br.ReadString('\n')
-			if err != nil || line == "\r\n" {
-				break
-			}
-		}
+		lab.ReadHTTPHead(c)
 		answer(c)
 	}
 }
@@ -67,12 +35,12 @@ func afterRequest(answer func(c net.Conn)) func(net.Conn) {
 // an answer did arrive.
 func TestFaults(t *testing.T) {
 	const timeout = time.Second
-	silent := rawServer(t, hang)
-	headOnly := rawServer(t, afterRequest(func(c net.Conn) {
+	silent := lab.ServeTCP(t, hang)
+	headOnly := lab.ServeTCP(t, afterRequest(func(c net.Conn) {
 		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n")
 		hang(c)
 	}))
-	trickle := rawServer(t, afterRequest(func(c net.Conn) {
+	trickle := lab.ServeTCP(t, afterRequest(func(c net.Conn) {
 		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n")
 		for i := 0; i < 100; i++ { // bounded: 10 s at most, far past the check's timeout
 			if _, err := io.WriteString(c, "."); err != nil {
@@ -81,14 +49,14 @@ func TestFaults(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 		}
 	}))
-	shortBody := rawServer(t, afterRequest(func(c net.Conn) {
+	shortBody := lab.ServeTCP(t, afterRequest(func(c net.Conn) {
 		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b")
 	}))
-	badHeader := rawServer(t, afterRequest(func(c net.Conn) {
+	badHeader := lab.ServeTCP(t, afterRequest(func(c net.Conn) {
 		io.WriteString(c, "HTTP/1.1 200 OK\r\nX-Weird: a\x01b\r\nContent-Length: 0\r\n\r\n")
 	}))
-	closes := rawServer(t, func(c net.Conn) {})
-	ssh := rawServer(t, func(c net.Conn) { io.WriteString(c, "SSH-2.0-OpenSSH_9.6\r\n"); hang(c) })
+	closes := lab.ServeTCP(t, func(c net.Conn) {})
+	ssh := lab.ServeTCP(t, func(c net.Conn) { io.WriteString(c, "SSH-2.0-OpenSSH_9.6\r\n"); hang(c) })
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -150,7 +118,7 @@ func TestFaults(t *testing.T) {
 
 // TestInterrupted: a cancelled context (Ctrl-C) ends the request at once.
 func TestInterrupted(t *testing.T) {
-	silent := rawServer(t, hang)
+	silent := lab.ServeTCP(t, hang)
 	k := kind(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(100*time.Millisecond, cancel)

@@ -1,7 +1,6 @@
 package http_test
 
 import (
-	"bufio"
 	"fmt"
 	"net"
 	"os"
@@ -9,36 +8,17 @@ import (
 	"testing"
 
 	"github.com/nettest/nettest/checks/checktest"
+	"github.com/nettest/nettest/internal/lab"
 	"github.com/nettest/nettest/runner"
 )
 
 // TestHTTP10: a server that answers in HTTP/1.0 is reported as such, and
 // docs/http.md lists every http_version that occurs.
 func TestHTTP10(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				r := bufio.NewReader(c)
-				for { // the request's head
-					line, err := r.ReadString('\n')
-					if err != nil || line == "\r\n" {
-						break
-					}
-				}
-				fmt.Fprint(c, "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nold\n")
-			}()
-		}
-	}()
+	addr := lab.ServeTCP(t, func(c net.Conn) {
+		lab.ReadHTTPHead(c)
+		fmt.Fprint(c, "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nold\n")
+	})
 	checktest.Expect(t, checktest.Run(t, fmt.Sprintf(`
 http "old" {
   url = "http://%s/"
@@ -50,7 +30,7 @@ http "old" {
     error_message = "not HTTP/1.0"
   }
 }
-`, ln.Addr())), []checktest.Want{{Address: "http.old", Status: runner.Pass}})
+`, addr)), []checktest.Want{{Address: "http.old", Status: runner.Pass}})
 
 	doc, err := os.ReadFile("../../docs/http.md")
 	if err != nil {

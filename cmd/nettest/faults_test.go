@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,66 +19,6 @@ import (
 // reports stay readable and valid. They run on loopback and need no root,
 // except the ICMP permission test.
 
-// serveTCP accepts connections on a loopback port and hands each to handle
-// on a goroutine of its own. At cleanup the listener and every connection
-// are closed and the handlers waited for.
-func serveTCP(t *testing.T, handle func(net.Conn)) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var (
-		mu    sync.Mutex
-		conns []net.Conn
-		wg    sync.WaitGroup
-	)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				handle(c)
-			}()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	})
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// readRequest reads an HTTP request's head, so that answers go out after
-// the request as a real server's do.
-func readRequest(c net.Conn) bool {
-	c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	r := bufio.NewReader(c)
-	for {
-		line, err := r.ReadString('\n')
-		if err != nil {
-			return false
-		}
-		if line == "\r\n" || line == "\n" {
-			return true
-		}
-	}
-}
-
 // garbage is what a broken or hostile server may send: NUL bytes, terminal
 // escape sequences (ESC[2J clears the screen), bytes that are not UTF-8 and
 // the end of an XML CDATA section.
@@ -88,15 +26,15 @@ const garbage = "\x00\x01\x1b[2J\x1b[31mred\x1b[0m \xff\xfe\xc3\x28 ]]> <![CDATA
 
 func TestFaults(t *testing.T) {
 	// Accepts, reads the request and never answers.
-	silentHTTP := serveTCP(t, func(c net.Conn) {
-		readRequest(c)
+	silentHTTP := lab.ServeTCP(t, func(c net.Conn) {
+		lab.ReadHTTPHead(c)
 		c.SetReadDeadline(time.Now().Add(10 * time.Second))
 		c.Read(make([]byte, 1)) // until the client gives up or cleanup
 	})
 	// Answers 200 and then sends body without end, until the client
 	// closes the connection (bounded, in case it never does).
-	endlessHTTP := serveTCP(t, func(c net.Conn) {
-		if !readRequest(c) {
+	endlessHTTP := lab.ServeTCP(t, func(c net.Conn) {
+		if !lab.ReadHTTPHead(c) {
 			return
 		}
 		c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n\r\n"))
@@ -109,16 +47,16 @@ func TestFaults(t *testing.T) {
 		}
 	})
 	// A 200 whose body is binary garbage.
-	garbageHTTP := serveTCP(t, func(c net.Conn) {
-		if !readRequest(c) {
+	garbageHTTP := lab.ServeTCP(t, func(c net.Conn) {
+		if !lab.ReadHTTPHead(c) {
 			return
 		}
 		body := strings.Repeat(garbage, 4)
 		c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\nConnection: close\r\n\r\n" + body))
 	})
 	// Garbage instead of an HTTP answer, which ends up in the error message.
-	garbageStatus := serveTCP(t, func(c net.Conn) {
-		if !readRequest(c) {
+	garbageStatus := lab.ServeTCP(t, func(c net.Conn) {
+		if !lab.ReadHTTPHead(c) {
 			return
 		}
 		c.Write([]byte(garbage + "\r\n\r\n"))
@@ -139,7 +77,7 @@ func TestFaults(t *testing.T) {
 	}()
 	silentDNS := dnsConn.LocalAddr().String()
 
-	url := func(port int) string { return "http://127.0.0.1:" + strconv.Itoa(port) + "/" }
+	url := func(addr string) string { return "http://" + addr + "/" }
 	tests := []struct {
 		name    string
 		suite   string

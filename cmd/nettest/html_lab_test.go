@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -204,8 +205,8 @@ func checkPage(t *testing.T, doc *html.Node, got map[string]report.Result) {
 		}
 	})
 	for addr, v := range got {
-		if (v.Status == "fail" || v.Status == "error") != contains(listed, addr) {
-			t.Errorf("%s (%s): in the failures section %v", addr, v.Status, contains(listed, addr))
+		if (v.Status == "fail" || v.Status == "error") != slices.Contains(listed, addr) {
+			t.Errorf("%s (%s): in the failures section %v", addr, v.Status, slices.Contains(listed, addr))
 		}
 	}
 	if text := textOf(failures); !strings.Contains(text, `no "198.18.9.1" after "198.18.0.2"`) || !strings.Contains(text, "paths.nettest.hcl:") {
@@ -341,13 +342,4 @@ func textOf(n *html.Node) string {
 		}
 	})
 	return strings.TrimSpace(b.String())
-}
-
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }
