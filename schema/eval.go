@@ -279,7 +279,7 @@ func evalTyped(a *hcl.Attribute, ctx *hcl.EvalContext, typ cty.Type, validate fu
 		if err := validate(plain); err != nil {
 			detail := err.Error()
 			if conv.ContainsMarked() {
-				detail = "The value, which is sensitive, is not valid."
+				detail = "the value, which is sensitive, is not valid"
 			}
 			return cty.UnknownVal(typ), hcl.Diagnostics{{Severity: hcl.DiagError, Summary: fmt.Sprintf("Invalid value for %s %q", what, a.Name),
 				Detail: capitalise(detail) + ".", Subject: a.Expr.Range().Ptr()}}
