@@ -2,7 +2,9 @@ package schema
 
 import (
 	"encoding/base64"
+	"maps"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -174,7 +176,10 @@ func (s *Secrets) Redact(text string) string {
 }
 
 // RedactValue returns v with Redact applied to every string inside it, map
-// keys included. Marks are kept.
+// keys included, and every number whose decimal text is a secret (a
+// sensitive port, echoed in a result's "port") replaced by the string
+// Redacted. A list, set or map whose elements then differ in type becomes a
+// tuple or an object. Marks are kept.
 func (s *Secrets) RedactValue(v cty.Value) cty.Value {
 	if s.Empty() || v == cty.NilVal {
 		return v
@@ -188,6 +193,11 @@ func (s *Secrets) RedactValue(v cty.Value) cty.Value {
 	switch {
 	case t == cty.String:
 		out = cty.StringVal(s.Redact(v.AsString()))
+	case t == cty.Number:
+		out = v
+		if s.isSecret(v.AsBigFloat().Text('f', -1)) {
+			out = cty.StringVal(Redacted)
+		}
 	case t.IsObjectType():
 		attrs := make(map[string]cty.Value, len(t.AttributeTypes()))
 		for name := range t.AttributeTypes() {
@@ -200,10 +210,13 @@ func (s *Secrets) RedactValue(v cty.Value) cty.Value {
 			k, e := it.Element()
 			m[s.Redact(k.AsString())] = s.RedactValue(e)
 		}
-		if len(m) == 0 {
+		switch {
+		case len(m) == 0:
 			out = v
-		} else {
+		case sameTypes(slices.Collect(maps.Values(m))):
 			out = cty.MapVal(m)
+		default:
+			out = cty.ObjectVal(m)
 		}
 	case t.IsListType() || t.IsSetType() || t.IsTupleType():
 		var elems []cty.Value
@@ -214,6 +227,8 @@ func (s *Secrets) RedactValue(v cty.Value) cty.Value {
 		switch {
 		case len(elems) == 0:
 			out = v
+		case !t.IsTupleType() && !sameTypes(elems):
+			out = cty.TupleVal(elems)
 		case t.IsListType():
 			out = cty.ListVal(elems)
 		case t.IsSetType():
@@ -294,4 +309,25 @@ type shownExpr struct{ hcl.Expression }
 
 func (e shownExpr) Value(ctx *hcl.EvalContext) (cty.Value, hcl.Diagnostics) {
 	return showString(e.Expression, ctx)
+}
+
+// isSecret reports whether text, whole, is a secret.
+func (s *Secrets) isSecret(text string) bool {
+	if len(text) < minSecretLen {
+		return false
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.set[foldASCII(text)]
+}
+
+// sameTypes reports whether the values all have one type, as cty's lists,
+// sets and maps require.
+func sameTypes(values []cty.Value) bool {
+	for _, v := range values {
+		if !v.Type().Equals(values[0].Type()) {
+			return false
+		}
+	}
+	return true
 }

@@ -202,3 +202,51 @@ variable "ports" {
 		t.Errorf("a missing --var-file does not say why:\n%s", got)
 	}
 }
+
+// TestSecretNumbersRedacted: a sensitive number (a port) comes back in a
+// probe's result as a number, not a string; it is redacted too, also
+// inside a list, which then holds values of two types.
+func TestSecretNumbersRedacted(t *testing.T) {
+	var s schema.Secrets
+	s.Add("18080")
+	v := cty.ObjectVal(map[string]cty.Value{
+		"port":  cty.NumberIntVal(18080),
+		"other": cty.NumberIntVal(443),
+		"ports": cty.ListVal([]cty.Value{cty.NumberIntVal(18080), cty.NumberIntVal(80)}),
+		"byKey": cty.MapVal(map[string]cty.Value{"a": cty.NumberIntVal(18080), "b": cty.NumberIntVal(1)}),
+	})
+	got := s.RedactValue(v)
+	want := cty.ObjectVal(map[string]cty.Value{
+		"port":  cty.StringVal(schema.Redacted),
+		"other": cty.NumberIntVal(443),
+		"ports": cty.TupleVal([]cty.Value{cty.StringVal(schema.Redacted), cty.NumberIntVal(80)}),
+		"byKey": cty.ObjectVal(map[string]cty.Value{"a": cty.StringVal(schema.Redacted), "b": cty.NumberIntVal(1)}),
+	})
+	if !got.RawEquals(want) {
+		t.Errorf("RedactValue:\n got %#v\nwant %#v", got, want)
+	}
+}
+
+// TestSensitiveInvalidArgument: an argument that is invalid because of a
+// sensitive value says so without the value, in one sentence.
+func TestSensitiveInvalidArgument(t *testing.T) {
+	suite := filepath.Join(t.TempDir(), "s.nettest.hcl")
+	write(t, suite, `
+variable "pin" {
+  type      = number
+  sensitive = true
+}
+tcp "x" {
+  host = "127.0.0.1"
+  port = var.pin
+  expect {
+    open = true
+  }
+}
+`)
+	_, diags := schema.Load([]string{suite}, schema.Options{Vars: []schema.VarArg{{Name: "pin", Value: "99999"}}})
+	got := text(diags)
+	if !strings.Contains(got, "The value, which is sensitive, is not valid.") || strings.Contains(got, "valid..") || strings.Contains(got, "99999") {
+		t.Errorf("diagnostic:\n%s", got)
+	}
+}
