@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -50,5 +51,33 @@ func TestDocsSpeakToUsers(t *testing.T) {
 				t.Errorf("%s:%d speaks of DESIGN: %s", page, n+1, line)
 			}
 		}
+	}
+}
+
+// TestREADMEPackagesAsCI: the Debian packages the README tells a user to
+// install before the root tests are the ones CI installs (.ci/run), so
+// that `sudo NETTEST_REQUIRE_ROOT=1 go test ./...` finds every binary the
+// tests require on a machine set up from the README.
+func TestREADMEPackagesAsCI(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ci, err := os.ReadFile("../.ci/run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	install := regexp.MustCompile(`(?m)^sudo apt-get install (.+)$`).FindSubmatch(readme)
+	list := regexp.MustCompile(`(?m)^packages=\((.+)\)$`).FindSubmatch(ci)
+	if install == nil || list == nil {
+		t.Fatalf("no `sudo apt-get install` line in README.md (%v) or no packages=(…) in .ci/run (%v)", install != nil, list != nil)
+	}
+	set := func(b []byte) string {
+		f := strings.Fields(string(b))
+		slices.Sort(f)
+		return strings.Join(f, " ")
+	}
+	if got, want := set(install[1]), set(list[1]); got != want {
+		t.Errorf("README.md installs\n  %s\n.ci/run installs\n  %s", got, want)
 	}
 }
