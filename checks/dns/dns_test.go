@@ -16,8 +16,6 @@ import (
 	"github.com/zclconf/go-cty/cty/gocty"
 )
 
-func ptr(s string) *string { return &s }
-
 // ask runs the probe the way the runner does: with the check's timeout as
 // the context's deadline.
 func ask(t *testing.T, cfg Config, timeout time.Duration) (Result, error) {
@@ -109,7 +107,7 @@ func TestRecords(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			tc.cfg.Server = ptr(addr)
+			tc.cfg.Server = new(addr)
 			tc.cfg.RecursionDesired = true
 			got, err := ask(t, tc.cfg, 3*time.Second)
 			if err != nil {
@@ -133,7 +131,7 @@ func TestRecords(t *testing.T) {
 // again over TCP; the result is the full TCP answer.
 func TestTruncatedAnswerIsAskedAgainOverTCP(t *testing.T) {
 	z, addr := startZone(t)
-	r, err := ask(t, Config{Name: "big.example.test", Server: ptr(addr), RecursionDesired: true}, 3*time.Second)
+	r, err := ask(t, Config{Name: "big.example.test", Server: new(addr), RecursionDesired: true}, 3*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +148,7 @@ func TestTruncatedAnswerIsAskedAgainOverTCP(t *testing.T) {
 // truncated UDP answer is what the check reports.
 func TestTruncatedAnswerWithoutTCP(t *testing.T) {
 	addr := serve(t, "127.0.0.1", "0", newZoneServer(t), false)
-	r, err := ask(t, Config{Name: "big.example.test", Server: ptr(addr), RecursionDesired: true}, 3*time.Second)
+	r, err := ask(t, Config{Name: "big.example.test", Server: new(addr), RecursionDesired: true}, 3*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +162,7 @@ func TestRecursionDesired(t *testing.T) {
 	for _, rd := range []bool{true, false} {
 		seen := make(chan bool, 1)
 		addr := serve(t, "127.0.0.1", "0", replyWith(func(req, _ *miekg.Msg) { seen <- req.RecursionDesired }), false)
-		if _, err := ask(t, Config{Name: "example.test", Server: ptr(addr), RecursionDesired: rd}, 3*time.Second); err != nil {
+		if _, err := ask(t, Config{Name: "example.test", Server: new(addr), RecursionDesired: rd}, 3*time.Second); err != nil {
 			t.Fatal(err)
 		}
 		if got := <-seen; got != rd {
@@ -222,7 +220,7 @@ func TestExpectations(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			tc.cfg.Server = ptr(addr)
+			tc.cfg.Server = new(addr)
 			tc.cfg.RecursionDesired = true
 			r, err := ask(t, tc.cfg, 3*time.Second)
 			if err != nil {
@@ -247,15 +245,15 @@ func TestNoAnswerIsAnError(t *testing.T) {
 		timeout  time.Duration
 		contains string // a regular expression
 	}{
-		{"dropped over UDP", Config{Name: "api.example.test", Server: ptr(drop)}, 300 * time.Millisecond,
+		{"dropped over UDP", Config{Name: "api.example.test", Server: new(drop)}, 300 * time.Millisecond,
 			// The probe starts a moment after the deadline was set: the
 			// time it reports may be a step below the timeout.
 			"^no answer from " + regexp.QuoteMeta(drop) + " over udp within (300|250)ms; check that a DNS server runs there"},
-		{"nothing listens on the UDP port", Config{Name: "api.example.test", Server: ptr(closed)}, 2 * time.Second,
+		{"nothing listens on the UDP port", Config{Name: "api.example.test", Server: new(closed)}, 2 * time.Second,
 			"^" + regexp.QuoteMeta(closed+" refused the query over udp (ICMP port unreachable): no DNS server listens there")},
-		{"nothing listens on the TCP port", Config{Name: "api.example.test", Server: ptr(closed), Protocol: "tcp"}, 2 * time.Second,
+		{"nothing listens on the TCP port", Config{Name: "api.example.test", Server: new(closed), Protocol: "tcp"}, 2 * time.Second,
 			"^" + regexp.QuoteMeta(closed+" refused the connection over tcp: no DNS server listens there")},
-		{"an IP address asked for A", Config{Name: "192.0.2.10", Server: ptr(drop)}, time.Second,
+		{"an IP address asked for A", Config{Name: "192.0.2.10", Server: new(drop)}, time.Second,
 			"^" + regexp.QuoteMeta(`name "192.0.2.10" is an IP address, which has no A record; set type = "PTR"`)},
 	}
 	for _, tc := range tests {
@@ -282,7 +280,7 @@ func TestCancel(t *testing.T) {
 	defer cancel()
 	time.AfterFunc(100*time.Millisecond, cancel)
 	start := time.Now()
-	_, err := Probe(ctx, Config{Name: "api.example.test", Type: "A", Server: ptr(drop), Protocol: "udp"})
+	_, err := Probe(ctx, Config{Name: "api.example.test", Type: "A", Server: new(drop), Protocol: "udp"})
 	if err == nil || !strings.Contains(err.Error(), "interrupted") {
 		t.Errorf("error %v, want it to say interrupted", err)
 	}
@@ -373,7 +371,7 @@ func TestIPv6Server(t *testing.T) {
 	pc.Close()
 	addr := serve(t, "::1", "0", newZoneServer(t), true)
 	for _, proto := range []string{"udp", "tcp"} {
-		r, err := ask(t, Config{Name: "api.example.test", Type: "AAAA", Server: ptr(addr), Protocol: proto, RecursionDesired: true}, 3*time.Second)
+		r, err := ask(t, Config{Name: "api.example.test", Type: "AAAA", Server: new(addr), Protocol: proto, RecursionDesired: true}, 3*time.Second)
 		if err != nil {
 			t.Fatalf("%s: %v", proto, err)
 		}

@@ -45,7 +45,7 @@ func TestLabNginx(t *testing.T) {
 		r.User != "root" || len(r.Processes) != 1 || r.Processes[0] != want || r.Error != "" {
 		t.Errorf("got %+v (pid %v), want nginx (pid %d, root) listening on 198.18.0.2:80", r, r.PID, pid)
 	}
-	r, err = lab.Probe(web, 5*time.Second, listen.Probe, listen.Config{Port: 8081, Address: ptr("198.18.0.2")})
+	r, err = lab.Probe(web, 5*time.Second, listen.Probe, listen.Config{Port: 8081, Address: new("198.18.0.2")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,8 +53,6 @@ func TestLabNginx(t *testing.T) {
 		t.Errorf("nginx's IPv6-only [::]:8081 counted for an IPv4 address: %+v", r)
 	}
 }
-
-func ptr[T any](v T) *T { return &v }
 
 // The nettest binary in the namespace, as a user runs it: as root it sees
 // nginx; as nobody it still sees the sockets (any user may list them) but

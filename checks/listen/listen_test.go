@@ -16,8 +16,6 @@ import (
 	"github.com/zclconf/go-cty/cty/gocty"
 )
 
-func ptr[T any](v T) *T { return &v }
-
 // probe runs Probe with a short timeout and fails the test on an error.
 func probe(t *testing.T, cfg Config) Result {
 	t.Helper()
@@ -102,15 +100,15 @@ func TestOwnSockets(t *testing.T) {
 	}{
 		{"tcp on 127.0.0.1", Config{Port: tcp4}, true, []string{"127.0.0.1:" + p(tcp4)}},
 		{"tcp on ::1", Config{Port: tcp6}, true, []string{"[::1]:" + p(tcp6)}},
-		{"tcp on ::1, asked for ::1", Config{Port: tcp6, Address: ptr("::1")}, true, []string{"[::1]:" + p(tcp6)}},
-		{"tcp on 127.0.0.1, asked for another address", Config{Port: tcp4, Address: ptr("127.0.0.2")}, false, []string{"127.0.0.1:" + p(tcp4)}},
-		{"tcp on 127.0.0.1, asked for every address", Config{Port: tcp4, Address: ptr("0.0.0.0")}, false, []string{"127.0.0.1:" + p(tcp4)}},
-		{"dual-stack [::] covers IPv4", Config{Port: dual, Address: ptr("127.0.0.1")}, true, []string{"[::]:" + p(dual)}},
-		{"dual-stack [::] covers 0.0.0.0", Config{Port: dual, Address: ptr("0.0.0.0")}, true, []string{"[::]:" + p(dual)}},
-		{"IPv6-only [::] does not cover IPv4", Config{Port: v6only, Address: ptr("127.0.0.1")}, false, []string{"[::]:" + p(v6only)}},
-		{"IPv6-only [::] covers ::1", Config{Port: v6only, Address: ptr("::1")}, true, []string{"[::]:" + p(v6only)}},
-		{"0.0.0.0 covers 127.0.0.5", Config{Port: wild4, Address: ptr("127.0.0.5")}, true, []string{"0.0.0.0:" + p(wild4)}},
-		{"0.0.0.0 does not cover ::1", Config{Port: wild4, Address: ptr("::1")}, false, []string{"0.0.0.0:" + p(wild4)}},
+		{"tcp on ::1, asked for ::1", Config{Port: tcp6, Address: new("::1")}, true, []string{"[::1]:" + p(tcp6)}},
+		{"tcp on 127.0.0.1, asked for another address", Config{Port: tcp4, Address: new("127.0.0.2")}, false, []string{"127.0.0.1:" + p(tcp4)}},
+		{"tcp on 127.0.0.1, asked for every address", Config{Port: tcp4, Address: new("0.0.0.0")}, false, []string{"127.0.0.1:" + p(tcp4)}},
+		{"dual-stack [::] covers IPv4", Config{Port: dual, Address: new("127.0.0.1")}, true, []string{"[::]:" + p(dual)}},
+		{"dual-stack [::] covers 0.0.0.0", Config{Port: dual, Address: new("0.0.0.0")}, true, []string{"[::]:" + p(dual)}},
+		{"IPv6-only [::] does not cover IPv4", Config{Port: v6only, Address: new("127.0.0.1")}, false, []string{"[::]:" + p(v6only)}},
+		{"IPv6-only [::] covers ::1", Config{Port: v6only, Address: new("::1")}, true, []string{"[::]:" + p(v6only)}},
+		{"0.0.0.0 covers 127.0.0.5", Config{Port: wild4, Address: new("127.0.0.5")}, true, []string{"0.0.0.0:" + p(wild4)}},
+		{"0.0.0.0 does not cover ::1", Config{Port: wild4, Address: new("::1")}, false, []string{"0.0.0.0:" + p(wild4)}},
 		{"udp on 127.0.0.1", Config{Port: udp4, Protocol: UDP}, true, []string{"127.0.0.1:" + p(udp4)}},
 		{"udp on ::1", Config{Port: udp6, Protocol: UDP}, true, []string{"[::1]:" + p(udp6)}},
 	} {
@@ -203,7 +201,7 @@ func toCty(t *testing.T, r Result) cty.Value {
 // The diff lines a user reads.
 func TestExpectations(t *testing.T) {
 	nginx := Result{Port: 80, Protocol: TCP, Listening: true, Addresses: []string{"0.0.0.0:80"},
-		Process: "nginx", PID: ptr(10), User: "root",
+		Process: "nginx", PID: new(10), User: "root",
 		Processes: []Process{{"nginx", 10, "root", 0}, {"nginx", 11, "www-data", 33}}}
 	loopbackOnly := Result{Port: 8080, Protocol: TCP, Addresses: []string{"127.0.0.1:8080"}, Processes: []Process{}}
 	nothing := Result{Port: 81, Protocol: TCP, Addresses: []string{}, Processes: []Process{}}

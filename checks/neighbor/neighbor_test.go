@@ -12,8 +12,6 @@ import (
 	"github.com/zclconf/go-cty/cty"
 )
 
-func ptr(s string) *string { return &s }
-
 // neighborLab is a client joined to a server over IPv4 (198.18.1.0/24) and
 // over IPv6 (2001:db8:1::/64, a second link), with a permanent and a noarp
 // entry in the client's table. Resolution on the client's IPv4 link gives
@@ -52,13 +50,13 @@ func TestNeighbors(t *testing.T) {
 	}{
 		{name: "absent before any traffic", cfg: Config{Address: "198.18.1.2"},
 			want: Result{Address: "198.18.1.2"}},
-		{name: "absent on the interface asked for", cfg: Config{Address: "198.18.1.2", Interface: ptr(n.if4)},
+		{name: "absent on the interface asked for", cfg: Config{Address: "198.18.1.2", Interface: new(n.if4)},
 			want: Result{Address: "198.18.1.2", Interface: n.if4}},
 		{name: "resolved", cfg: Config{Address: "198.18.1.2", Resolve: true},
 			want: Result{Address: "198.18.1.2", Present: true, MAC: n.mac4, State: "reachable", Interface: n.if4}},
 		{name: "present once resolved", cfg: Config{Address: "198.18.1.2"},
 			want: Result{Address: "198.18.1.2", Present: true, MAC: n.mac4, State: "reachable", Interface: n.if4}},
-		{name: "not on another interface", cfg: Config{Address: "198.18.1.2", Interface: ptr(n.if6)},
+		{name: "not on another interface", cfg: Config{Address: "198.18.1.2", Interface: new(n.if6)},
 			want: Result{Address: "198.18.1.2", Interface: n.if6}},
 		{name: "unused address", cfg: Config{Address: "198.18.1.99"},
 			want: Result{Address: "198.18.1.99"}},
@@ -128,7 +126,7 @@ func TestErrors(t *testing.T) {
 		cfg  Config
 		err  string
 	}{
-		{name: "no such interface", cfg: Config{Address: "198.18.1.2", Interface: ptr("eth9")},
+		{name: "no such interface", cfg: Config{Address: "198.18.1.2", Interface: new("eth9")},
 			err: `no interface named "eth9" in this network namespace (there are: lo, `},
 		{name: "link-local without interface", cfg: Config{Address: "fe80::1", Resolve: true},
 			err: "fe80::1 is an IPv6 link-local address: set interface"},

@@ -108,8 +108,8 @@ func TestLab(t *testing.T) {
 	}{
 		{"server", cfg("198.18.7.2"), "198.18.7.2", true, "", false},
 		{"server over IPv6", cfg("2001:db8:7::2"), "2001:db8:7::2", true, "", false},
-		{"server by name", with(cfg("server.lab"), func(c *Config) { c.Family = ptr("ip4") }), "198.18.7.2", true, "", false},
-		{"server by name, IPv6", with(cfg("server.lab"), func(c *Config) { c.Family = ptr("ip6") }), "2001:db8:7::2", true, "", false},
+		{"server by name", with(cfg("server.lab"), func(c *Config) { c.Family = new("ip4") }), "198.18.7.2", true, "", false},
+		{"server by name, IPv6", with(cfg("server.lab"), func(c *Config) { c.Family = new("ip6") }), "2001:db8:7::2", true, "", false},
 		{"echo requests dropped", cfg("198.18.7.3"), "198.18.7.3", false, "", true},
 		{"echo requests dropped, IPv6", cfg("2001:db8:7::3"), "2001:db8:7::3", false, "", true},
 		{"no host at the address", cfg("198.18.7.4"), "198.18.7.4", false, "", true},
@@ -235,10 +235,10 @@ func TestLabUnreachable(t *testing.T) {
 	}{
 		{"firewall rejects: host unreachable", cfg("198.18.9.1"), "host", routerAddr},
 		{"firewall rejects", cfg("198.18.10.1"), "prohibited", routerAddr},
-		{"ttl runs out at the router", with(cfg("198.18.12.1"), func(c *Config) { c.TTL = ptr(1) }), "ttl exceeded", routerAddr},
+		{"ttl runs out at the router", with(cfg("198.18.12.1"), func(c *Config) { c.TTL = new(1) }), "ttl exceeded", routerAddr},
 		{"unreachable route, IPv6", cfg("2001:db8:9::1"), "no route", routerAddr6},
 		{"prohibit route, IPv6", cfg("2001:db8:a::1"), "prohibited", routerAddr6},
-		{"hop limit runs out at the router", with(cfg("2001:db8:c::1"), func(c *Config) { c.TTL = ptr(1) }), "ttl exceeded", routerAddr6},
+		{"hop limit runs out at the router", with(cfg("2001:db8:c::1"), func(c *Config) { c.TTL = new(1) }), "ttl exceeded", routerAddr6},
 		{"blackhole route: silence", cfg("198.18.11.1"), "", ""},
 	}
 	for _, sock := range socketRuns {

@@ -57,8 +57,6 @@ func cfg(host string) Config {
 	return c
 }
 
-func ptr[T any](v T) *T { return &v }
-
 // checkAnswered asserts what a user sees when every request was answered.
 func checkAnswered(t *testing.T, r Result, address string, packets int) {
 	t.Helper()
@@ -91,12 +89,12 @@ func TestLoopback(t *testing.T) {
 		{"IPv6", cfg("::1"), "::1"},
 		{"another address of 127/8", cfg("127.0.1.1"), "127.0.1.1"},
 		{"a name from /etc/hosts", cfg("localhost"), "127.0.0.1"},
-		{"a name with family ip4", with(cfg("localhost"), func(c *Config) { c.Family = ptr("ip4") }), "127.0.0.1"},
-		{"an IPv6 literal with family ip6", with(cfg("::1"), func(c *Config) { c.Family = ptr("ip6") }), "::1"},
+		{"a name with family ip4", with(cfg("localhost"), func(c *Config) { c.Family = new("ip4") }), "127.0.0.1"},
+		{"an IPv6 literal with family ip6", with(cfg("::1"), func(c *Config) { c.Family = new("ip6") }), "::1"},
 		{"one packet", with(cfg("127.0.0.1"), func(c *Config) { c.Packets = 1 }), "127.0.0.1"},
 		{"ten packets 10ms apart", with(cfg("127.0.0.1"), func(c *Config) { c.Packets, c.Interval = 10, "10ms" }), "127.0.0.1"},
-		{"ttl 1 (loopback is no hop)", with(cfg("127.0.0.1"), func(c *Config) { c.TTL = ptr(1) }), "127.0.0.1"},
-		{"hop limit 1 over IPv6", with(cfg("::1"), func(c *Config) { c.TTL = ptr(1) }), "::1"},
+		{"ttl 1 (loopback is no hop)", with(cfg("127.0.0.1"), func(c *Config) { c.TTL = new(1) }), "127.0.0.1"},
+		{"hop limit 1 over IPv6", with(cfg("::1"), func(c *Config) { c.TTL = new(1) }), "::1"},
 		{"empty payload", with(cfg("127.0.0.1"), func(c *Config) { c.Size = 0 }), "127.0.0.1"},
 		{"one-byte payload", with(cfg("127.0.0.1"), func(c *Config) { c.Size = 1 }), "127.0.0.1"},
 		{"9000-byte payload", with(cfg("::1"), func(c *Config) { c.Size = 9000 }), "::1"},
@@ -129,9 +127,9 @@ func TestErrors(t *testing.T) {
 		cfg  Config
 		want string
 	}{
-		{"IPv4 literal asked as IPv6", with(cfg("127.0.0.1"), func(c *Config) { c.Family = ptr("ip6") }),
+		{"IPv4 literal asked as IPv6", with(cfg("127.0.0.1"), func(c *Config) { c.Family = new("ip6") }),
 			`host "127.0.0.1" has no IPv6 address (it resolves to 127.0.0.1); remove family or change it`},
-		{"IPv6 literal asked as IPv4", with(cfg("::1"), func(c *Config) { c.Family = ptr("ip4") }),
+		{"IPv6 literal asked as IPv4", with(cfg("::1"), func(c *Config) { c.Family = new("ip4") }),
 			`host "::1" has no IPv4 address (it resolves to ::1); remove family or change it`},
 	}
 	for _, tt := range tests {

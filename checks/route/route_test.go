@@ -13,8 +13,6 @@ import (
 	"github.com/zclconf/go-cty/cty"
 )
 
-func ptr(s string) *string { return &s }
-
 // routeLab is a client with two links, to router1 (198.18.1.0/24) and
 // router2 (198.18.2.0/24), and routes of every kind in its tables. It has
 // no default route, so 198.18.99.0/24 has no route at all.
@@ -57,13 +55,13 @@ func TestRoutes(t *testing.T) {
 			want: Result{Destination: "198.18.1.0", Reachable: true, Type: "unicast", Prefix: "198.18.1.0/24", Table: 254, Interface: if1, Source: "198.18.1.1"}},
 		{name: "via a gateway", cfg: Config{Destination: "198.18.50.7"},
 			want: Result{Destination: "198.18.50.7", Reachable: true, Type: "unicast", Prefix: "198.18.50.0/24", Table: 254, Gateway: "198.18.1.2", Interface: if1, Source: "198.18.1.1"}},
-		{name: "bound to an interface", cfg: Config{Destination: "198.18.50.7", Interface: ptr(if2)},
+		{name: "bound to an interface", cfg: Config{Destination: "198.18.50.7", Interface: new(if2)},
 			want: Result{Destination: "198.18.50.7", Reachable: true, Type: "unicast", Prefix: "198.18.50.0/24", Table: 254, Gateway: "198.18.2.2", Interface: if2, Source: "198.18.2.1"}},
 		{name: "a local address", cfg: Config{Destination: "198.18.1.1"},
 			want: Result{Destination: "198.18.1.1", Reachable: true, Type: "local", Prefix: "198.18.1.1/32", Table: 255, Interface: "lo", Source: "198.18.1.1"}},
 		{name: "no route", cfg: Config{Destination: "198.18.99.1"},
 			want: Result{Destination: "198.18.99.1"}},
-		{name: "policy routing by source", cfg: Config{Destination: "198.18.99.1", Source: ptr("198.18.2.1")},
+		{name: "policy routing by source", cfg: Config{Destination: "198.18.99.1", Source: new("198.18.2.1")},
 			want: Result{Destination: "198.18.99.1", Reachable: true, Type: "unicast", Prefix: "default", Table: 100, Gateway: "198.18.2.2", Interface: if2, Source: "198.18.2.1"}},
 		{name: "blackhole", cfg: Config{Destination: "198.18.60.1"},
 			want: Result{Destination: "198.18.60.1", Type: "blackhole", Prefix: "198.18.60.0/24", Table: 254}},
@@ -98,11 +96,11 @@ func TestRouteErrors(t *testing.T) {
 		cfg  Config
 		err  string
 	}{
-		{name: "no such interface", cfg: Config{Destination: "198.18.1.2", Interface: ptr("eth9")},
+		{name: "no such interface", cfg: Config{Destination: "198.18.1.2", Interface: new("eth9")},
 			err: `no interface named "eth9" in this network namespace (there are: lo, `},
-		{name: "source not local", cfg: Config{Destination: "198.18.1.2", Source: ptr("198.18.77.7")},
+		{name: "source not local", cfg: Config{Destination: "198.18.1.2", Source: new("198.18.77.7")},
 			err: "source 198.18.77.7 is not an address of this host"},
-		{name: "mixed versions", cfg: Config{Destination: "198.18.1.2", Source: ptr("2001:db8::1")},
+		{name: "mixed versions", cfg: Config{Destination: "198.18.1.2", Source: new("2001:db8::1")},
 			err: "source 2001:db8::1 and destination 198.18.1.2 are of different IP versions"},
 		{name: "not an address", cfg: Config{Destination: "db.example"},
 			err: `"db.example" is not an IP address or prefix`},

@@ -136,7 +136,7 @@ func TestLabPaths(t *testing.T) {
 	for _, proto := range []string{ICMP, UDP, TCP} {
 		var port *int
 		if proto == TCP {
-			port = ptr(openPort)
+			port = new(openPort)
 		}
 		add(proto+" v4 through", Config{Host: serverAddr, Protocol: proto, Port: port}, through)
 		add(proto+" v6 through", Config{Host: serverAddr6, Protocol: proto, Port: port}, through6)
@@ -145,7 +145,7 @@ func TestLabPaths(t *testing.T) {
 		add(proto+" v4 rejected", Config{Host: rejected, Protocol: proto, Port: port}, reject)
 		add(proto+" v6 rejected", Config{Host: rejected6, Protocol: proto, Port: port}, reject6)
 	}
-	add("tcp closed port", Config{Host: serverAddr, Protocol: TCP, Port: ptr(openPort + 1)}, through)
+	add("tcp closed port", Config{Host: serverAddr, Protocol: TCP, Port: new(openPort + 1)}, through)
 	add("a router as destination", Config{Host: r2Addr}, want{r1Addr + " " + r2Addr, true, ""})
 	add("max_hops short of the destination", Config{Host: serverAddr, MaxHops: 2}, want{r1Addr + " " + r2Addr, false, "no answer from " + serverAddr + " within 2 hops"})
 	add("one query", Config{Host: serverAddr, Queries: 1}, through)
@@ -220,9 +220,9 @@ func TestLabConcurrentTraces(t *testing.T) {
 	}{
 		{Config{Host: serverAddr}, r1Addr + " " + r2Addr + " " + serverAddr},
 		{Config{Host: r2Addr, Protocol: UDP}, r1Addr + " " + r2Addr},
-		{Config{Host: r1Addr, Protocol: TCP, Port: ptr(openPort)}, r1Addr},
+		{Config{Host: r1Addr, Protocol: TCP, Port: new(openPort)}, r1Addr},
 		{Config{Host: dropped, Protocol: UDP}, r1Addr + " " + r2Addr},
-		{Config{Host: rejected, Protocol: TCP, Port: ptr(openPort)}, r1Addr + " " + r2Addr + " " + r2Addr + "!port"},
+		{Config{Host: rejected, Protocol: TCP, Port: new(openPort)}, r1Addr + " " + r2Addr + " " + r2Addr + "!port"},
 		{Config{Host: serverAddr6, Protocol: UDP}, r1Addr6 + " " + r2Addr6 + " " + serverAddr6},
 	}
 	const n = 30

@@ -22,8 +22,6 @@ func TestMain(m *testing.M) {
 	lab.ProbeMain(m, Probe)
 }
 
-func ptr[T any](v T) *T { return &v }
-
 // trace1 runs Probe under a timeout and fails the test on an error.
 func trace1(t *testing.T, cfg Config, timeout time.Duration) Result {
 	t.Helper()
@@ -90,7 +88,7 @@ func TestLoopback(t *testing.T) {
 		{"icmp v6", Config{Host: "::1"}, "::1"},
 		{"icmp name", Config{Host: "localhost"}, ""},
 		{"udp v4", Config{Host: "127.0.0.1", Protocol: UDP}, "127.0.0.1"},
-		{"udp v6", Config{Host: "::1", Protocol: UDP, Port: ptr(40000)}, "::1"},
+		{"udp v6", Config{Host: "::1", Protocol: UDP, Port: new(40000)}, "::1"},
 		{"tcp v4 open port", Config{Host: "127.0.0.1", Protocol: TCP, Port: &open4}, "127.0.0.1"},
 		{"tcp v6 open port", Config{Host: "::1", Protocol: TCP, Port: &open6}, "::1"},
 		{"tcp v4 closed port", Config{Host: "127.0.0.1", Protocol: TCP, Port: &closed4}, "127.0.0.1"},
@@ -172,8 +170,8 @@ func TestProbeErrors(t *testing.T) {
 		cfg  Config
 		want string
 	}{
-		{"port with icmp", Config{Host: "127.0.0.1", Port: ptr(80)}, `port applies to protocol "udp" and "tcp" only`},
-		{"udp ports past 65535", Config{Host: "127.0.0.1", Protocol: UDP, Port: ptr(65500), MaxHops: 30, Queries: 3}, "udp probes go to ports 65500 to 65589"},
+		{"port with icmp", Config{Host: "127.0.0.1", Port: new(80)}, `port applies to protocol "udp" and "tcp" only`},
+		{"udp ports past 65535", Config{Host: "127.0.0.1", Protocol: UDP, Port: new(65500), MaxHops: 30, Queries: 3}, "udp probes go to ports 65500 to 65589"},
 		{"zone", Config{Host: "fe80::1%lo"}, "has a zone"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -203,7 +201,7 @@ func TestWithoutPrivilege(t *testing.T) {
 				want []string // parts of the error
 			}{
 				{Config{Host: "127.0.0.1"}, []string{`use protocol = "udp"`, "CAP_NET_RAW", "setcap cap_net_raw+ep", `net.ipv4.ping_group_range (1 0) does not allow`}},
-				{Config{Host: "::1", Protocol: TCP, Port: ptr(80)}, []string{"tcp probes need", `use protocol = "udp"`, "CAP_NET_RAW"}},
+				{Config{Host: "::1", Protocol: TCP, Port: new(80)}, []string{"tcp probes need", `use protocol = "udp"`, "CAP_NET_RAW"}},
 			} {
 				reply := lab.ProbeAs[Result](t, h, who.wrap, nil, 5*time.Second, tc.cfg)
 				for _, want := range tc.want {

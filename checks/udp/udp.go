@@ -285,7 +285,7 @@ func Probe(ctx context.Context, cfg Config) (Result, error) {
 	// The destination itself answered: it got the datagram.
 	fromDestination := r.State == Open || (r.State == Closed && r.ICMP != nil && r.ICMP.From == ip.String())
 	if fromDestination {
-		r.Delivered = ptr(true)
+		r.Delivered = new(true)
 	}
 	if watch != nil {
 		// Silence took the whole timeout; the witness still gets a moment
@@ -300,12 +300,10 @@ func Probe(ctx context.Context, cfg Config) (Result, error) {
 		if err != nil {
 			return r, fmt.Errorf("witness %s: %w", r.Witness, err)
 		}
-		r.Delivered = ptr(seen)
+		r.Delivered = new(seen)
 	}
 	return r, nil
 }
-
-func ptr[T any](v T) *T { return &v }
 
 // icmpError reads the error queue after a read or write failed because an
 // ICMP error came back, and sets the state from it. It returns false when

@@ -68,8 +68,6 @@ func probe(t *testing.T, cfg udp.Config, timeout time.Duration) udp.Result {
 	return r
 }
 
-func str(s string) *string { return &s }
-
 // TestProbeLoopback: a reply is open (with the reply), a port nobody reads
 // is closed by the kernel's port unreachable (from the destination itself,
 // so delivered), and a server that reads and never answers is
@@ -84,7 +82,7 @@ func TestProbeLoopback(t *testing.T) {
 		}
 		t.Run(host, func(t *testing.T) {
 			port, got := serve(t, network, net.JoinHostPort(host, "0"), echo)
-			r := probe(t, udp.Config{Host: host, Port: port, Payload: str("<14>nettest probe")}, time.Second)
+			r := probe(t, udp.Config{Host: host, Port: port, Payload: new("<14>nettest probe")}, time.Second)
 			if r.State != udp.Open || r.Reply != "echo: <14>nettest probe" || r.Delivered == nil || !*r.Delivered || r.ICMP != nil {
 				t.Errorf("echo server: %+v", r)
 			}
@@ -93,7 +91,7 @@ func TestProbeLoopback(t *testing.T) {
 			}
 
 			closed := closedPort(t, network, host)
-			r = probe(t, udp.Config{Host: host, Port: closed, PayloadHex: str("de ad:be ef")}, time.Second)
+			r = probe(t, udp.Config{Host: host, Port: closed, PayloadHex: new("de ad:be ef")}, time.Second)
 			if r.State != udp.Closed || r.ICMP == nil || r.ICMP.Name != "port unreachable" || r.ICMP.From != host || r.Delivered == nil || !*r.Delivered {
 				t.Errorf("port nobody reads: %+v (icmp %+v)", r, r.ICMP)
 			}
@@ -193,7 +191,7 @@ udp "syslog" {
 func TestWitnessNeedsVantage(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	_, err := udp.Probe(ctx, udp.Config{Host: "127.0.0.1", Port: 9, Witness: str("server")})
+	_, err := udp.Probe(ctx, udp.Config{Host: "127.0.0.1", Port: 9, Witness: new("server")})
 	if err == nil || !strings.Contains(err.Error(), "witness = vantage.server cannot be reached from here") {
 		t.Errorf("error %v", err)
 	}
