@@ -9,6 +9,7 @@ import (
 	"time"
 
 	miekg "github.com/miekg/dns"
+	"github.com/nettest/nettest/internal/lab"
 )
 
 // zone is the small zone the test server is authoritative for: every
@@ -195,14 +196,7 @@ func dropper(t testing.TB, addr string) string {
 
 // closedPort returns a loopback address where nothing listens, UDP or TCP.
 func closedPort(t testing.TB) string {
-	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := pc.LocalAddr().String()
-	pc.Close()
-	return addr
+	return "127.0.0.1:" + strconv.Itoa(lab.ClosedPort(t, "udp", "127.0.0.1:0"))
 }
 
 // replyWith serves every query with a reply that f fills in.

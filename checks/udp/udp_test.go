@@ -11,6 +11,7 @@ import (
 	"github.com/nettest/nettest/checks"
 	"github.com/nettest/nettest/checks/checktest"
 	"github.com/nettest/nettest/checks/udp"
+	"github.com/nettest/nettest/internal/lab"
 	"github.com/nettest/nettest/runner"
 )
 
@@ -42,19 +43,6 @@ func serve(t *testing.T, network, addr string, answer func([]byte) []byte) (int,
 		}
 	}()
 	return pc.LocalAddr().(*net.UDPAddr).Port, got
-}
-
-// closedPort is a UDP port on host nobody reads: the kernel answers a
-// datagram with an ICMP port unreachable.
-func closedPort(t *testing.T, network, host string) int {
-	t.Helper()
-	pc, err := net.ListenPacket(network, net.JoinHostPort(host, "0"))
-	if err != nil {
-		t.Skipf("cannot listen on %s %s here: %v", network, host, err)
-	}
-	port := pc.LocalAddr().(*net.UDPAddr).Port
-	pc.Close()
-	return port
 }
 
 func probe(t *testing.T, cfg udp.Config, timeout time.Duration) udp.Result {
@@ -90,7 +78,7 @@ func TestProbeLoopback(t *testing.T) {
 				t.Errorf("the server got %q", d)
 			}
 
-			closed := closedPort(t, network, host)
+			closed := lab.ClosedPort(t, network, net.JoinHostPort(host, "0"))
 			r = probe(t, udp.Config{Host: host, Port: closed, PayloadHex: new("de ad:be ef")}, time.Second)
 			if r.State != udp.Closed || r.ICMP == nil || r.ICMP.Name != "port unreachable" || r.ICMP.From != host || r.Delivered == nil || !*r.Delivered {
 				t.Errorf("port nobody reads: %+v (icmp %+v)", r, r.ICMP)
@@ -116,7 +104,7 @@ func TestProbeLoopback(t *testing.T) {
 // expectations and their diffs as a user reads them.
 func TestSuite(t *testing.T) {
 	port, _ := serve(t, "udp4", "127.0.0.1:0", func(b []byte) []byte { return []byte("pong") })
-	closed := closedPort(t, "udp4", "127.0.0.1")
+	closed := lab.ClosedPort(t, "udp4", "127.0.0.1:0")
 	src := fmt.Sprintf(`
 udp "open" {
   host    = "127.0.0.1"

@@ -82,27 +82,42 @@ func OpenPort(t testing.TB, network, addr string) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// ClosedPort returns a TCP port of addr's host (host:0) that was listened on
-// and closed, so nothing listens there now and the kernel answers a SYN with
-// a reset. A machine without IPv6 skips the test, as with OpenPort.
+// ClosedPort returns a port of addr's host (host:0) that was bound with
+// network ("tcp4", "udp6", …) and let go, so nothing listens there now: the
+// kernel answers a TCP SYN with a reset and a UDP datagram with a port
+// unreachable. A machine without IPv6 skips the test, as with OpenPort.
 func ClosedPort(t testing.TB, network, addr string) int {
 	t.Helper()
+	if strings.HasPrefix(network, "udp") {
+		pc, err := net.ListenPacket(network, addr)
+		if err != nil {
+			listenFailed(t, network, addr, err)
+		}
+		defer pc.Close()
+		return pc.LocalAddr().(*net.UDPAddr).Port
+	}
 	ln := listenLoopback(t, network, addr)
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	return port
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
 }
 
 func listenLoopback(t testing.TB, network, addr string) net.Listener {
 	t.Helper()
 	ln, err := net.Listen(network, addr)
 	if err != nil {
-		if strings.HasSuffix(network, "6") || strings.Contains(addr, "[") {
-			t.Skipf("cannot listen on %s %s here (no IPv6?): %v", network, addr, err)
-		}
-		t.Fatalf("cannot listen on %s %s: %v", network, addr, err)
+		listenFailed(t, network, addr, err)
 	}
 	return ln
+}
+
+// listenFailed skips the test where the machine has no IPv6 and fails it
+// otherwise.
+func listenFailed(t testing.TB, network, addr string, err error) {
+	t.Helper()
+	if strings.HasSuffix(network, "6") || strings.Contains(addr, "[") {
+		t.Skipf("cannot listen on %s %s here (no IPv6?): %v", network, addr, err)
+	}
+	t.Fatalf("cannot listen on %s %s: %v", network, addr, err)
 }
 
 // AcceptAndClose accepts connections on ln and closes each at once, until
