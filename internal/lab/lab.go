@@ -656,42 +656,36 @@ func processGone(pid int) bool {
 	return false
 }
 
-var (
-	nettestOnce sync.Once
-	nettestPath string
-	nettestErr  error
-)
-
 // Nettest returns the path of a nettest binary built from ./cmd/nettest,
 // once per test process, into a directory named after the PID under the
 // temp dir (removed by a later process once this one is gone).
 func Nettest(t testing.TB) string {
 	t.Helper()
-	nettestOnce.Do(func() {
-		dir := filepath.Join(os.TempDir(), fmt.Sprintf("nettest-lab-%d", os.Getpid()))
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			nettestErr = err
-			return
-		}
-		goBin, err := exec.LookPath("go")
-		if err != nil {
-			goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
-		}
-		path := filepath.Join(dir, "nettest")
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		out, err := exec.CommandContext(ctx, goBin, "build", "-buildvcs=false", "-o", path, "github.com/nettest/nettest/cmd/nettest").CombinedOutput()
-		if err != nil {
-			nettestErr = fmt.Errorf("go build ./cmd/nettest: %v\n%s", err, out)
-			return
-		}
-		nettestPath = path
-	})
-	if nettestErr != nil {
-		t.Fatalf("lab: %v", nettestErr)
+	path, err := buildNettest()
+	if err != nil {
+		t.Fatalf("lab: %v", err)
 	}
-	return nettestPath
+	return path
 }
+
+var buildNettest = sync.OnceValues(func() (string, error) {
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("nettest-lab-%d", os.Getpid()))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
+	path := filepath.Join(dir, "nettest")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, goBin, "build", "-buildvcs=false", "-o", path, "github.com/nettest/nettest/cmd/nettest").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go build ./cmd/nettest: %v\n%s", err, out)
+	}
+	return path, nil
+})
 
 // removeStale deletes namespaces and binary directories left behind by lab
 // processes that died before their cleanup ran (a go test timeout, a kill).
