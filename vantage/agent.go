@@ -67,7 +67,7 @@ func Serve(r io.Reader, w io.Writer, opts AgentOptions) error {
 	for sc.Scan() {
 		var req request
 		if err := json.Unmarshal(sc.Bytes(), &req); err != nil {
-			return fmt.Errorf("agent: a request that is not JSON: %v", err)
+			return fmt.Errorf("a request that is not JSON: %v", err)
 		}
 		if req.Cancel {
 			mu.Lock()
@@ -136,7 +136,7 @@ func Serve(r io.Reader, w io.Writer, opts AgentOptions) error {
 	case <-time.After(2 * time.Second):
 	}
 	if err := sc.Err(); err != nil {
-		return fmt.Errorf("agent: reading requests: %w", err)
+		return fmt.Errorf("reading requests: %w", err)
 	}
 	return nil
 }

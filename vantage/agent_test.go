@@ -257,3 +257,13 @@ func BenchmarkProbeThroughAgent(b *testing.B) {
 		}
 	})
 }
+
+// TestAgentRejectsGarbage: a line that is not JSON ends the agent with exit
+// code 1 and one message on stderr, prefixed once.
+func TestAgentRejectsGarbage(t *testing.T) {
+	var stdout, stderr strings.Builder
+	code := AgentMain(nil, strings.NewReader("not json\n"), &stdout, &stderr, "test")
+	if code != 1 || !strings.HasPrefix(stderr.String(), "nettest agent: a request that is not JSON: ") {
+		t.Errorf("exit %d, stderr %q", code, stderr.String())
+	}
+}
