@@ -8,8 +8,7 @@ package schema
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
+	"io/fs"
 	"sort"
 	"strings"
 	"time"
@@ -86,12 +85,23 @@ type Options struct {
 	// that is given is still type-checked and validated. For validate;
 	// plan and test need every value.
 	UnknownVariables bool
+	// Sources, when set, is where the paths are read from instead of the
+	// file system: `nettest demo` runs the quickstart embedded in the
+	// binary this way, so its reports name the file as it is there
+	// (quickstart/quickstart.nettest.hcl), not a temporary copy that is
+	// gone once the demo ends. --var-file files are still read from disk.
+	Sources fs.FS
 }
 
 // Files lists the suite files named by paths: every *.nettest.hcl directly in
 // a directory (not below it, as Terraform reads a module), or a file named
 // directly whatever its name. No paths means the current directory.
 func Files(paths []string) ([]string, hcl.Diagnostics) {
+	return filesIn(nil, paths)
+}
+
+// filesIn is Files over fsys, or over the file system when fsys is nil.
+func filesIn(fsys fs.FS, paths []string) ([]string, hcl.Diagnostics) {
 	if len(paths) == 0 {
 		paths = []string{"."}
 	}
@@ -99,7 +109,7 @@ func Files(paths []string) ([]string, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	seen := map[string]bool{}
 	for _, p := range paths {
-		st, err := os.Stat(p)
+		st, err := statSource(fsys, p)
 		if err != nil {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot read path",
 				Detail: fmt.Sprintf("%s. Give a directory holding *%s files, or a file.", err, FileSuffix)})
@@ -112,7 +122,7 @@ func Files(paths []string) ([]string, hcl.Diagnostics) {
 			}
 			continue
 		}
-		entries, err := os.ReadDir(p)
+		entries, err := readDirSource(fsys, p)
 		if err != nil {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot read directory", Detail: err.Error()})
 			continue
@@ -122,7 +132,7 @@ func Files(paths []string) ([]string, hcl.Diagnostics) {
 			if e.IsDir() || !strings.HasSuffix(e.Name(), FileSuffix) {
 				continue
 			}
-			f := filepath.Join(p, e.Name())
+			f := joinSource(fsys, p, e.Name())
 			if !seen[f] {
 				seen[f] = true
 				out = append(out, f)
@@ -140,7 +150,7 @@ func Files(paths []string) ([]string, hcl.Diagnostics) {
 // Load reads the suite made of the given paths (see Files), decodes it and
 // validates everything that can be validated without the network.
 func Load(paths []string, opts Options) (*Suite, hcl.Diagnostics) {
-	names, diags := Files(paths)
+	names, diags := filesIn(opts.Sources, paths)
 	if diags.HasErrors() {
 		return nil, diags
 	}
@@ -148,7 +158,7 @@ func Load(paths []string, opts Options) (*Suite, hcl.Diagnostics) {
 	s := &Suite{Files: map[string]*hcl.File{}, Variables: map[string]*Variable{}, Locals: map[string]*Local{}, Vantages: map[string]*Vantage{}}
 	var bodies []hcl.Body
 	for _, name := range names {
-		f, d := parseFile(parser, name)
+		f, d := parseFile(parser, opts.Sources, name)
 		diags = append(diags, d...)
 		if f == nil {
 			continue

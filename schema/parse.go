@@ -2,6 +2,7 @@ package schema
 
 import (
 	"bytes"
+	"io/fs"
 	"runtime"
 	"sort"
 	"strconv"
@@ -32,11 +33,11 @@ const chunkSize = 4 << 10
 // parse gives, and the blocks are joined in file order. When any piece has
 // a diagnostic, or the cut went anywhere but between blocks, the file is
 // parsed again whole, so the diagnostics are exactly HCL's own.
-func parseFile(parser *hclparse.Parser, name string) (*hcl.File, hcl.Diagnostics) {
+func parseFile(parser *hclparse.Parser, fsys fs.FS, name string) (*hcl.File, hcl.Diagnostics) {
 	if f, ok := parser.Files()[name]; ok {
 		return f, nil
 	}
-	src, diags := ReadSource(name)
+	src, diags := readSource(fsys, name)
 	if diags.HasErrors() {
 		return nil, diags
 	}

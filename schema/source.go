@@ -6,6 +6,8 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
+	"path/filepath"
 
 	"github.com/hashicorp/hcl/v2"
 )
@@ -26,10 +28,16 @@ const MaxNesting = 256
 // diagnostic that says why, as is a file that cannot be read (permission
 // denied, a symlink loop).
 func ReadSource(name string) ([]byte, hcl.Diagnostics) {
+	return readSource(nil, name)
+}
+
+// readSource is ReadSource over fsys, or over the file system when fsys is
+// nil.
+func readSource(fsys fs.FS, name string) ([]byte, hcl.Diagnostics) {
 	bad := func(summary, detail string) ([]byte, hcl.Diagnostics) {
 		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: summary, Detail: detail}}
 	}
-	st, err := os.Stat(name)
+	st, err := statSource(fsys, name)
 	if err != nil {
 		return bad("Cannot read file", fmt.Sprintf("%s: %s.", name, reason(err)))
 	}
@@ -39,7 +47,7 @@ func ReadSource(name string) ([]byte, hcl.Diagnostics) {
 	if st.Size() > MaxFileSize {
 		return bad("File too large", fmt.Sprintf("%s holds %d bytes; a suite file may hold at most %d MiB.", name, st.Size(), MaxFileSize>>20))
 	}
-	f, err := os.Open(name)
+	f, err := openSource(fsys, name)
 	if err != nil {
 		return bad("Cannot read file", fmt.Sprintf("%s: %s.", name, reason(err)))
 	}
@@ -105,4 +113,34 @@ func fileKind(m fs.FileMode) string {
 		return "a directory"
 	}
 	return "not a regular file"
+}
+
+// statSource, openSource, readDirSource and joinSource reach a suite's
+// files in fsys (Options.Sources), or on the file system when fsys is nil.
+func statSource(fsys fs.FS, name string) (fs.FileInfo, error) {
+	if fsys == nil {
+		return os.Stat(name)
+	}
+	return fs.Stat(fsys, name)
+}
+
+func openSource(fsys fs.FS, name string) (fs.File, error) {
+	if fsys == nil {
+		return os.Open(name)
+	}
+	return fsys.Open(name)
+}
+
+func readDirSource(fsys fs.FS, dir string) ([]fs.DirEntry, error) {
+	if fsys == nil {
+		return os.ReadDir(dir)
+	}
+	return fs.ReadDir(fsys, dir)
+}
+
+func joinSource(fsys fs.FS, dir, name string) string {
+	if fsys == nil {
+		return filepath.Join(dir, name)
+	}
+	return path.Join(dir, name) // fs.FS names use forward slashes
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -74,5 +75,30 @@ func TestOnlyRegularFilesOfSaneSize(t *testing.T) {
 				t.Errorf("as a --var-file: want %q in:\n%s", tt.want, got)
 			}
 		})
+	}
+}
+
+// TestSourcesFromAnFS: with Options.Sources, paths name files and
+// directories inside that file system (demo's embedded suite), and
+// diagnostics point at them by those names.
+func TestSourcesFromAnFS(t *testing.T) {
+	fsys := fstest.MapFS{
+		"suite/a.nettest.hcl": {Data: []byte("tcp \"a\" {\n  host = \"127.0.0.1\"\n  port = 1\n  expect {\n    open = false\n  }\n}\n")},
+		"suite/notes.txt":     {Data: []byte("not a suite file")},
+		"bad/b.nettest.hcl":   {Data: []byte("tcp \"b\" {\n  host = \"127.0.0.1\"\n  port = 80000\n  expect {\n    open = false\n  }\n}\n")},
+	}
+	s, diags := schema.Load([]string{"suite"}, schema.Options{Sources: fsys})
+	if diags.HasErrors() {
+		t.Fatalf("loading from the FS: %v", diags)
+	}
+	if len(s.Instances) != 1 || s.Instances[0].Range().Filename != "suite/a.nettest.hcl" {
+		t.Fatalf("instances %v, want tcp.a from suite/a.nettest.hcl", s.FileNames)
+	}
+	_, diags = schema.Load([]string{"bad"}, schema.Options{Sources: fsys})
+	if len(diags) != 1 || diags[0].Subject == nil || diags[0].Subject.Filename != "bad/b.nettest.hcl" || diags[0].Subject.Start.Line != 3 {
+		t.Fatalf("diagnostics %v, want one at bad/b.nettest.hcl:3", diags)
+	}
+	if _, diags := schema.Load([]string{"missing"}, schema.Options{Sources: fsys}); !diags.HasErrors() {
+		t.Fatal("a path the FS does not hold loaded without an error")
 	}
 }

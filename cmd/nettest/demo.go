@@ -4,11 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"io/fs"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strconv"
 	"time"
 
@@ -36,16 +33,6 @@ func cmdDemo(args []string, c cli) int {
 			return exitOK
 		}
 	}
-	dir, err := os.MkdirTemp("", "nettest-demo")
-	if err != nil {
-		fmt.Fprintf(stderr, "nettest demo: %v\n", err)
-		return exitFailed
-	}
-	defer os.RemoveAll(dir)
-	if err := extract(examples.Quickstart, "quickstart", dir); err != nil {
-		fmt.Fprintf(stderr, "nettest demo: %v\n", err)
-		return exitFailed
-	}
 	lab, err := startDemoServers()
 	if err != nil {
 		fmt.Fprintf(stderr, "nettest demo: cannot start the demo servers on 127.0.0.1: %v\n", err)
@@ -61,20 +48,11 @@ func cmdDemo(args []string, c cli) int {
 	}
 	// On stderr: with --json, stdout must hold JSON lines only.
 	fmt.Fprintf(c.stderr, "Demo: web server on 127.0.0.1:%s, DNS server on %s; running the quickstart suite.\n\n", lab.vars["web_port"], lab.vars["dns_server"])
-	return cmdTest(append(args, dir), c.withEnv(vars...))
-}
-
-func extract(fsys fs.FS, root, dir string) error {
-	return fs.WalkDir(fsys, root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := fs.ReadFile(fsys, path)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dir, filepath.Base(path)), data, 0o644)
-	})
+	// The suite is read from the binary itself: reports name it as
+	// quickstart/quickstart.nettest.hcl, and nothing is left on disk.
+	run := c.withEnv(vars...)
+	run.sources = examples.Quickstart
+	return cmdTest(append(args, "quickstart"), run)
 }
 
 type demoServers struct {

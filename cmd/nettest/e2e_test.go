@@ -451,3 +451,32 @@ tcp "b" {
 		t.Errorf("plan: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// TestDemoNamesItsEmbeddedSuite: demo's reports point at the quickstart as
+// it is in the binary, not at a temporary copy that is gone once the demo
+// ends (a JUnit body or an annotation naming /tmp/… would lead nowhere).
+func TestDemoNamesItsEmbeddedSuite(t *testing.T) {
+	junit := filepath.Join(t.TempDir(), "demo.xml")
+	r := nettest(t, "demo", "--json", "--junit="+junit)
+	if r.code != 0 {
+		t.Fatalf("demo: exit %d\n%s", r.code, r.stderr)
+	}
+	for n, line := range strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n") {
+		var rec struct {
+			Type, File string
+		}
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("line %d: %v", n+1, err)
+		}
+		if rec.Type == "result" && rec.File != "quickstart/quickstart.nettest.hcl" {
+			t.Errorf("line %d names the file %q, want quickstart/quickstart.nettest.hcl", n+1, rec.File)
+		}
+	}
+	xml, err := os.ReadFile(junit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(xml), `name="quickstart/quickstart.nettest.hcl"`) || strings.Contains(string(xml), os.TempDir()+"/nettest-demo") {
+		t.Errorf("the JUnit report does not name the embedded suite:\n%s", xml)
+	}
+}

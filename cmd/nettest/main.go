@@ -8,6 +8,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"runtime/debug"
 	"slices"
@@ -68,6 +69,9 @@ type cli struct {
 	// env holds KEY=value entries, as os.Environ; a later entry of a key
 	// wins.
 	env []string
+	// sources, when set, is where the suite's paths are read from instead
+	// of the file system (schema.Options.Sources): demo's embedded suite.
+	sources fs.FS
 }
 
 // getenv returns the value of the environment variable key, or "".
