@@ -9,3 +9,6 @@ var (
 	StartZone = func(t testing.TB) string { _, addr := startZone(t); return addr }
 	Dropper   = dropper
 )
+
+// Serve starts a handler on loopback for the benchmarks of package dns_test.
+var Serve = serve
