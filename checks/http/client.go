@@ -149,7 +149,11 @@ func newClient(cfg Config, u *url.URL, tr *trace) (*http.Client, error) {
 		Proxy:              nil,
 		DisableKeepAlives:  true,
 		DisableCompression: true,
-		ForceAttemptHTTP2:  true,
+		// HTTP/2 is only ever spoken over TLS here (ALPN), so a request
+		// that can reach no https URL (plain http, redirects not followed)
+		// leaves it off: nothing would use it, and setting up the
+		// transport's HTTP/2 half costs a plain check a dozen allocations.
+		ForceAttemptHTTP2: u.Scheme == "https" || cfg.FollowRedirects,
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			tr.dialing(addr)
 			conn, err := dial(ctx, network, addr)
