@@ -70,16 +70,23 @@ func (t *trace) snapshot() (phase int, addr string) {
 	return t.phase, t.addr
 }
 
-// attach returns ctx carrying hooks that follow the name lookup, the request
-// being written and the first byte of the answer. The lookup hooks fire from
-// inside the dialer, which resolves the URL's host.
-func (t *trace) attach(ctx context.Context) context.Context {
-	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
-		DNSStart:             func(httptrace.DNSStartInfo) { t.set(phaseResolving) },
-		DNSDone:              func(httptrace.DNSDoneInfo) { t.set(phaseConnecting) },
+// attach returns ctx carrying hooks that follow the request being written
+// and the first byte of the answer and, when resolves is set, the name
+// lookup. The lookup hooks fire from inside the dialer, which resolves the
+// URL's host; the dialer never resolves an IP address, so a request that
+// can only reach its own address (no redirects followed) leaves them out,
+// and with them the half of the tracing's allocations that hook into the
+// resolver.
+func (t *trace) attach(ctx context.Context, resolves bool) context.Context {
+	ct := &httptrace.ClientTrace{
 		WroteRequest:         func(httptrace.WroteRequestInfo) { t.set(phaseWaiting) },
 		GotFirstResponseByte: func() { t.set(phaseReading) },
-	})
+	}
+	if resolves {
+		ct.DNSStart = func(httptrace.DNSStartInfo) { t.set(phaseResolving) }
+		ct.DNSDone = func(httptrace.DNSDoneInfo) { t.set(phaseConnecting) }
+	}
+	return httptrace.WithClientTrace(ctx, ct)
 }
 
 // handshakeError is a failed TLS handshake, kept apart from other errors so

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -147,7 +148,11 @@ func Probe(ctx context.Context, cfg Config) (Result, error) {
 		return Result{}, err
 	}
 	defer client.CloseIdleConnections()
-	req, err := newRequest(tr.attach(ctx), cfg)
+	// The dialer resolves a host name, never an IP address; a redirect
+	// may lead to a name.
+	_, notAddress := netip.ParseAddr(u.Hostname())
+	resolves := notAddress != nil || cfg.FollowRedirects
+	req, err := newRequest(tr.attach(ctx, resolves), cfg)
 	if err != nil {
 		return Result{}, err
 	}
