@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"math"
+	"net"
 	"net/netip"
 	"sync"
 	"time"
@@ -26,6 +27,11 @@ type exchange struct {
 	// target is the address pinged: an ICMP error quoting a request of
 	// ours must quote this destination too.
 	target netip.Addr
+	// request is the echo request, marshalled at the first send; each
+	// send writes its sequence number into it. dst is target as the
+	// socket's address type. Only the check's goroutine uses either.
+	request []byte
+	dst     net.Addr
 
 	mu       sync.Mutex
 	sentAt   []time.Time     // by sequence number, one per request attempted
@@ -68,29 +74,38 @@ func newExchange(packets, size int) *exchange {
 
 // run sends the requests on schedule (request i at start + i*interval, so a
 // late wake-up does not delay the rest) and returns when every request is
-// answered or failed, or when the context ends.
+// answered or failed, or when the context ends. The first request leaves at
+// once, and a check of one packet needs no timer.
 func (x *exchange) run(ctx context.Context, ep *endpoint, addr netip.Addr, ttl int, interval time.Duration) {
+	if ctx.Err() != nil {
+		return // resolving took the whole timeout: nothing may be sent
+	}
 	packets := len(x.rtt)
 	start := time.Now()
-	next := 0
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-timer.C:
-			if next < packets {
+	ep.send(ctx, x, 0, addr, ttl)
+	if packets > 1 {
+		timer := time.NewTimer(time.Until(start.Add(interval)))
+		defer timer.Stop()
+		for next := 1; next < packets; {
+			select {
+			case <-ctx.Done():
+				return
+			case <-timer.C:
 				ep.send(ctx, x, next, addr, ttl)
 				next++
 				if next < packets {
 					timer.Reset(time.Until(start.Add(time.Duration(next) * interval)))
 				}
+			case <-x.settled:
+				// Every request so far is settled; more are to come.
 			}
-		case <-x.settled:
 		}
-		if next == packets && x.stats().complete {
+	}
+	for !x.stats().complete {
+		select {
+		case <-ctx.Done():
 			return
+		case <-x.settled:
 		}
 	}
 }

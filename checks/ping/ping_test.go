@@ -1,6 +1,7 @@
 package ping
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -16,6 +17,8 @@ import (
 	"github.com/nettest/nettest/internal/lab"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/gocty"
+	"golang.org/x/net/icmp"
+	"golang.org/x/net/ipv4"
 )
 
 // socketsEnv narrows the socket kinds the probe tries ("datagram", "raw"),
@@ -430,5 +433,23 @@ func TestErrorMatching(t *testing.T) {
 	y.reply(0, y.payload, time.Now())
 	if s := y.stats(); s.received != 1 || !s.complete {
 		t.Errorf("a reply after an error: received %d complete %v, want 1, true", s.received, s.complete)
+	}
+}
+
+// TestRequestBytes: the request marshalled once and renumbered for each
+// send is, byte for byte, the one icmp.Message.Marshal makes for that
+// sequence number, checksum included (IPv4; the kernel fills in ICMPv6's).
+func TestRequestBytes(t *testing.T) {
+	for _, size := range []int{0, 1, DefaultSize, 1471} {
+		x := newExchange(3, size)
+		x.id = 0xbeef
+		x.request, _ = (&icmp.Message{Type: ipv4.ICMPTypeEcho, Body: &icmp.Echo{ID: int(x.id), Data: x.payload}}).Marshal(nil)
+		for _, seq := range []int{0, 1, 2, 255, 256, 65534} {
+			renumber(x.request, seq, v4)
+			want, _ := (&icmp.Message{Type: ipv4.ICMPTypeEcho, Body: &icmp.Echo{ID: int(x.id), Seq: seq, Data: x.payload}}).Marshal(nil)
+			if !bytes.Equal(x.request, want) {
+				t.Errorf("size %d seq %d: got % x\nwant % x", size, seq, x.request[:8], want[:8])
+			}
+		}
 	}
 }

@@ -58,6 +58,8 @@ type endpoint struct {
 	conn net.PacketConn
 	fam  family
 	kind string // datagram or raw
+	// rc reads the shared raw socket straight from its descriptor.
+	rc syscall.RawConn
 	// setTTL sets the IPv4 TTL or IPv6 hop limit of later requests; -1
 	// restores the system default.
 	setTTL func(int) error
@@ -80,12 +82,19 @@ var shared struct {
 }
 
 // attach finds a socket for x: a datagram socket of its own when the kernel
-// allows one, else the shared raw socket of the family.
+// allows one, else the shared raw socket of the family. While the shared
+// raw socket is open, a datagram socket was refused to an earlier check of
+// this run, so a check joins the raw socket without asking again: a suite
+// of 1,000 pings as root asks the kernel once, not 1,000 times. A later run
+// in the same process (the socket closes with its last check) asks again.
 func attach(fam family, x *exchange) (*endpoint, error) {
 	for _, kind := range socketKinds {
 		var ep *endpoint
 		var err error
 		if kind == datagram {
+			if rawOpen(fam) {
+				continue
+			}
 			ep, err = openDatagram(fam, x)
 		} else {
 			ep, err = attachRaw(fam, x)
@@ -117,6 +126,13 @@ func (ep *endpoint) detach(x *exchange) {
 		shared.eps[ep.fam] = nil
 		ep.conn.Close()
 	}
+}
+
+// rawOpen tells whether the shared raw socket of the family is open.
+func rawOpen(fam family) bool {
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	return shared.eps[fam] != nil
 }
 
 func openDatagram(fam family, x *exchange) (*endpoint, error) {
@@ -200,27 +216,39 @@ func openRaw(fam family) (*endpoint, error) {
 		ep.setTTL = ipv6.NewPacketConn(c).SetHopLimit
 	}
 	icmperr.GrowReadBuffer(c.(*net.IPConn), sharedRcvBuf)
+	if ep.rc, err = c.(*net.IPConn).SyscallConn(); err != nil {
+		c.Close()
+		return nil, err
+	}
 	return ep, nil
 }
 
 // send writes request seq of x to addr with the given TTL (-1: default).
+// The request is marshalled once per check; each send writes its sequence
+// number into it (and, for IPv4, the checksum that covers it).
 func (ep *endpoint) send(ctx context.Context, x *exchange, seq int, addr netip.Addr, ttl int) {
-	typ := icmp.Type(ipv4.ICMPTypeEcho)
-	if ep.fam == v6 {
-		typ = ipv6.ICMPTypeEchoRequest
+	if x.request == nil {
+		typ := icmp.Type(ipv4.ICMPTypeEcho)
+		if ep.fam == v6 {
+			typ = ipv6.ICMPTypeEchoRequest
+		}
+		// For IPv6 Marshal leaves the checksum to the kernel, which
+		// computes it for every ICMPv6 socket.
+		msg, err := (&icmp.Message{Type: typ, Body: &icmp.Echo{ID: int(x.id), Seq: 0, Data: x.payload}}).Marshal(nil)
+		if err != nil {
+			x.sending(seq)
+			x.sendFailed(seq, err)
+			return
+		}
+		x.request = msg
+		if ep.kind == datagram {
+			x.dst = &net.UDPAddr{IP: addr.AsSlice(), Zone: addr.Zone()}
+		} else {
+			x.dst = &net.IPAddr{IP: addr.AsSlice(), Zone: addr.Zone()}
+		}
 	}
-	// For IPv6 Marshal leaves the checksum to the kernel, which computes
-	// it for every ICMPv6 socket.
-	msg, err := (&icmp.Message{Type: typ, Body: &icmp.Echo{ID: int(x.id), Seq: seq, Data: x.payload}}).Marshal(nil)
-	if err != nil {
-		x.sending(seq)
-		x.sendFailed(seq, err)
-		return
-	}
-	var dst net.Addr = &net.IPAddr{IP: addr.AsSlice(), Zone: addr.Zone()}
-	if ep.kind == datagram {
-		dst = &net.UDPAddr{IP: addr.AsSlice(), Zone: addr.Zone()}
-	}
+	msg := x.request
+	renumber(msg, seq, ep.fam)
 
 	ep.wmu.Lock()
 	defer ep.wmu.Unlock()
@@ -238,7 +266,7 @@ func (ep *endpoint) send(ctx context.Context, x *exchange, seq int, addr netip.A
 		ep.conn.SetWriteDeadline(d)
 	}
 	x.sending(seq)
-	if _, err := ep.conn.WriteTo(msg, dst); err != nil {
+	if _, err := ep.conn.WriteTo(msg, x.dst); err != nil {
 		x.sendFailed(seq, err)
 	}
 }
@@ -260,55 +288,118 @@ func (ep *endpoint) read() {
 		})
 		return
 	}
+	// Every queued packet is read on one wake-up, straight from the
+	// descriptor: net.IPConn's ReadFrom would move the whole 64 KiB buffer
+	// to strip an IPv4 header and allocate an address for every reply.
 	buf := make([]byte, 1<<16)
 	for {
-		// A raw IPv4 socket returns the IP header too; the net package
-		// strips it, so buf starts at the ICMP header in every case.
-		n, peer, err := ep.conn.ReadFrom(buf)
-		at := time.Now()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
+		err := ep.rc.Read(func(fd uintptr) bool {
+			for {
+				b, from, err := ep.recv(int(fd), buf)
+				at := time.Now()
+				switch {
+				case err == unix.EINTR:
+					continue
+				case err != nil:
+					// EAGAIN: nothing more until the next wake-up.
+					// Nothing else is expected: an unconnected raw
+					// socket reports no ICMP errors.
+					return err != unix.EAGAIN
+				}
+				if len(b) >= 8 && isError(b[0], ep.fam) {
+					ep.rawError(b, from)
+				} else {
+					ep.echoReply(b, at)
+				}
 			}
-			// Nothing else is expected: an unconnected raw socket
-			// reports no ICMP errors. Pause so that a socket stuck in
-			// an error state cannot spin a CPU.
-			time.Sleep(time.Millisecond)
-			continue
+		})
+		if errors.Is(err, net.ErrClosed) {
+			return
 		}
-		if n >= 8 && isError(buf[0], ep.fam) {
-			ep.rawError(buf[:n], peer)
-			continue
-		}
-		ep.echoReply(buf[:n], at)
+		// Pause so that a socket stuck in an error state cannot spin a
+		// CPU.
+		time.Sleep(time.Millisecond)
 	}
+}
+
+// recv reads one packet of the raw socket into buf and returns it from its
+// ICMP header on, with its source address. A raw IPv4 socket returns the
+// IP header too, which holds the source; a raw IPv6 socket returns neither.
+func (ep *endpoint) recv(fd int, buf []byte) ([]byte, netip.Addr, error) {
+	if ep.fam == v6 {
+		n, from, err := unix.Recvfrom(fd, buf, unix.MSG_DONTWAIT)
+		if err != nil {
+			return nil, netip.Addr{}, err
+		}
+		var src netip.Addr
+		if sa, ok := from.(*unix.SockaddrInet6); ok {
+			src = netip.AddrFrom16(sa.Addr)
+		}
+		return buf[:n], src, nil
+	}
+	n, err := unix.Read(fd, buf)
+	if err != nil {
+		return nil, netip.Addr{}, err
+	}
+	b := buf[:n]
+	if len(b) < 20 || b[0]>>4 != 4 {
+		return nil, netip.Addr{}, nil // not an IPv4 packet: an empty one, skipped
+	}
+	hl := int(b[0]&0x0f) << 2
+	if hl < 20 || hl > len(b) {
+		return nil, netip.Addr{}, nil
+	}
+	return b[hl:], netip.AddrFrom4([4]byte(b[12:16])), nil
 }
 
 // echoReply hands an echo reply (from its ICMP header on) to the exchange
 // whose request it answers: on a raw socket the one with its identifier,
 // on a datagram socket the socket's one exchange (the kernel demultiplexes).
+// The header is read in place: type, code, checksum, identifier, sequence
+// number, then the data, which the exchange compares with its payload.
 func (ep *endpoint) echoReply(b []byte, at time.Time) {
-	proto, reply := 1, icmp.Type(ipv4.ICMPTypeEchoReply)
+	reply := byte(ipv4.ICMPTypeEchoReply)
 	if ep.fam == v6 {
-		proto, reply = 58, ipv6.ICMPTypeEchoReply
+		reply = byte(ipv6.ICMPTypeEchoReply)
 	}
-	m, err := icmp.ParseMessage(proto, b)
-	if err != nil || m.Type != reply {
-		return
-	}
-	echo, ok := m.Body.(*icmp.Echo)
-	if !ok {
+	if len(b) < 8 || b[0] != reply {
 		return
 	}
 	x := ep.only
 	if ep.kind == raw {
 		ep.mu.Lock()
-		x = ep.byID[uint16(echo.ID)]
+		x = ep.byID[binary.BigEndian.Uint16(b[4:6])]
 		ep.mu.Unlock()
 	}
 	if x != nil {
-		x.reply(echo.Seq, echo.Data, at)
+		x.reply(int(binary.BigEndian.Uint16(b[6:8])), b[8:], at)
 	}
+}
+
+// renumber writes sequence number seq into an echo request and, for IPv4,
+// the checksum that covers it.
+func renumber(msg []byte, seq int, fam family) {
+	binary.BigEndian.PutUint16(msg[6:8], uint16(seq))
+	if fam == v4 {
+		msg[2], msg[3] = 0, 0
+		binary.BigEndian.PutUint16(msg[2:4], checksum(msg))
+	}
+}
+
+// checksum is the Internet checksum (RFC 1071) of an ICMP message whose
+// checksum field is zero.
+func checksum(b []byte) uint16 {
+	var s uint32
+	for i := 0; i+1 < len(b); i += 2 {
+		s += uint32(b[i])<<8 | uint32(b[i+1])
+	}
+	if len(b)%2 == 1 {
+		s += uint32(b[len(b)-1]) << 8
+	}
+	for s > 0xffff {
+		s = s>>16 + s&0xffff
+	}
+	return ^uint16(s)
 }
 
 // isError tells whether an ICMP type is one of the errors a request can
@@ -342,11 +433,10 @@ func errorKind(typ, code byte, fam family) string {
 // exchange whose request it quotes: an echo request with the exchange's
 // identifier, to the exchange's target. The raw socket gets every ICMP
 // error the host receives, so everything else is someone else's.
-func (ep *endpoint) rawError(b []byte, peer net.Addr) {
+func (ep *endpoint) rawError(b []byte, from netip.Addr) {
 	kind := errorKind(b[0], b[1], ep.fam)
 	q, ok := icmperr.ParseQuoted(b[8:], ep.fam == v6)
-	ip, isIP := peer.(*net.IPAddr)
-	if kind == "" || !ok || !isIP {
+	if kind == "" || !ok || !from.IsValid() {
 		return
 	}
 	wantProto, wantType := uint8(icmperr.ProtoICMP), byte(icmperr.TypeEchoRequest4)
@@ -354,10 +444,6 @@ func (ep *endpoint) rawError(b []byte, peer net.Addr) {
 		wantProto, wantType = icmperr.ProtoICMPv6, icmperr.TypeEchoRequest6
 	}
 	if q.Proto != wantProto || q.Transport[0] != wantType {
-		return
-	}
-	from, ok := netip.AddrFromSlice(ip.IP)
-	if !ok {
 		return
 	}
 	id, seq := binary.BigEndian.Uint16(q.Transport[4:]), binary.BigEndian.Uint16(q.Transport[6:])
