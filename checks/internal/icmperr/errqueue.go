@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"sync"
 	"syscall"
 	"time"
 	"unsafe"
@@ -100,11 +101,20 @@ func DrainErrQueue(c syscall.Conn, v6 bool, fn func(Queued)) error {
 	})
 }
 
+// errBufs holds the buffers DrainFD reads error-queue entries into.
+var errBufs = sync.Pool{New: func() any { return new(errBuf) }}
+
+type errBuf struct {
+	packet [576]byte
+	oob    [512]byte
+}
+
 // DrainFD is DrainErrQueue on a raw file descriptor, for callers already
-// inside a syscall.RawConn's Read.
+// inside a syscall.RawConn's Read. Queued.Packet is valid only during fn.
 func DrainFD(fd int, v6 bool, fn func(Queued)) {
-	buf := make([]byte, 576)
-	oob := make([]byte, 512)
+	eb := errBufs.Get().(*errBuf)
+	defer errBufs.Put(eb)
+	buf, oob := eb.packet[:], eb.oob[:]
 	for range maxDrain {
 		n, oobn, _, from, err := unix.Recvmsg(fd, buf, oob, unix.MSG_ERRQUEUE|unix.MSG_DONTWAIT)
 		if err != nil {
@@ -192,9 +202,16 @@ func queued(oob []byte, v6 bool) (ExtendedErr, bool) {
 	return ExtendedErr{}, false
 }
 
+// readBufs holds the buffers ReadLoop reads datagrams into. A buffer is
+// needed only while a socket has something to read, so the sockets of a
+// thousand checks waiting at once share the few in use at a time instead
+// of holding 64 KiB each.
+var readBufs = sync.Pool{New: func() any { return new([1 << 16]byte) }}
+
 // ReadLoop reads a socket with IP_RECVERR set until it is closed: whenever
 // the socket has something, it hands every queued error to onError and
-// every datagram, with the time it was read, to onDatagram. Both queues are
+// every datagram, with the time it was read, to onDatagram (whose bytes are
+// valid only during the call, as Queued.Packet's are). Both queues are
 // read on the one wake-up the kernel gives for either (a queued error makes
 // the socket report EPOLLERR, which wakes a reader), so neither waits for
 // the other's next packet. A datagram read may instead report the errno an
@@ -204,9 +221,11 @@ func ReadLoop(c *net.UDPConn, v6 bool, onError func(Queued), onDatagram func(b [
 	if err != nil {
 		return
 	}
-	buf := make([]byte, 1<<16)
 	for {
 		err := rc.Read(func(fd uintptr) bool {
+			b := readBufs.Get().(*[1 << 16]byte)
+			defer readBufs.Put(b)
+			buf := b[:]
 			DrainFD(int(fd), v6, onError)
 			for range maxDrain {
 				n, from, err := unix.Recvfrom(int(fd), buf, unix.MSG_DONTWAIT)
