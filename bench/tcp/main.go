@@ -8,8 +8,8 @@
 //	go run ./bench/tcp -nettest=/tmp/nettest -n=2000,10000 -p=256
 //
 // For each N it prints the wall time, checks per second and, for nettest,
-// the CPU time and peak resident set size of the process (getrusage of the
-// child). With -capture (root: it needs CAP_NET_RAW) nettest also runs with
+// the CPU time and peak resident set size of the process: its own, as the
+// launcher (bench/internal/launcher) starts it. With -capture (root: it needs CAP_NET_RAW) nettest also runs with
 // --capture, once on the same suite (every check passes: the cost of
 // capturing alone) and once with every expectation inverted (every check
 // fails and gets a pcapng file).
@@ -24,20 +24,20 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
+	"github.com/nettest/nettest/bench/internal/launcher"
 	"github.com/nettest/nettest/bench/internal/loopback"
 )
 
 func main() {
+	launcher.Serve()
 	nettest := flag.String("nettest", "", "path to the nettest binary (empty: only the bare Go loop runs)")
 	sizes := flag.String("n", "2000,10000", "comma-separated numbers of checks")
 	parallelism := flag.Int("p", 256, "parallelism of both the Go loop and nettest --parallelism")
@@ -74,6 +74,16 @@ func main() {
 		defer os.RemoveAll(dir)
 	}
 
+	// nettest is started by the launcher, so that its peak RSS is its own
+	// and not this program's, which holds the listeners and the targets.
+	var l *launcher.Launcher
+	if *nettest != "" {
+		if l, err = launcher.Start(); err != nil {
+			fatalf("%v", err)
+		}
+		defer l.Close()
+	}
+
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "N\trunner\tparallelism\twall\tchecks/s\tCPU\tpeak RSS\tresult\t\n")
 	for _, n := range ns {
@@ -94,14 +104,14 @@ func main() {
 			if err := writeSuite(suite, targets, *timeout); err != nil {
 				fatalf("%v", err)
 			}
-			m := runNettest(*nettest, suite, *parallelism)
+			m := runNettest(l, *nettest, suite, *parallelism)
 			fmt.Fprintf(tw, "%d\tnettest test --json\t%d\t%s\t%.0f\t%s\t%.1f MiB\t%s\t\n", n, *parallelism, round(m.wall), float64(n)/m.wall.Seconds(), round(m.cpu), float64(m.rss)/1024, m.summary)
 			// The run phase alone, as the summary line measures it: from the
 			// first check started to the last reported, without loading.
 			fmt.Fprintf(tw, "%d\t  of which running\t%d\t%s\t%.0f\t-\t-\t%.0f%% of the Go loop's rate\t\n", n, *parallelism, round(m.run), float64(n)/m.run.Seconds(), 100*goWall.Seconds()/m.run.Seconds())
 			if *withCapture {
 				pcaps := filepath.Join(dir, fmt.Sprintf("pcaps%d", n))
-				m = runNettest(*nettest, suite, *parallelism, "--capture="+pcaps)
+				m = runNettest(l, *nettest, suite, *parallelism, "--capture="+pcaps)
 				fmt.Fprintf(tw, "%d\t  --capture, all pass\t%d\t%s\t%.0f\t%s\t%.1f MiB\t%s, %d files\t\n", n, *parallelism, round(m.wall), float64(n)/m.wall.Seconds(), round(m.cpu), float64(m.rss)/1024, m.summary, countFiles(pcaps))
 				inverted := make([]target, len(targets))
 				for i, t := range targets {
@@ -111,15 +121,15 @@ func main() {
 				if err := writeSuite(failing, inverted, *timeout); err != nil {
 					fatalf("%v", err)
 				}
-				m = runNettest(*nettest, failing, *parallelism)
+				m = runNettest(l, *nettest, failing, *parallelism)
 				fmt.Fprintf(tw, "%d\t  all fail\t%d\t%s\t%.0f\t%s\t%.1f MiB\t%s\t\n", n, *parallelism, round(m.wall), float64(n)/m.wall.Seconds(), round(m.cpu), float64(m.rss)/1024, m.summary)
 				pcaps = filepath.Join(dir, fmt.Sprintf("pcaps%d-failing", n))
-				m = runNettest(*nettest, failing, *parallelism, "--capture="+pcaps)
+				m = runNettest(l, *nettest, failing, *parallelism, "--capture="+pcaps)
 				fmt.Fprintf(tw, "%d\t  --capture, all fail\t%d\t%s\t%.0f\t%s\t%.1f MiB\t%s, %d files\t\n", n, *parallelism, round(m.wall), float64(n)/m.wall.Seconds(), round(m.cpu), float64(m.rss)/1024, m.summary, countFiles(pcaps))
 			}
 			// Loading alone, to tell the cost of the suite from the cost
 			// of running it.
-			m = runNettest(*nettest, suite, 0)
+			m = runNettest(l, *nettest, suite, 0)
 			fmt.Fprintf(tw, "%d\tnettest validate\t-\t%s\t%.0f\t%s\t%.1f MiB\t%s\t\n", n, round(m.wall), float64(n)/m.wall.Seconds(), round(m.cpu), float64(m.rss)/1024, m.summary)
 		}
 	}
@@ -190,23 +200,17 @@ type measured struct {
 
 // runNettest runs nettest test on the suite with extra flags (nettest
 // validate when p is 0) and measures the process.
-func runNettest(bin, suite string, p int, extra ...string) measured {
-	cmd := exec.Command(bin, append(append([]string{"test", "--json", "--parallelism=" + strconv.Itoa(p)}, extra...), suite)...)
+func runNettest(l *launcher.Launcher, bin, suite string, p int, extra ...string) measured {
+	argv := append(append([]string{bin, "test", "--json", "--parallelism=" + strconv.Itoa(p)}, extra...), suite)
 	if p == 0 {
-		cmd = exec.Command(bin, "validate", suite)
+		argv = []string{bin, "validate", suite}
 	}
 	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	start := time.Now()
-	err := cmd.Run()
-	m := measured{wall: time.Since(start)}
-	if cmd.ProcessState == nil {
+	u, err := l.Run(argv, nil, &stdout, &stderr)
+	if err != nil {
 		fatalf("running %s: %v", bin, err)
 	}
-	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	m.rss = ru.Maxrss // KiB on Linux
-	m.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	m.summary = fmt.Sprintf("exit %d", cmd.ProcessState.ExitCode())
+	m := measured{wall: u.Wall, cpu: u.CPU, rss: u.PeakRSS, summary: fmt.Sprintf("exit %d", u.Exit)}
 	sc := bufio.NewScanner(&stdout)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
@@ -220,7 +224,7 @@ func runNettest(bin, suite string, p int, extra ...string) measured {
 			m.run = time.Duration(line.DurationMS * float64(time.Millisecond))
 		}
 	}
-	if code := cmd.ProcessState.ExitCode(); code != 0 && !(code == 1 && strings.Contains(m.summary, "failed")) {
+	if code := u.Exit; code != 0 && !(code == 1 && strings.Contains(m.summary, "failed")) {
 		msg := stderr.String()
 		if len(msg) > 500 {
 			msg = msg[:500]
