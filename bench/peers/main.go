@@ -10,13 +10,17 @@
 //     resource is addr with a different suite format, and only the rows the
 //     issue compares are measured).
 //
-// Two workloads measure loading alone, which has no floor: load:N (nettest
-// validate and nettest plan of N plain tcp blocks) and foreach:N (validate
-// of one tcp block whose for_each goes over a list of N strings, written
-// toset(local.ports) and { for p in local.ports : p => p }).
+// Two workloads measure loading: load:N (nettest validate and nettest plan
+// of N plain tcp blocks) and foreach:N (validate of one tcp block whose
+// for_each goes over a list of N strings, written toset(local.ports) and
+// { for p in local.ports : p => p }). Their floor is HCL's parser alone on
+// the same file (-floor=parse-pieces, -floor=parse).
 //
 // The runners alternate for -rounds rounds and each row is the median of its
-// wall time, CPU time (user + system, getrusage of the child) and peak RSS.
+// wall time, CPU time (user + system) and peak RSS, each child's own (every
+// child is started by bench/internal/launcher), beside the ratios to the
+// floor and issue 11's target for the row with whether it held.
+//
 // Everything stays on loopback: listeners and an HTTP server in this
 // process, dnsmasq (-dnsmasq) started on a free 127.0.0.1 port answering
 // *.bench.test with 127.0.0.1 and forwarding nothing.
@@ -28,7 +32,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -39,20 +42,22 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"text/tabwriter"
 	"time"
 
 	"github.com/miekg/dns"
+	"github.com/nettest/nettest/bench/internal/launcher"
 	"github.com/nettest/nettest/bench/internal/loopback"
 )
 
 func main() {
+	launcher.Serve()
 	nettest := flag.String("nettest", "", "path to the nettest binary (required)")
 	goss := flag.String("goss", "", "path to a goss binary; empty leaves goss out")
 	baseline := flag.String("baseline", "", "older nettest binaries measured beside the new one in the same rounds: comma-separated PATH or LABEL=PATH")
@@ -60,7 +65,7 @@ func main() {
 	work := flag.String("work", "tcp:10000,http:1000,dns:1000", "comma-separated KIND:N: tcp, http, dns (N checks), load (validate and plan of N tcp checks), foreach (validate of one for_each over N strings, both spellings)")
 	parallelism := flag.Int("p", 50, "parallelism of every runner (goss's default is 50)")
 	rounds := flag.Int("rounds", 5, "rounds of alternating runs; each figure is the median")
-	floor := flag.String("floor", "", "internal: run as the floor loop of KIND over the targets file given as the argument")
+	floor := flag.String("floor", "", "internal: run as the floor of KIND (tcp, http, dns: a loop over the targets file given as the argument; parse, parse-pieces: parse the file given)")
 	keep := flag.Bool("keep", false, "keep the generated suites (their directory is printed)")
 	flag.Parse()
 	if *floor != "" {
@@ -91,6 +96,13 @@ func main() {
 		cleanup()
 		os.Exit(130)
 	}()
+	// Every runner is started by the launcher, so that its peak RSS is its
+	// own and not this program's (see bench/internal/launcher).
+	l, err := launcher.Start()
+	if err != nil {
+		fatalf("%v", err)
+	}
+	atExit(func() { l.Close() })
 
 	var jobs []workload
 	for _, w := range strings.Split(*work, ",") {
@@ -103,11 +115,12 @@ func main() {
 	}
 
 	var stopDNS func()
+	var launcherRSS int64
 	for _, w := range jobs {
 		// A table per workload, printed when it is done: a long run shows
 		// its figures as it goes.
 		tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintf(tw, "work\trunner\twall\tCPU\tpeak RSS\twall ratio\tCPU ratio\tresult\t\n")
+		fmt.Fprintf(tw, "work\trunner\twall\tCPU\tpeak RSS\twall ÷ floor\tCPU ÷ floor\tKiB/check\tresult\ttarget\theld?\t\n")
 		base := filepath.Join(dir, fmt.Sprintf("%s%d", w.kind, w.n))
 		var t targets
 		switch w.kind {
@@ -127,61 +140,85 @@ func main() {
 		default:
 			fatalf("-work: unknown kind %q (tcp, http, dns, load, foreach)", w.kind)
 		}
+		// The first runner is the floor the ratios are taken to.
 		var runners []runner
-		hasFloor := true
+		floorOf := func(kind, name, file string) runner {
+			return runner{name: name, role: roleFloor, cmd: []string{self, "-floor=" + kind, "-p=" + strconv.Itoa(*parallelism), file}, check: floorResult}
+		}
 		switch w.kind {
 		case "load":
-			// Loading alone, which has no floor: validate and plan of a
-			// suite of plain tcp blocks.
-			hasFloor = false
+			// Loading beside HCL's own parser: the floor is the parse of
+			// the same file in pieces on every core, as nettest does it;
+			// the parse of the whole file at once is shown beside it.
 			suite := write(filepath.Join(base, "suite"), "bench.nettest.hcl", plainSuite(w.n))
+			file := filepath.Join(suite, "bench.nettest.hcl")
+			runners = append(runners,
+				floorOf("parse-pieces", fmt.Sprintf("floor: hclsyntax.ParseConfig, %d KiB pieces on %d cores", pieceSize>>10, runtime.NumCPU()), file),
+				floorOf("parse", "hclsyntax.ParseConfig, the whole file", file))
 			for _, bin := range binaries(*nettest, *baseline) {
 				runners = append(runners,
-					runner{name: bin.label + "validate", cmd: []string{bin.path, "validate", suite}, check: validResult},
-					runner{name: bin.label + "plan", cmd: []string{bin.path, "plan", suite}, check: planResult})
+					runner{name: bin.label + "validate", role: roleNettest, cmd: []string{bin.path, "validate", suite}, check: validResult},
+					runner{name: bin.label + "plan", role: roleNettest, cmd: []string{bin.path, "plan", suite}, check: planResult})
 			}
 		case "foreach":
-			hasFloor = false
-			for _, spelling := range []string{"toset(local.ports)", "{ for p in local.ports : p => p }"} {
-				suite := write(filepath.Join(base, strconv.Itoa(len(runners))), "bench.nettest.hcl", forEachSuite(w.n, spelling))
+			// The file is one locals block and one tcp block: it cannot
+			// be cut, so the floor is its parse at once.
+			for i, spelling := range []string{"toset(local.ports)", "{ for p in local.ports : p => p }"} {
+				suite := write(filepath.Join(base, strconv.Itoa(i)), "bench.nettest.hcl", forEachSuite(w.n, spelling))
+				if i == 0 {
+					runners = append(runners, floorOf("parse", "floor: hclsyntax.ParseConfig (either spelling)", filepath.Join(suite, "bench.nettest.hcl")))
+				}
 				for _, bin := range binaries(*nettest, *baseline) {
-					runners = append(runners, runner{name: bin.label + "validate, for_each = " + spelling, cmd: []string{bin.path, "validate", suite}, check: validResult})
+					runners = append(runners, runner{name: bin.label + "validate, for_each = " + spelling, role: roleNettest, cmd: []string{bin.path, "validate", suite}, check: validResult})
 				}
 			}
 		default:
-			runners = []runner{{name: "floor: bare Go loop", cmd: []string{self, "-floor=" + w.kind, "-p=" + strconv.Itoa(*parallelism), write(base, "targets", t.lines)}, check: floorResult}}
+			runners = append(runners, floorOf(w.kind, "floor: bare Go loop", write(base, "targets", t.lines)))
 			suite := write(filepath.Join(base, "suite"), "bench.nettest.hcl", t.nettest)
 			for _, bin := range binaries(*nettest, *baseline) {
-				runners = append(runners, runner{name: bin.label + "test --json", cmd: []string{bin.path, "test", "--json", "--parallelism=" + strconv.Itoa(*parallelism), suite}, check: nettestResult})
+				runners = append(runners, runner{name: bin.label + "test --json", role: roleNettest, cmd: []string{bin.path, "test", "--json", "--parallelism=" + strconv.Itoa(*parallelism), suite}, check: nettestResult})
 			}
 			if *goss != "" && t.goss != "" {
-				runners = append(runners, runner{name: "goss validate", cmd: []string{*goss, "--gossfile", write(base, "goss.yaml", t.goss), "validate", "--format", "json", "--max-concurrent", strconv.Itoa(*parallelism)}, check: gossResult})
+				runners = append(runners, runner{name: "goss validate", role: roleGoss, cmd: []string{*goss, "--gossfile", write(base, "goss.yaml", t.goss), "validate", "--format", "json", "--max-concurrent", strconv.Itoa(*parallelism)}, check: gossResult})
 			}
 		}
-		samples := make([][]usage, len(runners))
+		samples := make([][]launcher.Usage, len(runners))
 		results := make([]string, len(runners))
 		for range *rounds {
 			for i, r := range runners {
-				u, out := measure(r.cmd)
+				u, out := measure(l, r.cmd)
 				samples[i] = append(samples[i], u)
-				results[i] = r.check(out, w.n, u.exit)
+				results[i] = r.check(out, w.n, u.Exit)
+				launcherRSS = max(launcherRSS, u.LauncherRSS)
 			}
 		}
-		floorU := median(samples[0])
+		rows := make([]row, len(runners))
 		for i, r := range runners {
-			u := median(samples[i])
-			wallRatio, cpuRatio := "-", "-"
-			if hasFloor {
-				wallRatio = fmt.Sprintf("%.2f×", u.wall.Seconds()/floorU.wall.Seconds())
-				cpuRatio = fmt.Sprintf("%.2f×", u.cpu.Seconds()/floorU.cpu.Seconds())
+			rows[i] = row{runner: r, usage: median(samples[i])}
+		}
+		for i, r := range rows {
+			ratio := func(f func(launcher.Usage) time.Duration) string {
+				return fmt.Sprintf("%.2f×", f(r.usage).Seconds()/f(rows[0].usage).Seconds())
 			}
-			fmt.Fprintf(tw, "%s %d\t%s\t%s\t%s\t%.1f MiB\t%s\t%s\t%s\t\n", w.kind, w.n, r.name, round(u.wall), round(u.cpu),
-				float64(u.rss)/1024, wallRatio, cpuRatio, results[i])
+			wallRatio := ratio(func(u launcher.Usage) time.Duration { return u.Wall })
+			cpuRatio := ratio(func(u launcher.Usage) time.Duration { return u.CPU })
+			perCheck := "-"
+			if kib, ok := kibPerCheck(w, r, rows[0]); ok {
+				perCheck = fmt.Sprintf("%.1f", kib)
+			}
+			rss := fmt.Sprintf("%.1f MiB", float64(r.usage.PeakRSS)/1024)
+			if r.usage.Bounded() {
+				rss = "≤ " + rss // the launcher's own peak: the child's is at most that
+			}
+			target, held := verdict(w, r, rows)
+			fmt.Fprintf(tw, "%s %d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", w.kind, w.n, r.name, round(r.usage.Wall), round(r.usage.CPU),
+				rss, wallRatio, cpuRatio, perCheck, results[i], target, held)
 		}
 		tw.Flush()
 		fmt.Printf("load average: %s\n", loadavg())
 	}
-	fmt.Printf("medians of %d alternating rounds, parallelism %d\n", *rounds, *parallelism)
+	fmt.Printf("medians of %d alternating rounds, parallelism %d; peak RSS is each child's own (bench/internal/launcher; exact above %.1f MiB, the launcher's own peak)\n",
+		*rounds, *parallelism, float64(launcherRSS)/1024)
 }
 
 var dnsPort int
@@ -217,38 +254,45 @@ type targets struct {
 	goss    string
 }
 
+// role is what a runner is to the targets: the floor the ratios are taken
+// to, nettest (held to the targets) or goss (the peer nettest must beat).
+type role int
+
+const (
+	roleFloor role = iota
+	roleNettest
+	roleGoss
+)
+
 type runner struct {
 	name  string
+	role  role
 	cmd   []string
 	check func(out []byte, n, exit int) string
 }
 
-type usage struct {
-	wall, cpu time.Duration
-	rss       int64 // KiB
-	exit      int
+// row is a runner and its medians.
+type row struct {
+	runner
+	usage launcher.Usage
 }
 
-func measure(argv []string) (usage, []byte) {
-	cmd := exec.Command(argv[0], argv[1:]...)
-	// No proxy may send a GET anywhere but to loopback.
-	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + os.TempDir(), "NO_PROXY=*", "no_proxy=*"}
+// measure runs argv through the launcher with an environment without
+// proxies: no GET may go anywhere but to loopback.
+func measure(l *launcher.Launcher, argv []string) (launcher.Usage, []byte) {
+	env := []string{"PATH=/usr/bin:/bin", "HOME=" + os.TempDir(), "NO_PROXY=*", "no_proxy=*"}
 	var stdout bytes.Buffer
-	cmd.Stdout = &stdout
-	cmd.Stderr = io.Discard
-	start := time.Now()
-	_ = cmd.Run()
-	wall := time.Since(start)
-	if cmd.ProcessState == nil {
-		fatalf("running %s failed", argv[0])
+	u, err := l.Run(argv, env, &stdout, nil)
+	if err != nil {
+		fatalf("running %s: %v", argv[0], err)
 	}
-	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	return usage{wall: wall, cpu: cpu, rss: ru.Maxrss, exit: cmd.ProcessState.ExitCode()}, stdout.Bytes()
+	return u, stdout.Bytes()
 }
 
-func median(us []usage) usage {
-	pick := func(f func(usage) int64) int64 {
+// median is the median of each figure on its own. A peak RSS is marked
+// bounded when any sample was.
+func median(us []launcher.Usage) launcher.Usage {
+	pick := func(f func(launcher.Usage) int64) int64 {
 		v := make([]int64, len(us))
 		for i, u := range us {
 			v[i] = f(u)
@@ -256,11 +300,18 @@ func median(us []usage) usage {
 		slices.Sort(v)
 		return v[len(v)/2]
 	}
-	return usage{
-		wall: time.Duration(pick(func(u usage) int64 { return int64(u.wall) })),
-		cpu:  time.Duration(pick(func(u usage) int64 { return int64(u.cpu) })),
-		rss:  pick(func(u usage) int64 { return u.rss }),
+	m := launcher.Usage{
+		Wall:        time.Duration(pick(func(u launcher.Usage) int64 { return int64(u.Wall) })),
+		CPU:         time.Duration(pick(func(u launcher.Usage) int64 { return int64(u.CPU) })),
+		PeakRSS:     pick(func(u launcher.Usage) int64 { return u.PeakRSS }),
+		LauncherRSS: pick(func(u launcher.Usage) int64 { return u.LauncherRSS }),
 	}
+	for _, u := range us {
+		if u.Bounded() {
+			m.LauncherRSS = max(m.LauncherRSS, m.PeakRSS)
+		}
+	}
+	return m
 }
 
 func floorResult(out []byte, n, exit int) string {
@@ -460,77 +511,6 @@ func freePort() int {
 		}
 	}
 	fatalf("no loopback port free for both TCP and UDP")
-	return 0
-}
-
-// runFloor is the bare loop: p workers doing what one check does to each
-// target of the file, printing how many came out as expected.
-func runFloor(kind, file string, p int) int {
-	data, err := os.ReadFile(file)
-	if err != nil {
-		fmt.Println(err)
-		return 2
-	}
-	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
-	var do func(string) bool
-	switch kind {
-	case "tcp":
-		do = func(line string) bool {
-			addr, open, _ := strings.Cut(line, " ")
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			var d net.Dialer
-			c, err := d.DialContext(ctx, "tcp", addr)
-			if err == nil {
-				c.Close()
-			}
-			return (err == nil) == (open == "true")
-		}
-	case "http":
-		client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true, Proxy: nil}}
-		do = func(url string) bool {
-			resp, err := client.Get(url)
-			if err != nil {
-				return false
-			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			return resp.StatusCode == 200
-		}
-	case "dns":
-		do = func(line string) bool {
-			name, server, _ := strings.Cut(line, " ")
-			c := &dns.Client{Timeout: 5 * time.Second}
-			m := new(dns.Msg)
-			m.SetQuestion(dns.Fqdn(name), dns.TypeA)
-			r, _, err := c.Exchange(m, server)
-			if err != nil || len(r.Answer) != 1 {
-				return false
-			}
-			a, ok := r.Answer[0].(*dns.A)
-			return ok && a.A.String() == "127.0.0.1"
-		}
-	default:
-		fmt.Printf("unknown kind %q\n", kind)
-		return 2
-	}
-	var next, good atomic.Int64
-	var wg sync.WaitGroup
-	for range p {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(lines) {
-					return
-				}
-				if do(lines[i]) {
-					good.Add(1)
-				}
-			}
-		})
-	}
-	wg.Wait()
-	fmt.Printf("%d of %d as expected\n", good.Load(), len(lines))
 	return 0
 }
 
