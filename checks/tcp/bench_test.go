@@ -3,30 +3,73 @@ package tcp_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/nettest/nettest/internal/lab"
+	"github.com/nettest/nettest/report"
 	"github.com/nettest/nettest/runner"
 	"github.com/nettest/nettest/schema"
 )
 
-// The two benchmarks below measure the same work, b.N TCP checks against
-// loopback (half open, half closed) with 256 at a time: once through the
-// loader's plan and the runner, once as a bare loop of dials. ns/op is the
-// cost of one check; their ratio is the runner's overhead. Loading is not
-// timed (bench/scale.sh measures it).
+// BenchmarkRun measures the run phase of `nettest test --json` on b.N tcp
+// checks against loopback, half to listeners that accept and close, half
+// to closed ports, 50 at a time (bench/peers' parallelism), beside its
+// floor: the same dials as a bare loop. Loading is not timed (the schema
+// package's BenchmarkLoad and bench/peers measure it). Each sub-benchmark
+// reports its wall time, CPU time (user and system, cpu-ns/op) and
+// allocations per check; "runner" also reports its wall time as a multiple
+// of the floor measured just before it.
 //
-//	go test ./checks/tcp -run '^$' -bench . -benchtime 10000x
+//	go test ./checks/tcp -run '^$' -bench Run -benchmem -benchtime 10000x
+func BenchmarkRun(b *testing.B) {
+	var floor time.Duration
+	b.Run("floor", func(b *testing.B) {
+		targets := benchTargets(b)
+		b.ReportAllocs()
+		b.ResetTimer()
+		start, cpu := time.Now(), cpuTime()
+		bareDials(targets)
+		floor = time.Since(start) / time.Duration(b.N)
+		b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N), "cpu-ns/op")
+	})
+	b.Run("runner", func(b *testing.B) {
+		plan := benchPlan(b, benchTargets(b))
+		b.ReportAllocs()
+		b.ResetTimer()
+		start, cpu := time.Now(), cpuTime()
+		sum := plan.Run(context.Background(), runner.Options{Parallelism: benchParallelism, Reporter: report.NewJSON(io.Discard)})
+		per := time.Since(start) / time.Duration(b.N)
+		b.StopTimer()
+		b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N), "cpu-ns/op")
+		if sum.Passed != b.N {
+			b.Fatalf("%d of %d passed: %+v", sum.Passed, b.N, sum)
+		}
+		if floor > 0 {
+			b.ReportMetric(float64(per)/float64(floor), "×floor")
+		}
+	})
+}
 
-const benchParallelism = 256
+const benchParallelism = 50
 
+// cpuTime is the CPU time (user and system) the process has used: on a
+// machine shared with other work it varies much less than wall time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// benchTargets are b.N loopback addresses, alternately open and closed.
 func benchTargets(b *testing.B) []string {
 	open := make([]int, 50)
 	for i := range open {
@@ -47,12 +90,14 @@ func benchTargets(b *testing.B) []string {
 	return targets
 }
 
-func BenchmarkRunner(b *testing.B) {
-	targets := benchTargets(b)
+// benchPlan loads and plans a suite of one tcp check per target, as
+// bench/peers writes it.
+func benchPlan(b *testing.B, targets []string) *runner.Plan {
 	var src strings.Builder
+	src.WriteString("defaults {\n  timeout = \"5s\"\n}\n\n")
 	for i, t := range targets {
 		_, p, _ := net.SplitHostPort(t)
-		fmt.Fprintf(&src, "tcp \"c%d\" {\n  host = \"127.0.0.1\"\n  port = %s\n  expect {\n    open = %t\n  }\n}\n", i, p, i%2 == 0)
+		fmt.Fprintf(&src, "tcp \"c%d\" {\n  host = \"127.0.0.1\"\n  port = %s\n  expect {\n    open = %t\n  }\n}\n\n", i, p, i%2 == 0)
 	}
 	file := filepath.Join(b.TempDir(), "bench"+schema.FileSuffix)
 	if err := os.WriteFile(file, []byte(src.String()), 0o644); err != nil {
@@ -66,23 +111,16 @@ func BenchmarkRunner(b *testing.B) {
 	if diags.HasErrors() {
 		b.Fatal(diags.Error())
 	}
-	b.ResetTimer()
-	sum := plan.Run(context.Background(), runner.Options{Parallelism: benchParallelism})
-	b.StopTimer()
-	if sum.Passed != b.N {
-		b.Fatalf("%d of %d passed: %+v", sum.Passed, b.N, sum)
-	}
+	return plan
 }
 
-func BenchmarkBareDial(b *testing.B) {
-	targets := benchTargets(b)
+// bareDials is the floor: benchParallelism workers dialing each target
+// once under a timeout, as bench/peers' bare Go loop does.
+func bareDials(targets []string) {
 	work := make(chan string)
 	var wg sync.WaitGroup
-	b.ResetTimer()
 	for range benchParallelism {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			var d net.Dialer
 			for t := range work {
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -91,7 +129,7 @@ func BenchmarkBareDial(b *testing.B) {
 				}
 				cancel()
 			}
-		}()
+		})
 	}
 	for _, t := range targets {
 		work <- t
