@@ -3,7 +3,10 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"math"
+	"math/big"
 	"sort"
+	"strconv"
 
 	"github.com/zclconf/go-cty/cty"
 )
@@ -42,10 +45,11 @@ func writeFast(b *bytes.Buffer, v cty.Value, depth int) bool {
 		}
 		writeString(b, s)
 	case t == cty.Number:
-		if v.RawEquals(cty.PositiveInfinity) || v.RawEquals(cty.NegativeInfinity) {
+		f := v.AsBigFloat()
+		if f.IsInf() {
 			return false
 		}
-		b.WriteString(v.AsBigFloat().Text('f', -1))
+		writeNumber(b, f)
 	case t == cty.Bool:
 		if v.True() {
 			b.WriteString("true")
@@ -101,6 +105,33 @@ func writeFast(b *bytes.Buffer, v cty.Value, depth int) bool {
 		return false
 	}
 	return true
+}
+
+// writeNumber writes f as ctyjson does, f.Text('f', -1), which costs a
+// dozen allocations a number; a result holds a few (a port, duration_ms).
+// The two kinds of number results are made of take strconv's way, which
+// writes the same digits for them (TestWriteNumber): integers of fewer than
+// 54 bits (shortest digits at 53 bits or more are all of an integer's
+// digits), and float64s of a whole number of thousandths, duration_ms
+// (strconv's shortest digits are big.Float's at 53 bits, its float64
+// precision; for these values no rounding tie can tell them apart).
+func writeNumber(b *bytes.Buffer, f *big.Float) {
+	var buf [32]byte
+	if f.IsInt() && f.Prec() >= 53 && !(f.Sign() == 0 && f.Signbit()) {
+		if n, acc := f.Int64(); acc == big.Exact && -1<<53 < n && n < 1<<53 {
+			b.Write(strconv.AppendInt(buf[:0], n, 10))
+			return
+		}
+	}
+	if f.Prec() == 53 {
+		if x, acc := f.Float64(); acc == big.Exact {
+			if k := math.Round(x * 1000); math.Abs(k) < 1<<53 && k/1000 == x && x != 0 {
+				b.Write(strconv.AppendFloat(buf[:0], x, 'f', -1, 64))
+				return
+			}
+		}
+	}
+	b.WriteString(f.Text('f', -1))
 }
 
 // writeString writes s as encoding/json does, which is what ctyjson uses:

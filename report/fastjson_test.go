@@ -1,6 +1,10 @@
 package report
 
 import (
+	"bytes"
+	"math"
+	"math/big"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -56,4 +60,44 @@ func TestFastJSONIsCtyJSON(t *testing.T) {
 			t.Errorf("fastJSON took %#v, which it should leave to the general path", v)
 		}
 	}
+}
+
+// writeNumber writes what big.Float's Text('f', -1) writes for the numbers
+// of results: integers (ports, counts) and durations in milliseconds to the
+// microsecond, however long.
+func TestWriteNumber(t *testing.T) {
+	check := func(f *big.Float) {
+		t.Helper()
+		var b bytes.Buffer
+		writeNumber(&b, f)
+		if want := f.Text('f', -1); b.String() != want {
+			t.Fatalf("writeNumber(%s, prec %d) = %s, want %s", f.Text('g', 20), f.Prec(), b.String(), want)
+		}
+	}
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for k := int64(-2000); k < 20_000; k++ {
+		check(new(big.Float).SetInt64(k))
+		check(new(big.Float).SetFloat64(float64(k) / 1000))
+	}
+	for range 10_000 {
+		k := rnd.Int64N(1 << 53)
+		check(new(big.Float).SetInt64(k))
+		check(new(big.Float).SetInt64(-k))
+		check(new(big.Float).SetFloat64(float64(k)))
+		check(new(big.Float).SetFloat64(float64(k) / 1000))
+		check(new(big.Float).SetFloat64(float64(rnd.Int64N(1e12)) / 1000))
+		check(new(big.Float).SetFloat64(rnd.NormFloat64()))
+	}
+	for _, s := range []string{"0", "-0", "1e40", "0.1", "1e-7", "9007199254740993", "123456789012345678901234567890", "3.14159265358979323846264338327950288"} {
+		f, _, err := big.ParseFloat(s, 10, 512, big.ToNearestEven)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(f)
+		check(new(big.Float).SetPrec(53).Set(f))
+		check(new(big.Float).SetPrec(64).Set(f))
+	}
+	check(new(big.Float).SetFloat64(math.Copysign(0, -1)))
+	check(new(big.Float).SetFloat64(1 << 60))
+	check(new(big.Float).SetFloat64(0.125))
 }

@@ -39,6 +39,8 @@ type jsonLines struct {
 	opts JSONOptions
 	runFacts
 	err error
+	buf bytes.Buffer  // the line being encoded
+	enc *json.Encoder // into buf
 }
 
 // Finished writes the check's result line. Texts are cut like in the other
@@ -61,19 +63,23 @@ func (j *jsonLines) line(v any) {
 	if j.err != nil {
 		return
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	// <, > and & are common in bodies and regexps; \u003c would only
-	// make them harder to read.
-	enc.SetEscapeHTML(false)
-	if j.err = enc.Encode(v); j.err != nil {
+	if j.enc == nil {
+		j.enc = json.NewEncoder(&j.buf)
+		// <, > and & are common in bodies and regexps; \u003c would
+		// only make them harder to read.
+		j.enc.SetEscapeHTML(false)
+	}
+	// One buffer for every line: a line is encoded whole before any of it
+	// is written, and a new buffer per line would be grown anew each time.
+	j.buf.Reset()
+	if j.err = j.enc.Encode(v); j.err != nil {
 		return
 	}
-	if buf.Len() > j.w.Available() {
+	if j.buf.Len() > j.w.Available() {
 		j.err = j.w.Flush() // keep lines whole: a line never straddles two writes
 	}
 	if j.err == nil {
-		_, j.err = j.w.Write(buf.Bytes())
+		_, j.err = j.w.Write(j.buf.Bytes())
 	}
 }
 
