@@ -184,7 +184,16 @@ func (p *Plan) Run(ctx context.Context, opts Options) Summary {
 	}()
 
 	var sum Summary
-	results := make(map[*schema.Instance]cty.Value, len(p.Order))
+	// Only the results some check refers to are kept, for its arguments
+	// and expectations: a suite of thousands of checks that refer to none
+	// would otherwise hold every result it observed until the end.
+	referred := map[*schema.Instance]bool{}
+	for _, i := range p.Order {
+		for _, d := range i.Deps {
+			referred[d] = true
+		}
+	}
+	results := make(map[*schema.Instance]cty.Value, len(referred))
 	status := make(map[*schema.Instance]Status, len(p.Order))
 	walk := p.graph.Walk()
 	finished := make(chan done, limit)
@@ -202,7 +211,9 @@ func (p *Plan) Run(ctx context.Context, opts Options) Summary {
 
 	report := func(i *schema.Instance, o Outcome) {
 		status[i] = o.Status
-		results[i] = o.Result // unredacted: dependents use what was observed
+		if referred[i] {
+			results[i] = o.Result // unredacted: dependents use what was observed
+		}
 		sum.count(o.Status)
 		if o.Interrupted {
 			sum.Unfinished++
