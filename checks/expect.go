@@ -204,7 +204,7 @@ func Expect[W, R any](name, doc string, compare func(want W, got R) *Diff) Expec
 	return Expectation{Name: name, Type: TypeOf[W](), Doc: doc, result: rt, Compare: func(wantV, resultV cty.Value) *Diff {
 		var want W
 		var got R
-		if err := gocty.FromCtyValue(wantV, &want); err != nil {
+		if err := fromCty(wantV, &want); err != nil {
 			return &Diff{Field: name, Expected: Show(wantV), Actual: "(internal error: " + err.Error() + ")"}
 		}
 		if resultV != cty.NilVal && resultV.IsKnown() && !resultV.IsNull() {
@@ -218,6 +218,34 @@ func Expect[W, R any](name, doc string, compare func(want W, got R) *Diff) Expec
 		}
 		return d
 	}}
+}
+
+// fromCty is gocty.FromCtyValue, with the expected values most
+// expectations have (a bool, a string, a whole number) set without
+// reflection: they are decoded for every check that is judged.
+func fromCty(v cty.Value, into any) error {
+	if v.IsKnown() && !v.IsNull() && !v.IsMarked() {
+		switch p := into.(type) {
+		case *bool:
+			if v.Type() == cty.Bool {
+				*p = v.True()
+				return nil
+			}
+		case *string:
+			if v.Type() == cty.String {
+				*p = v.AsString()
+				return nil
+			}
+		case *int:
+			if v.Type() == cty.Number {
+				if n, acc := v.AsBigFloat().Int64(); acc == big.Exact && int64(int(n)) == n {
+					*p = int(n)
+					return nil
+				}
+			}
+		}
+	}
+	return gocty.FromCtyValue(v, into)
 }
 
 // Literal writes a Go value of an argument, expectation or result field

@@ -215,7 +215,7 @@ func (k *Kind) Judge(want map[string]cty.Value, result cty.Value) []Unmet {
 		if !ok || w.IsNull() {
 			continue
 		}
-		if w.ContainsMarked() {
+		if containsMarked(w) {
 			w, _ = w.UnmarkDeep()
 		}
 		if d := e.Compare(w, result); d != nil {
@@ -223,4 +223,14 @@ func (k *Kind) Judge(want map[string]cty.Value, result cty.Value) []Unmet {
 		}
 	}
 	return unmet
+}
+
+// containsMarked is v.ContainsMarked(), which walks even a single bool or
+// string with closures and paths; a primitive value holds no other value
+// to be marked, so its own mark is the answer.
+func containsMarked(v cty.Value) bool {
+	if v.Type().IsPrimitiveType() {
+		return v.IsMarked()
+	}
+	return v.ContainsMarked()
 }

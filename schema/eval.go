@@ -317,23 +317,32 @@ func (b Bound) Judge(result cty.Value) Verdict {
 
 func (i *Instance) judge(ctx *hcl.EvalContext, result cty.Value) (diffs []checks.Diff, values []DiffValues, messages []string, diags hcl.Diagnostics) {
 	c := i.Check
-	want := make(map[string]cty.Value, len(c.Expect))
-	for _, e := range c.Kind.Expect {
-		a, ok := c.Expect[e.Name]
-		if !ok {
-			continue
+	want := i.Expect // as known before the run, when that is all of it
+	for _, w := range i.Expect {
+		if !w.IsWhollyKnown() {
+			want = nil
+			break
 		}
-		w := i.Expect[e.Name]
-		if !w.IsWhollyKnown() { // it depends on another check's result
-			var d hcl.Diagnostics
-			w, d = evalTyped(a, ctx, e.Type, e.Validate, "expectation")
-			diags = append(diags, d...)
-			if d.HasErrors() {
+	}
+	if want == nil || len(want) != len(c.Expect) {
+		want = make(map[string]cty.Value, len(c.Expect))
+		for _, e := range c.Kind.Expect {
+			a, ok := c.Expect[e.Name]
+			if !ok {
 				continue
 			}
-			i.suite.secrets.AddMarked(w)
+			w := i.Expect[e.Name]
+			if !w.IsWhollyKnown() { // it depends on another check's result
+				var d hcl.Diagnostics
+				w, d = evalTyped(a, ctx, e.Type, e.Validate, "expectation")
+				diags = append(diags, d...)
+				if d.HasErrors() {
+					continue
+				}
+				i.suite.secrets.AddMarked(w)
+			}
+			want[e.Name] = w
 		}
-		want[e.Name] = w
 	}
 	for _, u := range c.Kind.Judge(want, result) {
 		diff := u.Diff
