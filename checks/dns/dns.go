@@ -127,11 +127,12 @@ func Probe(ctx context.Context, cfg Config) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	resp, proto, err := q.exchange(ctx, absolute(q.name, qtype), addr)
+	name := absolute(q.name, qtype)
+	resp, proto, err := q.exchange(ctx, name, addr)
 	if err != nil {
 		return Result{}, q.failure(ctx, err, addr, q.protocol)
 	}
-	return q.result(resp, absolute(q.name, qtype), addr, proto), nil
+	return q.result(resp, name, addr, proto), nil
 }
 
 // query is one lookup in progress: what is asked and how.
@@ -148,9 +149,11 @@ type query struct {
 // absolute. A name without a trailing dot is taken as absolute here because a
 // server given explicitly gets no search list, as with dig.
 func absolute(name, qtype string) string {
-	if ip, err := netip.ParseAddr(name); err == nil && qtype == "PTR" {
-		if rev, err := miekg.ReverseAddr(ip.WithZone("").String()); err == nil {
-			return rev
+	if qtype == "PTR" {
+		if ip, err := netip.ParseAddr(name); err == nil {
+			if rev, err := miekg.ReverseAddr(ip.WithZone("").String()); err == nil {
+				return rev
+			}
 		}
 	}
 	return miekg.Fqdn(strings.ToLower(name))
