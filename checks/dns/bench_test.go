@@ -22,11 +22,12 @@ import (
 
 // BenchmarkQueries1000 measures 1,000 A queries to a server on loopback,
 // 50 at a time, as bench/peers runs them (one op is the 1,000): the bare
-// loop first (a miekg client per query, the floor), then the kind's probe
-// as the runner calls it (arguments in, result out), then the whole
-// runner on a loaded plan (loading is not timed). floor and probe differ
-// by what the probe itself costs; probe and runner by what the runner
-// costs per check.
+// loop (a miekg client per query: floor), the kind's Probe function on its
+// Go Config (probe), the probe as the runner calls it, its arguments
+// decoded from cty and its result encoded to cty by checks.Typed (typed),
+// and the whole runner on a loaded plan, loading not timed (runner).
+// floor and probe differ by what the probe itself costs, probe and typed
+// by the conversions, typed and runner by what the runner costs per check.
 //
 //	go test ./checks/dns -run '^$' -bench Queries1000 -benchmem
 func BenchmarkQueries1000(b *testing.B) {
@@ -66,6 +67,21 @@ func BenchmarkQueries1000(b *testing.B) {
 	})
 
 	b.Run("probe", func(b *testing.B) {
+		var cpu cpuClock
+		defer cpu.report(b)
+		for b.Loop() {
+			cpu.start()
+			parallel(b, n, parallelism, func(i int) error {
+				ctx, cancel := context.WithTimeout(checks.WithTimeout(context.Background(), 5*time.Second), 5*time.Second)
+				defer cancel()
+				_, err := dns.Probe(ctx, dns.Config{Name: names[i], Type: "A", Server: &server, Protocol: "udp", RecursionDesired: true})
+				return err
+			})
+			cpu.stop()
+		}
+	})
+
+	b.Run("typed", func(b *testing.B) {
 		k, _ := checks.Lookup("dns")
 		args := make([]cty.Value, n)
 		for i := range args {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/nettest/nettest/checks"
+	nhttp "github.com/nettest/nettest/checks/http"
 	"github.com/nettest/nettest/runner"
 	"github.com/nettest/nettest/schema"
 	"github.com/zclconf/go-cty/cty"
@@ -23,11 +24,12 @@ import (
 
 // BenchmarkRequests1000 measures 1,000 GETs to one server on loopback, 50
 // at a time, as bench/peers runs them (one op is the 1,000), each on a new
-// connection: the bare loop first (one http.Client without keep-alives,
-// the floor), then the kind's probe as the runner calls it (arguments in,
-// result out), then the whole runner on a loaded plan (loading is not
-// timed). The server runs in the same process, so its cost is in every
-// row alike.
+// connection: the bare loop (one http.Client without keep-alives: floor),
+// the kind's Probe function on its Go Config (probe), the probe as the
+// runner calls it, its arguments decoded from cty and its result encoded
+// to cty by checks.Typed (typed), and the whole runner on a loaded plan,
+// loading not timed (runner). The server runs in the same process, so its
+// cost is in every row alike.
 //
 //	go test ./checks/http -run '^$' -bench Requests1000 -benchmem
 func BenchmarkRequests1000(b *testing.B) {
@@ -63,6 +65,21 @@ func BenchmarkRequests1000(b *testing.B) {
 	})
 
 	b.Run("probe", func(b *testing.B) {
+		var cpu cpuClock
+		defer cpu.report(b)
+		for b.Loop() {
+			cpu.start()
+			parallel(b, n, parallelism, func(i int) error {
+				ctx, cancel := context.WithTimeout(checks.WithTimeout(context.Background(), 5*time.Second), 5*time.Second)
+				defer cancel()
+				_, err := nhttp.Probe(ctx, nhttp.Config{URL: urls[i], Method: "GET", Headers: map[string]string{}, BodyLimit: nhttp.DefaultBodyLimit})
+				return err
+			})
+			cpu.stop()
+		}
+	})
+
+	b.Run("typed", func(b *testing.B) {
 		k, _ := checks.Lookup("http")
 		args := make([]cty.Value, n)
 		for i := range args {
