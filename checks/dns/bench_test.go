@@ -48,6 +48,7 @@ func BenchmarkQueries1000(b *testing.B) {
 	}
 
 	b.Run("floor", func(b *testing.B) {
+		b.ReportAllocs()
 		var cpu cpuClock
 		defer cpu.report(b)
 		for b.Loop() {
@@ -67,6 +68,7 @@ func BenchmarkQueries1000(b *testing.B) {
 	})
 
 	b.Run("probe", func(b *testing.B) {
+		b.ReportAllocs()
 		var cpu cpuClock
 		defer cpu.report(b)
 		for b.Loop() {
@@ -93,6 +95,7 @@ func BenchmarkQueries1000(b *testing.B) {
 				"recursion_desired": cty.True,
 			})
 		}
+		b.ReportAllocs()
 		var cpu cpuClock
 		defer cpu.report(b)
 		for b.Loop() {

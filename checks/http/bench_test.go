@@ -65,6 +65,7 @@ func BenchmarkRequests1000(b *testing.B) {
 	})
 
 	b.Run("probe", func(b *testing.B) {
+		b.ReportAllocs()
 		var cpu cpuClock
 		defer cpu.report(b)
 		for b.Loop() {
