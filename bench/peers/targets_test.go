@@ -29,6 +29,7 @@ func TestVerdict(t *testing.T) {
 		{"no goss", workload{"http", 1000}, []row{floor, nettest(use(time.Second, time.Second, 30))}, "≤1.5× wall and CPU, wall < goss", "NOT held: no goss in this run"},
 		{"start-up", workload{"load", 1}, []row{floor, nettest(use(8*ms, 7*ms, 15))}, "≤10 ms", "held"},
 		{"start-up under load", workload{"load", 1}, []row{floor, nettest(use(30*ms, 8*ms, 15))}, "≤10 ms", "NOT held: wall 30ms (CPU 8ms would hold)"},
+		{"start-up just over", workload{"load", 1}, []row{floor, nettest(use(10340*time.Microsecond, 9960*time.Microsecond, 15))}, "≤10 ms", "NOT held: wall 10.3ms (CPU 10ms would hold)"},
 		{"load 100000", workload{"load", 100000}, []row{floor, nettest(use(900*ms, 1500*ms, 977))}, "≤1 s, ≤300 MiB", "NOT held: 977 MiB"},
 		{"load at another N", workload{"load", 10000}, []row{floor, nettest(use(time.Second, time.Second, 100))}, "none at this N", "-"},
 		{"foreach", workload{"foreach", 50000}, []row{floor, nettest(use(2500*ms, 2*time.Second, 250))}, "≤1 s", "NOT held: wall 2.5s"},
