@@ -82,6 +82,10 @@ func parseChunked(src []byte, name string) *hcl.File {
 				if i+1 < len(starts) {
 					end = starts[i+1].Byte
 				}
+				if body, plain := parsePlain(src[start.Byte:end], name, start); plain {
+					bodies[i], ok[i] = body, true
+					continue
+				}
 				f, diags := hclsyntax.ParseConfig(src[start.Byte:end], name, start)
 				body, isSyntax := f.Body.(*hclsyntax.Body)
 				ok[i] = !diags.HasErrors() && len(diags) == 0 && isSyntax && len(body.Attributes) == 0

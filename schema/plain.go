@@ -1,0 +1,300 @@
+package schema
+
+import (
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// parsePlain parses a piece of a file cut by blockStarts when it is written
+// in the plain form generated and hand-written suites mostly take: blocks
+// with quoted or bare labels holding nested blocks and arguments whose
+// values are a quoted string without escapes or templates, a whole number,
+// true, false or null, one to a line, in ASCII, without comments. It builds
+// the very syntax tree hclsyntax.ParseConfig builds for the piece (the same
+// nodes, values and ranges; parse_test.go compares the two), at a tenth of
+// the cost: hclsyntax lexes into a slice of tokens of about 100 bytes each,
+// measures every token's columns by grapheme clusters and parses through a
+// general expression grammar, which for a suite of 100,000 checks is
+// 2.4 s of CPU, the largest part of loading. Anything else in the piece,
+// however small, makes it return false, and the piece is parsed by hclsyntax
+// with its diagnostics.
+func parsePlain(src []byte, filename string, start hcl.Pos) (*hclsyntax.Body, bool) {
+	p := plainParser{src: src, filename: filename, base: start.Byte, line: start.Line, lineStart: -(start.Column - 1)}
+	first, ok := p.firstToken()
+	if !ok {
+		return nil, false
+	}
+	body, ok := p.body(true)
+	if !ok || p.i != len(src) {
+		return nil, false
+	}
+	// The body runs from its first token to the end of the piece, where
+	// hclsyntax's end-of-file token is.
+	end := p.rng(p.i, p.i)
+	body.SrcRange = hcl.RangeBetween(first, end)
+	body.EndRange = end
+	return body, true
+}
+
+// firstToken is the range of the piece's first token, a newline or a
+// block's type.
+func (p *plainParser) firstToken() (hcl.Range, bool) {
+	j := 0
+	for j < len(p.src) && (p.src[j] == ' ' || p.src[j] == '\t') {
+		j++
+	}
+	switch {
+	case j == len(p.src):
+		return hcl.Range{}, false
+	case p.src[j] == '\n':
+		return hcl.Range{Filename: p.filename, Start: p.pos(j), End: hcl.Pos{Line: p.line + 1, Column: 1, Byte: p.base + j + 1}}, true
+	}
+	k := j
+	for k < len(p.src) && isIdentByte(p.src[k]) {
+		k++
+	}
+	return p.rng(j, k), k > j && isIdentStart(p.src[j])
+}
+
+// plainParser reads src from i; line is the line of i and lineStart the
+// offset in src at which that line starts (negative for a piece that starts
+// inside a line), so that every column is i-lineStart+1 in ASCII.
+type plainParser struct {
+	src       []byte
+	filename  string
+	base      int // the byte offset of src[0] in the file
+	i         int
+	line      int
+	lineStart int
+}
+
+func (p *plainParser) pos(i int) hcl.Pos {
+	return hcl.Pos{Line: p.line, Column: i - p.lineStart + 1, Byte: p.base + i}
+}
+
+// rng is the range of src[from:to], which holds no newline.
+func (p *plainParser) rng(from, to int) hcl.Range {
+	return hcl.Range{Filename: p.filename, Start: p.pos(from), End: p.pos(to)}
+}
+
+func (p *plainParser) spaces() {
+	for p.i < len(p.src) && (p.src[p.i] == ' ' || p.src[p.i] == '\t') {
+		p.i++
+	}
+}
+
+// newline reads a newline token: its range ends at the start of the next
+// line, as hclsyntax's does.
+func (p *plainParser) newline() hcl.Range {
+	r := hcl.Range{Filename: p.filename, Start: p.pos(p.i)}
+	p.i++
+	p.line++
+	p.lineStart = p.i
+	r.End = p.pos(p.i)
+	return r
+}
+
+func isIdentByte(c byte) bool {
+	return isIdentStart(c) || c >= '0' && c <= '9' || c == '-'
+}
+
+func (p *plainParser) ident() (string, hcl.Range, bool) {
+	from := p.i
+	if from >= len(p.src) || !isIdentStart(p.src[from]) {
+		return "", hcl.Range{}, false
+	}
+	for p.i < len(p.src) && isIdentByte(p.src[p.i]) {
+		p.i++
+	}
+	if p.i < len(p.src) && p.src[p.i] >= 0x80 {
+		return "", hcl.Range{}, false // an identifier may go on in Unicode
+	}
+	return string(p.src[from:p.i]), p.rng(from, p.i), true
+}
+
+// quoted reads a quoted string of plain ASCII: the ranges of the opening
+// quote, the text and the closing quote.
+func (p *plainParser) quoted() (text string, open, lit, close hcl.Range, ok bool) {
+	from := p.i
+	p.i++
+	for ; p.i < len(p.src); p.i++ {
+		c := p.src[p.i]
+		switch {
+		case c == '"':
+			text = string(p.src[from+1 : p.i])
+			open, lit, close = p.rng(from, from+1), p.rng(from+1, p.i), p.rng(p.i, p.i+1)
+			p.i++
+			return text, open, lit, close, true
+		case c < 0x20 || c >= 0x7f || c == '\\':
+			return "", open, lit, close, false
+		case (c == '$' || c == '%') && p.i+1 < len(p.src) && p.src[p.i+1] == '{':
+			return "", open, lit, close, false
+		}
+	}
+	return "", open, lit, close, false
+}
+
+// body reads the items of a body up to the end of the piece (top) or its
+// closing brace, which it leaves for the caller.
+func (p *plainParser) body(top bool) (*hclsyntax.Body, bool) {
+	body := &hclsyntax.Body{Attributes: hclsyntax.Attributes{}, Blocks: hclsyntax.Blocks{}}
+	for {
+		p.spaces()
+		if p.i == len(p.src) {
+			return body, top
+		}
+		switch c := p.src[p.i]; {
+		case c == '\n':
+			p.newline()
+		case c == '}':
+			return body, !top
+		case isIdentStart(c):
+			if !p.item(body, top) {
+				return nil, false
+			}
+		default:
+			return nil, false
+		}
+	}
+}
+
+// item reads an argument or a block, with the newline that ends it.
+func (p *plainParser) item(body *hclsyntax.Body, top bool) bool {
+	name, nameRange, ok := p.ident()
+	if !ok {
+		return false
+	}
+	p.spaces()
+	if p.i == len(p.src) {
+		return false
+	}
+	if p.src[p.i] != '=' {
+		return p.block(body, name, nameRange)
+	}
+	if top {
+		return false // a piece holds blocks only
+	}
+	equals := p.rng(p.i, p.i+1)
+	p.i++
+	p.spaces()
+	expr, ok := p.value()
+	if !ok || !p.endOfLine() {
+		return false
+	}
+	if _, dup := body.Attributes[name]; dup {
+		return false
+	}
+	body.Attributes[name] = &hclsyntax.Attribute{Name: name, Expr: expr,
+		SrcRange: hcl.RangeBetween(nameRange, expr.Range()), NameRange: nameRange, EqualsRange: equals}
+	return true
+}
+
+// endOfLine reads the spaces and the newline after an item.
+func (p *plainParser) endOfLine() bool {
+	p.spaces()
+	if p.i == len(p.src) || p.src[p.i] != '\n' {
+		return false
+	}
+	p.newline()
+	return true
+}
+
+// value reads a quoted string, a whole number, true, false or null.
+func (p *plainParser) value() (hclsyntax.Expression, bool) {
+	if p.i == len(p.src) {
+		return nil, false
+	}
+	c := p.src[p.i]
+	switch {
+	case c == '"':
+		text, open, lit, close, ok := p.quoted()
+		if !ok || text == "" {
+			return nil, false
+		}
+		return &hclsyntax.TemplateExpr{Parts: []hclsyntax.Expression{&hclsyntax.LiteralValueExpr{Val: cty.StringVal(text), SrcRange: lit}},
+			SrcRange: hcl.RangeBetween(open, close)}, true
+	case c >= '0' && c <= '9':
+		from := p.i
+		for p.i < len(p.src) && p.src[p.i] >= '0' && p.src[p.i] <= '9' {
+			p.i++
+		}
+		if p.i < len(p.src) && (isIdentByte(p.src[p.i]) || p.src[p.i] == '.' || p.src[p.i] >= 0x80) {
+			return nil, false
+		}
+		v, err := cty.ParseNumberVal(string(p.src[from:p.i]))
+		if err != nil {
+			return nil, false
+		}
+		return &hclsyntax.LiteralValueExpr{Val: v, SrcRange: p.rng(from, p.i)}, true
+	case isIdentStart(c):
+		name, r, ok := p.ident()
+		if !ok {
+			return nil, false
+		}
+		switch name {
+		case "true":
+			return &hclsyntax.LiteralValueExpr{Val: cty.True, SrcRange: r}, true
+		case "false":
+			return &hclsyntax.LiteralValueExpr{Val: cty.False, SrcRange: r}, true
+		case "null":
+			return &hclsyntax.LiteralValueExpr{Val: cty.NullVal(cty.DynamicPseudoType), SrcRange: r}, true
+		}
+	}
+	return nil, false
+}
+
+// block reads a block's labels, its body on the lines after the opening
+// brace, and the closing brace with the newline after it.
+func (p *plainParser) block(parent *hclsyntax.Body, typ string, typeRange hcl.Range) bool {
+	b := &hclsyntax.Block{Type: typ, TypeRange: typeRange}
+	for {
+		if p.i == len(p.src) {
+			return false
+		}
+		c := p.src[p.i]
+		if c == '{' {
+			break
+		}
+		switch {
+		case c == '"':
+			text, open, _, close, ok := p.quoted()
+			if !ok {
+				return false
+			}
+			b.Labels = append(b.Labels, text)
+			b.LabelRanges = append(b.LabelRanges, hcl.RangeBetween(open, close))
+		case isIdentStart(c):
+			name, r, ok := p.ident()
+			if !ok {
+				return false
+			}
+			b.Labels = append(b.Labels, name)
+			b.LabelRanges = append(b.LabelRanges, r)
+		default:
+			return false
+		}
+		p.spaces()
+	}
+	b.OpenBraceRange = p.rng(p.i, p.i+1)
+	p.i++
+	p.spaces()
+	if p.i == len(p.src) || p.src[p.i] != '\n' {
+		return false // a one-line block, or something else after the brace
+	}
+	body, ok := p.body(false)
+	if !ok {
+		return false
+	}
+	b.CloseBraceRange = p.rng(p.i, p.i+1)
+	p.i++
+	body.SrcRange = hcl.RangeBetween(b.OpenBraceRange, b.CloseBraceRange)
+	body.EndRange = hcl.Range{Filename: p.filename, Start: b.CloseBraceRange.End, End: b.CloseBraceRange.End}
+	b.Body = body
+	p.spaces()
+	if p.i < len(p.src) && !p.endOfLine() {
+		return false
+	}
+	parent.Blocks = append(parent.Blocks, b)
+	return true
+}
