@@ -21,7 +21,7 @@ type Check struct {
 	ForEach   *hcl.Attribute
 	DependsOn *hcl.Attribute
 	// Meta holds the other meta-arguments present: description, tags,
-	// timeout, retries, retry_interval, skip, from.
+	// timeout, retries, retry_interval, skip, from (nil when none is).
 	Meta map[string]*hcl.Attribute
 	// Args holds the kind-specific arguments present.
 	Args map[string]*hcl.Attribute
@@ -97,15 +97,18 @@ func buildExpectSchema(k *checks.Kind) *hcl.BodySchema {
 }
 
 func decodeCheck(k *checks.Kind, b *hcl.Block, src []byte) (*Check, hcl.Diagnostics) {
-	c := &Check{Kind: k, Name: b.Labels[0], DeclRange: b.DefRange, Meta: map[string]*hcl.Attribute{}, Args: map[string]*hcl.Attribute{}, src: src}
+	c := &Check{Kind: k, Name: b.Labels[0], DeclRange: b.DefRange, src: src}
 	var diags hcl.Diagnostics
-	if !hclsyntax.ValidIdentifier(c.Name) {
+	if !validName(c.Name) {
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid check name",
 			Detail:  "A name must start with a letter or underscore and may contain only letters, digits, underscores and dashes; it becomes part of the address " + k.Name + ".NAME.",
 			Subject: b.LabelRanges[0].Ptr()})
 	}
 	content, d := derive(k).bodyShape.content(b.Body)
 	diags = append(diags, d...)
+	// Meta is made only when there is one: most checks of a large suite
+	// set none, and a map is a few hundred bytes a check.
+	c.Args = make(map[string]*hcl.Attribute, len(content.Attributes))
 	for name, a := range content.Attributes {
 		switch name {
 		case "for_each":
@@ -116,6 +119,9 @@ func decodeCheck(k *checks.Kind, b *hcl.Block, src []byte) (*Check, hcl.Diagnost
 			if _, isArg := k.Arg(name); isArg {
 				c.Args[name] = a
 			} else {
+				if c.Meta == nil {
+					c.Meta = map[string]*hcl.Attribute{}
+				}
 				c.Meta[name] = a
 			}
 		}
@@ -158,6 +164,20 @@ func decodeCheck(k *checks.Kind, b *hcl.Block, src []byte) (*Check, hcl.Diagnost
 		diags = append(diags, expectsNothing(c, b.DefRange))
 	}
 	return c, diags
+}
+
+// validName is hclsyntax.ValidIdentifier(name), which runs HCL's lexer, for
+// the plain ASCII names nearly every check has without it.
+func validName(name string) bool {
+	if name == "" || !isIdentStart(name[0]) {
+		return hclsyntax.ValidIdentifier(name)
+	}
+	for i := 1; i < len(name); i++ {
+		if !isIdentByte(name[i]) {
+			return hclsyntax.ValidIdentifier(name)
+		}
+	}
+	return true
 }
 
 // expectsNothing is the diagnostic of a check that could never fail: no

@@ -13,12 +13,8 @@ import (
 // evaluate checks, before the run, everything the instance's expressions say:
 // meta-arguments, the kind's arguments and expectations, and asserts against
 // an unknown self. Values that depend on other checks stay unknown.
-func (i *Instance) evaluate(unknown map[string]cty.Value) hcl.Diagnostics {
+func (i *Instance) evaluate() hcl.Diagnostics {
 	s := i.suite
-	if s.loadCtx == nil {
-		s.loadCtx = s.ctx.NewChild()
-		s.loadCtx.Variables = unknown
-	}
 	// Only for_each has something of its own to add (each); a context per
 	// instance would be two allocations a check for nothing.
 	ctx := s.loadCtx
@@ -55,15 +51,19 @@ func (i *Instance) evaluate(unknown map[string]cty.Value) hcl.Diagnostics {
 	_, d := i.skip(ctx)
 	diags = append(diags, d...)
 
-	i.Args, d = i.evalArgs(ctx)
+	var known, marked bool
+	i.Args, known, marked, d = i.evalArgs(ctx)
 	diags = append(diags, d...)
 	// Arguments that depend on no other check are final now: the run uses
 	// them as they are instead of evaluating them again for every check,
 	// which matters in suites of thousands. (Every function is pure, so a
 	// second evaluation could not give another value.)
-	i.argsFinal = !d.HasErrors() && i.Args.IsWhollyKnown()
+	i.argsFinal = !d.HasErrors() && known
 	if i.argsFinal {
-		i.probeArgs = unmarked(i.Args)
+		i.probeArgs = i.Args
+		if marked {
+			i.probeArgs, _ = i.Args.UnmarkDeep()
+		}
 	}
 	if v := c.Kind.Validate; v != nil && i.argsFinal {
 		if err := v(i.probeArgs); err != nil {
@@ -141,7 +141,8 @@ func (b Bound) Args() (cty.Value, hcl.Diagnostics) {
 	if b.i.argsFinal {
 		return b.i.Args, nil
 	}
-	return b.i.evalArgs(b.ctx)
+	args, _, _, diags := b.i.evalArgs(b.ctx)
+	return args, diags
 }
 
 // ProbeArgs is Args without marks: the object the kind's probe receives.
@@ -150,8 +151,11 @@ func (b Bound) ProbeArgs() (cty.Value, hcl.Diagnostics) {
 	if b.i.argsFinal {
 		return b.i.probeArgs, nil
 	}
-	args, diags := b.i.evalArgs(b.ctx)
-	return unmarked(args), diags
+	args, _, marked, diags := b.i.evalArgs(b.ctx)
+	if marked {
+		args, _ = args.UnmarkDeep()
+	}
+	return args, diags
 }
 
 // runContext is the evaluation context of the instance once its
@@ -210,23 +214,11 @@ func (i *Instance) skip(ctx *hcl.EvalContext) (bool, hcl.Diagnostics) {
 	return v.True(), diags
 }
 
-// unmarked returns v without its marks. Most values carry none, and
-// UnmarkDeep rebuilds every value it walks, so it is called only on values
-// that have some.
-func unmarked(v cty.Value) cty.Value {
-	if v.Type().IsPrimitiveType() {
-		u, _ := v.Unmark()
-		return u
-	}
-	if !v.ContainsMarked() {
-		return v
-	}
-	u, _ := v.UnmarkDeep()
-	return u
-}
-
-func (i *Instance) evalArgs(ctx *hcl.EvalContext) (cty.Value, hcl.Diagnostics) {
-	var diags hcl.Diagnostics
+// evalArgs evaluates the kind's arguments into one object, and says whether
+// it is wholly known and whether it holds marks: found from the arguments
+// one by one, as walking the object would allocate for every check.
+func (i *Instance) evalArgs(ctx *hcl.EvalContext) (args cty.Value, known, marked bool, diags hcl.Diagnostics) {
+	known = true
 	attrs := make(map[string]cty.Value, len(i.Check.Kind.Args))
 	for _, arg := range i.Check.Kind.Args {
 		a, ok := i.Check.Args[arg.Name]
@@ -248,13 +240,22 @@ func (i *Instance) evalArgs(ctx *hcl.EvalContext) (cty.Value, hcl.Diagnostics) {
 				Detail: fmt.Sprintf("The argument %q is required; it cannot be null.", arg.Name), Subject: a.Expr.Range().Ptr()})
 		}
 		attrs[arg.Name] = v
+		if v.Type().IsPrimitiveType() {
+			known = known && v.IsKnown()
+			marked = marked || v.IsMarked()
+		} else {
+			known = known && v.IsWhollyKnown()
+			marked = marked || v.ContainsMarked()
+		}
 	}
-	args := cty.ObjectVal(attrs)
+	args = cty.ObjectVal(attrs)
 	// What is sent (a header, a URL, a DNS name) is as secret as the
 	// variable it was built from: the protocol or the server may give it
 	// back whole, or encoded, where marks cannot follow.
-	i.suite.secrets.AddMarked(args)
-	return args, diags
+	if marked {
+		i.suite.secrets.AddMarked(args)
+	}
+	return args, known, marked, diags
 }
 
 // evalTyped evaluates an attribute, converts it to typ and, when it is

@@ -71,13 +71,22 @@ func (s *Suite) expand() hcl.Diagnostics {
 	for _, c := range s.Checks {
 		index[c.Kind.Name+"."+c.Name] = c
 	}
-	for _, inst := range s.Instances {
+	// Each instance is resolved and evaluated on its own, on the cores
+	// there are (evaluation only reads the suite, and the secrets lock);
+	// the diagnostics are then taken in order.
+	s.loadCtx = s.ctx.NewChild()
+	s.loadCtx.Variables = unknown
+	instDiags := make([]hcl.Diagnostics, len(s.Instances))
+	eachIndex(len(s.Instances), func(n int) {
+		inst := s.Instances[n]
 		d := inst.resolve(index, byCheck)
-		diags = append(diags, d...)
-		if d.HasErrors() || inst.Check.broken {
-			continue
+		if !d.HasErrors() && !inst.Check.broken {
+			d = append(d, inst.evaluate()...)
 		}
-		diags = append(diags, inst.evaluate(unknown)...)
+		instDiags[n] = d
+	})
+	for _, d := range instDiags {
+		diags = append(diags, d...)
 	}
 	return diags
 }

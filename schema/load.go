@@ -232,14 +232,25 @@ func (s *Suite) decode(blocks []*hcl.Block, parser *hclparse.Parser, opts Option
 	// every problem: values that could not be found are unknown, and
 	// unknown values raise no further errors.
 
-	seen := map[string]*Check{}
+	// Check blocks are decoded each on its own, on the cores there are;
+	// their diagnostics and duplicates are then taken in file order.
+	var checkBlocks []*hcl.Block
 	for _, b := range blocks {
-		kind, ok := checks.Lookup(b.Type)
-		if !ok {
-			continue
+		if _, ok := checks.Lookup(b.Type); ok {
+			checkBlocks = append(checkBlocks, b)
 		}
-		c, d := decodeCheck(kind, b, s.source(b.DefRange.Filename))
-		diags = append(diags, d...)
+	}
+	decoded := make([]*Check, len(checkBlocks))
+	decodeDiags := make([]hcl.Diagnostics, len(checkBlocks))
+	eachIndex(len(checkBlocks), func(i int) {
+		b := checkBlocks[i]
+		kind, _ := checks.Lookup(b.Type)
+		decoded[i], decodeDiags[i] = decodeCheck(kind, b, s.source(b.DefRange.Filename))
+	})
+	seen := make(map[string]*Check, len(decoded))
+	s.Checks = make([]*Check, 0, len(decoded))
+	for i, c := range decoded {
+		diags = append(diags, decodeDiags[i]...)
 		key := c.Kind.Name + "." + c.Name
 		if prev, dup := seen[key]; dup {
 			diags = append(diags, duplicate(c.Kind.Name+" check", c.Name, c.DeclRange, prev.DeclRange))
