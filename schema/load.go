@@ -259,6 +259,7 @@ func (s *Suite) decode(blocks []*hcl.Block, parser *hclparse.Parser, opts Option
 		seen[key] = c
 		s.Checks = append(s.Checks, c)
 	}
+	s.shedTrees(parser)
 	diags = append(diags, s.expand()...)
 	s.explainReferences(diags)
 	return dedupe(diags)
