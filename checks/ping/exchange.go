@@ -50,8 +50,9 @@ type exchange struct {
 	// file descriptors or buffers), not an answer about the path: the
 	// requests it stopped were never sent, so no loss can be reported.
 	local error
-	// settled receives a token whenever every request attempted so far
-	// has been answered or has failed to send.
+	// settled receives a token when every request has been sent and
+	// answered or failed: not before the last is sent, so replies to the
+	// earlier ones do not wake the sending goroutine for nothing.
 	settled chan struct{}
 }
 
@@ -96,8 +97,6 @@ func (x *exchange) run(ctx context.Context, ep *endpoint, addr netip.Addr, ttl i
 				if next < packets {
 					timer.Reset(time.Until(start.Add(time.Duration(next) * interval)))
 				}
-			case <-x.settled:
-				// Every request so far is settled; more are to come.
 			}
 		}
 	}
@@ -197,10 +196,10 @@ func (x *exchange) refusedBy(seq int, e icmpError) {
 	x.settle()
 }
 
-// settle signals the sending goroutine when nothing is outstanding. The
-// caller holds x.mu.
+// settle signals the sending goroutine when every request has been sent
+// and nothing is outstanding. The caller holds x.mu.
 func (x *exchange) settle() {
-	if x.received+x.failed+x.errors == len(x.sentAt) {
+	if len(x.sentAt) == len(x.rtt) && x.received+x.failed+x.errors == len(x.sentAt) {
 		select {
 		case x.settled <- struct{}{}:
 		default:
