@@ -3,7 +3,6 @@ package http
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -205,7 +204,8 @@ func newClient(cfg Config, u *url.URL, tr *trace) (*http.Client, error) {
 
 // tlsConfig builds the TLS settings shared by every connection of a check.
 // Files are read here, at probe time, so that a missing file is reported
-// when it matters, with the file's name.
+// when it matters, with the file's name; what they hold is parsed once for
+// all the checks that read the same bytes (see parsed).
 func tlsConfig(cfg Config) (*tls.Config, error) {
 	c := &tls.Config{
 		InsecureSkipVerify: cfg.InsecureSkipVerify,
@@ -216,8 +216,8 @@ func tlsConfig(cfg Config) (*tls.Config, error) {
 		if err != nil {
 			return nil, fmt.Errorf("cannot read ca_file: %v; give the path of a PEM file holding the CA certificates that sign the server's certificate (a relative path is relative to the directory nettest runs in)", fileError(err))
 		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
+		pool := parsed.pool(pem)
+		if pool == nil {
 			return nil, fmt.Errorf("ca_file %q holds no PEM certificate; it must contain blocks starting with \"-----BEGIN CERTIFICATE-----\"", *cfg.CAFile)
 		}
 		c.RootCAs = pool
@@ -233,7 +233,7 @@ func tlsConfig(cfg Config) (*tls.Config, error) {
 				return nil, fmt.Errorf("cannot read the client certificate: %v", fileError(err))
 			}
 		}
-		cert, err := tls.LoadX509KeyPair(*cfg.ClientCertFile, keyFile)
+		cert, err := parsed.keyPair(*cfg.ClientCertFile, keyFile)
 		if err != nil {
 			if cfg.ClientKeyFile == nil {
 				return nil, fmt.Errorf("client_cert_file %q: %v; set client_key_file to the PEM file of its private key, or put the key in the same file", *cfg.ClientCertFile, err)
@@ -244,7 +244,7 @@ func tlsConfig(cfg Config) (*tls.Config, error) {
 		// it only when its issuer is among the authorities the server
 		// names, and otherwise silently none, which would hide the very
 		// mistake a check is there to find.
-		c.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &cert, nil }
+		c.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return cert, nil }
 	case cfg.ClientKeyFile != nil:
 		return nil, fmt.Errorf("client_key_file is set but client_cert_file is not; set client_cert_file to the PEM file of the client certificate")
 	}

@@ -135,7 +135,7 @@ type authority struct {
 	pem  []byte
 }
 
-func newAuthority(t *testing.T, name string) *authority {
+func newAuthority(t testing.TB, name string) *authority {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -169,7 +169,7 @@ type leaf struct {
 
 // issue signs a certificate valid until notAfter for the given DNS names and
 // IP addresses, for a server or (client true) a client.
-func (a *authority) issue(t *testing.T, notAfter time.Time, client bool, names ...string) *leaf {
+func (a *authority) issue(t testing.TB, notAfter time.Time, client bool, names ...string) *leaf {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -215,7 +215,7 @@ func (a *authority) issue(t *testing.T, notAfter time.Time, client bool, names .
 
 // writeFile writes data to a file in a fresh temporary directory and
 // returns its path.
-func writeFile(t *testing.T, name string, data []byte) string {
+func writeFile(t testing.TB, name string, data []byte) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), name)
 	if err := os.WriteFile(p, data, 0o600); err != nil {

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -23,7 +24,7 @@ import (
 )
 
 // tlsServer starts an https server on 127.0.0.1 with the given TLS config.
-func tlsServer(t *testing.T, cfg *tls.Config, h http.Handler) *httptest.Server {
+func tlsServer(t testing.TB, cfg *tls.Config, h http.Handler) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(h)
 	srv.Config.ErrorLog = quiet
@@ -322,6 +323,78 @@ func TestIPv6(t *testing.T) {
 		}
 		if !strings.HasPrefix(fieldString(t, r, "url"), "https://[::1]:") {
 			t.Errorf("url = %q", fieldString(t, r, "url"))
+		}
+	}
+}
+
+// TestTLSFilesReadByEveryCheck: ca_file and the client certificate are
+// read by every check that uses them, however often the same files parsed
+// before, so a file changed between two checks is seen by the second.
+func TestTLSFilesReadByEveryCheck(t *testing.T) {
+	serverCA, clientCA, otherCA := newAuthority(t, "server CA"), newAuthority(t, "client CA"), newAuthority(t, "other CA")
+	pool := x509.NewCertPool()
+	pool.AddCert(clientCA.cert)
+	srv := tlsServer(t, &tls.Config{
+		Certificates: []tls.Certificate{serverCA.issue(t, time.Now().Add(24*time.Hour), false, "127.0.0.1").tls},
+		ClientAuth:   tls.RequireAndVerifyClientCert,
+		ClientCAs:    pool,
+	}, hello)
+	client := clientCA.issue(t, time.Now().Add(24*time.Hour), true)
+	caFile := writeFile(t, "ca.pem", serverCA.pem)
+	certFile := writeFile(t, "client.crt", client.certPEM)
+	keyFile := writeFile(t, "client.key", client.keyPEM)
+	args := map[string]cty.Value{"url": str(srv.URL), "ca_file": str(caFile), "client_cert_file": str(certFile), "client_key_file": str(keyFile)}
+	rewrite := func(path string, data []byte) {
+		t.Helper()
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 2 {
+		r, err := probe(t, 5*time.Second, args)
+		if answered(t, r, err, nil) && fieldString(t, r, "body") != "hello" {
+			t.Fatalf("body = %q", fieldString(t, r, "body"))
+		}
+	}
+
+	rewrite(caFile, otherCA.pem)
+	r, err := probe(t, 5*time.Second, args)
+	answered(t, r, err, []string{"is not signed by a trusted authority"})
+	rewrite(caFile, []byte("not a certificate"))
+	r, err = probe(t, 5*time.Second, args)
+	answered(t, r, err, []string{"holds no PEM certificate"})
+	rewrite(caFile, serverCA.pem)
+
+	rewrite(keyFile, otherCA.issue(t, time.Now().Add(24*time.Hour), true).keyPEM)
+	r, err = probe(t, 5*time.Second, args)
+	answered(t, r, err, []string{"are not a PEM certificate and its private key", "private key does not match public key"})
+	rewrite(keyFile, client.keyPEM)
+	r, err = probe(t, 5*time.Second, args)
+	answered(t, r, err, nil)
+	os.Remove(certFile)
+	r, err = probe(t, 5*time.Second, args)
+	answered(t, r, err, []string{"cannot read the client certificate", "no such file or directory"})
+}
+
+// BenchmarkProbeMutualTLS is BenchmarkProbeTLS verifying the server
+// against ca_file and presenting a client certificate: the files are read
+// for every check.
+func BenchmarkProbeMutualTLS(b *testing.B) {
+	serverCA, clientCA := newAuthority(b, "server CA"), newAuthority(b, "client CA")
+	pool := x509.NewCertPool()
+	pool.AddCert(clientCA.cert)
+	srv := tlsServer(b, &tls.Config{
+		Certificates: []tls.Certificate{serverCA.issue(b, time.Now().Add(24*time.Hour), false, "127.0.0.1").tls},
+		ClientAuth:   tls.RequireAndVerifyClientCert,
+		ClientCAs:    pool,
+	}, hello)
+	client := clientCA.issue(b, time.Now().Add(24*time.Hour), true)
+	caFile, certFile, keyFile := writeFile(b, "ca.pem", serverCA.pem), writeFile(b, "client.crt", client.certPEM), writeFile(b, "client.key", client.keyPEM)
+	cfg := Config{URL: srv.URL, Method: "GET", Headers: map[string]string{}, BodyLimit: DefaultBodyLimit, CAFile: &caFile, ClientCertFile: &certFile, ClientKeyFile: &keyFile}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Probe(b.Context(), cfg); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
