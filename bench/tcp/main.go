@@ -105,14 +105,14 @@ func main() {
 				fatalf("%v", err)
 			}
 			m := runNettest(l, *nettest, suite, *parallelism)
-			fmt.Fprintf(tw, "%d\tnettest test --json\t%d\t%s\t%.0f\t%s\t%.1f MiB\t%s\t\n", n, *parallelism, round(m.wall), float64(n)/m.wall.Seconds(), round(m.cpu), float64(m.rss)/1024, m.summary)
+			fmt.Fprintf(tw, "%d\tnettest test --json\t%d\t%s\t%.0f\t%s\t%s\t%s\t\n", n, *parallelism, round(m.wall), float64(n)/m.wall.Seconds(), round(m.cpu), m.peak(), m.summary)
 			// The run phase alone, as the summary line measures it: from the
 			// first check started to the last reported, without loading.
 			fmt.Fprintf(tw, "%d\t  of which running\t%d\t%s\t%.0f\t-\t-\t%.0f%% of the Go loop's rate\t\n", n, *parallelism, round(m.run), float64(n)/m.run.Seconds(), 100*goWall.Seconds()/m.run.Seconds())
 			if *withCapture {
 				pcaps := filepath.Join(dir, fmt.Sprintf("pcaps%d", n))
 				m = runNettest(l, *nettest, suite, *parallelism, "--capture="+pcaps)
-				fmt.Fprintf(tw, "%d\t  --capture, all pass\t%d\t%s\t%.0f\t%s\t%.1f MiB\t%s, %d files\t\n", n, *parallelism, round(m.wall), float64(n)/m.wall.Seconds(), round(m.cpu), float64(m.rss)/1024, m.summary, countFiles(pcaps))
+				fmt.Fprintf(tw, "%d\t  --capture, all pass\t%d\t%s\t%.0f\t%s\t%s\t%s, %d files\t\n", n, *parallelism, round(m.wall), float64(n)/m.wall.Seconds(), round(m.cpu), m.peak(), m.summary, countFiles(pcaps))
 				inverted := make([]target, len(targets))
 				for i, t := range targets {
 					inverted[i] = target{t.port, !t.open}
@@ -122,15 +122,15 @@ func main() {
 					fatalf("%v", err)
 				}
 				m = runNettest(l, *nettest, failing, *parallelism)
-				fmt.Fprintf(tw, "%d\t  all fail\t%d\t%s\t%.0f\t%s\t%.1f MiB\t%s\t\n", n, *parallelism, round(m.wall), float64(n)/m.wall.Seconds(), round(m.cpu), float64(m.rss)/1024, m.summary)
+				fmt.Fprintf(tw, "%d\t  all fail\t%d\t%s\t%.0f\t%s\t%s\t%s\t\n", n, *parallelism, round(m.wall), float64(n)/m.wall.Seconds(), round(m.cpu), m.peak(), m.summary)
 				pcaps = filepath.Join(dir, fmt.Sprintf("pcaps%d-failing", n))
 				m = runNettest(l, *nettest, failing, *parallelism, "--capture="+pcaps)
-				fmt.Fprintf(tw, "%d\t  --capture, all fail\t%d\t%s\t%.0f\t%s\t%.1f MiB\t%s, %d files\t\n", n, *parallelism, round(m.wall), float64(n)/m.wall.Seconds(), round(m.cpu), float64(m.rss)/1024, m.summary, countFiles(pcaps))
+				fmt.Fprintf(tw, "%d\t  --capture, all fail\t%d\t%s\t%.0f\t%s\t%s\t%s, %d files\t\n", n, *parallelism, round(m.wall), float64(n)/m.wall.Seconds(), round(m.cpu), m.peak(), m.summary, countFiles(pcaps))
 			}
 			// Loading alone, to tell the cost of the suite from the cost
 			// of running it.
 			m = runNettest(l, *nettest, suite, 0)
-			fmt.Fprintf(tw, "%d\tnettest validate\t-\t%s\t%.0f\t%s\t%.1f MiB\t%s\t\n", n, round(m.wall), float64(n)/m.wall.Seconds(), round(m.cpu), float64(m.rss)/1024, m.summary)
+			fmt.Fprintf(tw, "%d\tnettest validate\t-\t%s\t%.0f\t%s\t%s\t%s\t\n", n, round(m.wall), float64(n)/m.wall.Seconds(), round(m.cpu), m.peak(), m.summary)
 		}
 	}
 	tw.Flush()
@@ -194,6 +194,7 @@ func writeSuite(dir string, targets []target, timeout time.Duration) error {
 type measured struct {
 	wall, cpu time.Duration // of the process; CPU is user plus system
 	rss       int64         // peak resident set, KiB
+	bounded   bool          // rss is the launcher's own peak: the process's is at most that
 	summary   string
 	run       time.Duration // the run phase, from the summary line
 }
@@ -210,7 +211,7 @@ func runNettest(l *launcher.Launcher, bin, suite string, p int, extra ...string)
 	if err != nil {
 		fatalf("running %s: %v", bin, err)
 	}
-	m := measured{wall: u.Wall, cpu: u.CPU, rss: u.PeakRSS, summary: fmt.Sprintf("exit %d", u.Exit)}
+	m := measured{wall: u.Wall, cpu: u.CPU, rss: u.PeakRSS, bounded: u.Bounded(), summary: fmt.Sprintf("exit %d", u.Exit)}
 	sc := bufio.NewScanner(&stdout)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
@@ -232,6 +233,16 @@ func runNettest(l *launcher.Launcher, bin, suite string, p int, extra ...string)
 		fmt.Fprintf(os.Stderr, "nettest exited %d: %s\n", code, msg)
 	}
 	return m
+}
+
+// peak is the peak RSS as the table shows it, "≤ X MiB" when it is only a
+// bound.
+func (m measured) peak() string {
+	s := fmt.Sprintf("%.1f MiB", float64(m.rss)/1024)
+	if m.bounded {
+		s = "≤ " + s
+	}
+	return s
 }
 
 // countFiles is the number of files in dir (0 when it does not exist).
