@@ -30,6 +30,15 @@ type Connector interface {
 	Connect(ctx context.Context, timeout time.Duration) error
 }
 
+// TimedProber is a Prober that adds duration_ms to what it observed
+// itself, the time from start to the probe's return, as WithDuration adds
+// it. The runner prefers it to Probe and WithDuration, which make every
+// result twice.
+type TimedProber interface {
+	Prober
+	ProbeTimed(ctx context.Context, k *Kind, args cty.Value, start time.Time) (cty.Value, error)
+}
+
 // Local probes in this process: the kind's own probe, called directly.
 var Local Prober = local{}
 
@@ -37,6 +46,10 @@ type local struct{}
 
 func (local) Probe(ctx context.Context, k *Kind, args cty.Value) (cty.Value, error) {
 	return k.Probe.Call(ctx, args)
+}
+
+func (local) ProbeTimed(ctx context.Context, k *Kind, args cty.Value, start time.Time) (cty.Value, error) {
+	return k.Probe.CallTimed(ctx, args, start)
 }
 
 // ArgsType is the object type of the arguments a probe of k receives: one

@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"reflect"
 	"strings"
+	"time"
 
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/gocty"
@@ -46,14 +47,45 @@ type Probe struct {
 	defaults   reflect.Value
 	result     reflect.Type
 	resultType cty.Type
-	call       ProbeFunc
+	// call probes; with a start time, the result it encodes holds
+	// duration_ms too, from start to the probe's return.
+	call func(ctx context.Context, args cty.Value, start time.Time) (cty.Value, error)
 }
 
 // Call observes once: args, the object of every argument as the loader
 // evaluated it, is decoded into the kind's Config, and what the probe
 // returns is encoded with the kind's result type.
 func (p Probe) Call(ctx context.Context, args cty.Value) (cty.Value, error) {
-	return p.call(ctx, args)
+	return p.call(ctx, args, time.Time{})
+}
+
+// CallTimed is Call with duration_ms added to the result: the time from
+// start to the probe's return, as WithDuration adds it. It is Call and
+// WithDuration in one, which makes the result one object instead of an
+// object copied into another with one attribute more, for every check.
+func (p Probe) CallTimed(ctx context.Context, args cty.Value, start time.Time) (cty.Value, error) {
+	return p.call(ctx, args, start)
+}
+
+// WithDuration adds duration_ms, the time d a probe took, to its result:
+// the attribute the runner measures for every kind (see Kind.Result).
+func WithDuration(res cty.Value, d time.Duration) cty.Value {
+	// By the type's attribute names: iterating the value would sort them,
+	// for every check.
+	names := res.Type().AttributeTypes()
+	attrs := make(map[string]cty.Value, len(names)+1)
+	if !res.IsNull() && res.IsKnown() {
+		for name := range names {
+			attrs[name] = res.GetAttr(name)
+		}
+	}
+	attrs["duration_ms"] = durationValue(d)
+	return cty.ObjectVal(attrs)
+}
+
+// durationValue is duration_ms: milliseconds to the microsecond.
+func durationValue(d time.Duration) cty.Value {
+	return cty.NumberFloatVal(float64(d.Microseconds()) / 1000)
 }
 
 // Typed makes a Probe of a function over the kind's own Go types. C is the
@@ -70,9 +102,16 @@ func (p Probe) Call(ctx context.Context, args cty.Value) (cty.Value, error) {
 func Typed[C, R any](defaults C, probe func(ctx context.Context, cfg C) (R, error)) Probe {
 	resultType := TypeOf[R]()
 	decode := fieldsOf(reflect.TypeFor[C](), cty.NilType)
-	var encode func(reflect.Value) (cty.Value, error)
+	// encode makes the result object, with duration_ms when start is set.
+	var encode func(r reflect.Value, start time.Time) (cty.Value, error)
 	if _, ok := any(*new(R)).(Encoded); ok {
-		encode = func(v reflect.Value) (cty.Value, error) { return v.Interface().(Encoded).Object(), nil }
+		encode = func(r reflect.Value, start time.Time) (cty.Value, error) {
+			v := r.Interface().(Encoded).Object()
+			if !start.IsZero() {
+				v = WithDuration(v, time.Since(start))
+			}
+			return v, nil
+		}
 	} else {
 		encode = fieldsOf(reflect.TypeFor[R](), resultType).encode
 	}
@@ -81,7 +120,7 @@ func Typed[C, R any](defaults C, probe func(ctx context.Context, cfg C) (R, erro
 		defaults:   reflect.ValueOf(defaults),
 		result:     reflect.TypeFor[R](),
 		resultType: resultType,
-		call: func(ctx context.Context, args cty.Value) (cty.Value, error) {
+		call: func(ctx context.Context, args cty.Value, start time.Time) (cty.Value, error) {
 			var cfg C
 			if err := decode.decode(args, reflect.ValueOf(&cfg).Elem()); err != nil {
 				return cty.NilVal, fmt.Errorf("internal error decoding arguments into %T: %w", cfg, err)
@@ -90,7 +129,7 @@ func Typed[C, R any](defaults C, probe func(ctx context.Context, cfg C) (R, erro
 			if err != nil {
 				return cty.NilVal, err
 			}
-			v, err := encode(reflect.ValueOf(r))
+			v, err := encode(reflect.ValueOf(r), start)
 			if err != nil {
 				return cty.NilVal, fmt.Errorf("internal error encoding %T: %w", r, err)
 			}
@@ -247,8 +286,13 @@ func fieldsOf(t reflect.Type, obj cty.Type) fields {
 	return out
 }
 
-func (fs fields) encode(v reflect.Value) (cty.Value, error) {
-	attrs := make(map[string]cty.Value, len(fs))
+// encode makes the object of struct v, with duration_ms, the time since
+// start, when start is set.
+func (fs fields) encode(v reflect.Value, start time.Time) (cty.Value, error) {
+	attrs := make(map[string]cty.Value, len(fs)+1)
+	if !start.IsZero() {
+		attrs["duration_ms"] = durationValue(time.Since(start))
+	}
 	for _, f := range fs {
 		fv := v.Field(f.index)
 		switch f.kind {

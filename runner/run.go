@@ -410,14 +410,13 @@ func (p *Plan) attempt(ctx context.Context, b schema.Bound, pr checks.Prober, ar
 		}
 	}
 	start := time.Now()
-	res, err, abandoned := probe(ctx, i, pr, args, wt)
+	res, err, abandoned := probe(ctx, i, pr, args, wt, start)
 	if abandoned {
 		return attemptOutcome{status: Error, result: cty.NilVal}, true
 	}
 	if err != nil {
 		return attemptOutcome{status: Error, result: cty.NilVal, messages: []string{err.Error()}}, false
 	}
-	res = withDuration(res, time.Since(start))
 	v := b.Judge(res)
 	if v.Diags.HasErrors() {
 		return attemptOutcome{status: Error, result: res, messages: []string{diagText(v.Diags)}}, false
@@ -432,7 +431,10 @@ func (p *Plan) attempt(ctx context.Context, b schema.Bound, pr checks.Prober, ar
 // own goroutine, and recovers a panicking probe into an error. It tells the
 // watchdog when the probe is overdue; abandoned is true when the watchdog
 // gave up on it (and has reported the check).
-func probe(ctx context.Context, i *schema.Instance, pr checks.Prober, args cty.Value, wt *watch) (v cty.Value, err error, abandoned bool) {
+//
+// The result holds duration_ms, the time since start: the prober adds it
+// when it can (checks.TimedProber), the runner otherwise.
+func probe(ctx context.Context, i *schema.Instance, pr checks.Prober, args cty.Value, wt *watch, start time.Time) (v cty.Value, err error, abandoned bool) {
 	pctx, cancel := context.WithTimeout(checks.WithTimeout(ctx, i.Timeout), i.Timeout)
 	defer cancel()
 	wt.mu.Lock()
@@ -445,23 +447,12 @@ func probe(ctx context.Context, i *schema.Instance, pr checks.Prober, args cty.V
 		}
 		abandoned = !wt.state.CompareAndSwap(running, returned)
 	}()
-	v, err = pr.Probe(pctx, i.Kind(), args)
-	return v, err, false
-}
-
-// withDuration adds duration_ms, measured around the probe, to a result.
-func withDuration(res cty.Value, d time.Duration) cty.Value {
-	// By the type's attribute names: iterating the value would sort them,
-	// for every check.
-	names := res.Type().AttributeTypes()
-	attrs := make(map[string]cty.Value, len(names)+1)
-	if !res.IsNull() && res.IsKnown() {
-		for name := range names {
-			attrs[name] = res.GetAttr(name)
-		}
+	if tp, ok := pr.(checks.TimedProber); ok {
+		v, err = tp.ProbeTimed(pctx, i.Kind(), args, start)
+	} else if v, err = pr.Probe(pctx, i.Kind(), args); err == nil {
+		v = checks.WithDuration(v, time.Since(start))
 	}
-	attrs["duration_ms"] = cty.NumberFloatVal(float64(d.Microseconds()) / 1000)
-	return cty.ObjectVal(attrs)
+	return v, err, false
 }
 
 // diagText flattens diagnostics into one message with their locations.
