@@ -38,16 +38,26 @@ type jsonLines struct {
 	w    *bufio.Writer
 	opts JSONOptions
 	runFacts
-	err error
-	buf bytes.Buffer  // the line being encoded
-	enc *json.Encoder // into buf
+	err     error
+	buf     bytes.Buffer  // the line being encoded
+	enc     *json.Encoder // into buf
+	scratch []byte        // a result line being written (appendResult)
 }
 
 // Finished writes the check's result line. Texts are cut like in the other
 // reports; JSON can carry any character, so they are not otherwise changed
 // (encoding/json replaces invalid UTF-8 with U+FFFD and escapes controls).
 func (j *jsonLines) Finished(o runner.Outcome) {
-	j.line(NewResult(o))
+	r := NewResult(o)
+	if j.err != nil {
+		return
+	}
+	var ok bool
+	if j.scratch, ok = appendResult(j.scratch[:0], &r); !ok {
+		j.line(r)
+		return
+	}
+	j.write(j.scratch)
 }
 
 // End writes the summary line and returns the first write error.
@@ -75,11 +85,16 @@ func (j *jsonLines) line(v any) {
 	if j.err = j.enc.Encode(v); j.err != nil {
 		return
 	}
-	if j.buf.Len() > j.w.Available() {
+	j.write(j.buf.Bytes())
+}
+
+// write writes one whole line.
+func (j *jsonLines) write(line []byte) {
+	if len(line) > j.w.Available() {
 		j.err = j.w.Flush() // keep lines whole: a line never straddles two writes
 	}
 	if j.err == nil {
-		_, j.err = j.w.Write(j.buf.Bytes())
+		_, j.err = j.w.Write(line)
 	}
 }
 

@@ -1,0 +1,115 @@
+package report
+
+import (
+	"math"
+	"strconv"
+)
+
+// appendResult appends r as encoding/json writes it with HTML escaping off,
+// followed by a newline, for the result lines of a run: most of the time of
+// the JSON-lines report went to encoding/json's reflection over Result and
+// to re-scanning the observed object it already holds as JSON. It declines
+// (false) what it does not write byte for byte the same, which then takes
+// encoding/json: a string with a byte that JSON escapes or that is not
+// ASCII, a duration outside the range written without an exponent, diffs
+// that are nil. Observed and the diffs' values must be compact JSON, as
+// jsonValue makes them (TestResultLineIsEncodingJSON).
+func appendResult(b []byte, r *Result) ([]byte, bool) {
+	if r.Diffs == nil || !finiteFixed(r.DurationMS) {
+		return b, false
+	}
+	ok := true
+	str := func(key, s string) {
+		b = append(b, key...)
+		if ok = ok && plainASCII(s); ok {
+			b = append(b, '"')
+			b = append(b, s...)
+			b = append(b, '"')
+		}
+	}
+	strs := func(key string, ss []string) {
+		b = append(b, key...)
+		b = append(b, '[')
+		for k, s := range ss {
+			if k > 0 {
+				b = append(b, ',')
+			}
+			str("", s)
+		}
+		b = append(b, ']')
+	}
+	raw := func(key string, m []byte) {
+		b = append(b, key...)
+		if m == nil {
+			m = []byte("null")
+		}
+		b = append(b, m...)
+	}
+	str(`{"type":`, r.Type)
+	str(`,"address":`, r.Address)
+	str(`,"kind":`, r.Kind)
+	str(`,"status":`, r.Status)
+	b = strconv.AppendFloat(append(b, `,"duration_ms":`...), r.DurationMS, 'f', -1, 64)
+	str(`,"message":`, r.Message)
+	b = append(b, `,"diffs":[`...)
+	for k, d := range r.Diffs {
+		if k > 0 {
+			b = append(b, ',')
+		}
+		str(`{"field":`, d.Field)
+		raw(`,"expected":`, d.Expected)
+		raw(`,"actual":`, d.Actual)
+		str(`,"expected_text":`, d.ExpectedText)
+		str(`,"actual_text":`, d.ActualText)
+		b = append(b, '}')
+	}
+	b = append(b, ']')
+	str(`,"file":`, r.File)
+	b = strconv.AppendInt(append(b, `,"line":`...), int64(r.Line), 10)
+	if r.Description != "" {
+		str(`,"description":`, r.Description)
+	}
+	if len(r.Tags) > 0 {
+		strs(`,"tags":`, r.Tags)
+	}
+	if r.Vantage != "" {
+		str(`,"vantage":`, r.Vantage)
+	}
+	if len(r.DependsOn) > 0 {
+		strs(`,"depends_on":`, r.DependsOn)
+	}
+	b = strconv.AppendInt(append(b, `,"attempts":`...), int64(r.Attempts), 10)
+	b = strconv.AppendInt(append(b, `,"max_attempts":`...), int64(r.MaxAttempts), 10)
+	if r.SkipReason != "" {
+		str(`,"skip_reason":`, r.SkipReason)
+	}
+	if len(r.Observed) > 0 {
+		raw(`,"observed":`, r.Observed)
+	}
+	if r.Capture != "" {
+		str(`,"capture":`, r.Capture)
+	}
+	if r.Interrupted {
+		b = append(b, `,"interrupted":true`...)
+	}
+	b = append(b, "}\n"...)
+	return b, ok
+}
+
+// plainASCII reports whether encoding/json writes s between quotes as it
+// is: printable ASCII without a quote or a backslash.
+func plainASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// finiteFixed reports whether encoding/json writes f as strconv's shortest
+// 'f' format: a finite number that is 0 or between 1e-6 and 1e21.
+func finiteFixed(f float64) bool {
+	a := math.Abs(f)
+	return !math.IsNaN(f) && (a == 0 || (a >= 1e-6 && a < 1e21))
+}

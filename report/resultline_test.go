@@ -1,0 +1,65 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nettest/nettest/checks"
+	"github.com/nettest/nettest/runner"
+	"github.com/nettest/nettest/schema"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// appendResult writes what encoding/json writes, byte for byte, or
+// declines.
+func TestResultLineIsEncodingJSON(t *testing.T) {
+	texts := []string{"", "connection refused", `a "quoted" \ path`, "<b>&amp;</b>", "tab\there\nnew", "\x00\x1f\x7f", "é ü 日本", "\u2028", "a\xffb", strings.Repeat("x", 3000)}
+	observed := cty.ObjectVal(map[string]cty.Value{"open": cty.True, "port": cty.NumberIntVal(80), "duration_ms": cty.NumberFloatVal(0.146), "host": cty.StringVal("<h>&"), "list": cty.ListVal([]cty.Value{cty.StringVal("a")})})
+	var outcomes []runner.Outcome
+	for _, s := range texts {
+		outcomes = append(outcomes,
+			runner.Outcome{Address: `tcp.web["` + s + `"]`, Kind: "tcp", File: s, Line: 7, Status: runner.Pass, Duration: 1234567 * time.Nanosecond, AttemptsMade: 1, AttemptsAllowed: 1, Result: observed},
+			runner.Outcome{Address: "tcp.a", Kind: "tcp", Status: runner.Fail, Message: s, Description: s, Tags: []string{"x", s}, DependsOn: []string{"dns.a", s}, Vantage: s, Capture: s,
+				Diffs:      []checks.Diff{{Field: "open", Expected: s, Actual: "false (closed)"}, {Field: "assert", Expected: "self.open", Actual: "false: " + s}},
+				DiffValues: []schema.DiffValues{{Expected: cty.True, Observed: cty.False}, {Expected: cty.StringVal(s), Observed: cty.NilVal}}, AttemptsMade: 2, AttemptsAllowed: 3, Result: cty.NilVal},
+			runner.Outcome{Address: "tcp.s", Kind: "tcp", Status: runner.Skip, Message: "dependency tcp.a did not pass (" + s + ")", Interrupted: true, Result: cty.NilVal},
+		)
+	}
+	for _, d := range []time.Duration{0, 1, time.Microsecond, 999, time.Hour, math.MaxInt64, -time.Second} {
+		outcomes = append(outcomes, runner.Outcome{Address: "tcp.d", Kind: "tcp", Status: runner.Error, Message: "x", Duration: d, Result: cty.NilVal})
+	}
+	fast := 0
+	for _, o := range outcomes {
+		r := NewResult(o)
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(r); err != nil {
+			t.Fatal(err)
+		}
+		got, ok := appendResult(nil, &r)
+		if !ok {
+			continue
+		}
+		fast++
+		if string(got) != want.String() {
+			t.Errorf("appendResult\n = %s\nwant %s", got, want.String())
+		}
+	}
+	if fast < 3*3+5 {
+		t.Errorf("only %d of %d results took the fast path", fast, len(outcomes))
+	}
+	r := NewResult(outcomes[0])
+	r.DurationMS = math.NaN()
+	if _, ok := appendResult(nil, &r); ok {
+		t.Error("appendResult took a NaN duration, which encoding/json refuses")
+	}
+	r.DurationMS, r.Diffs = 1, nil
+	if _, ok := appendResult(nil, &r); ok {
+		t.Error("appendResult took nil diffs, which encoding/json writes null")
+	}
+}
