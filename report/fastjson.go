@@ -19,6 +19,7 @@ import (
 // in plain's rebuilt values and ctyjson's reflection on each string.
 func fastJSON(v cty.Value) ([]byte, bool) {
 	var b bytes.Buffer
+	b.Grow(256) // most results at once, rather than grown three times
 	if !writeFast(&b, v, 0) {
 		return nil, false
 	}
