@@ -51,9 +51,10 @@ type Kind struct {
 	// loader handles for every kind (for_each, timeout, retries, …), in the
 	// order of the Config struct's fields. Register fills them in.
 	Args []Arg
-	// Result is the object type a probe returns. The runner adds
-	// duration_ms to it, so a kind does not declare that field. Register
-	// fills it in from the probe's result struct.
+	// Result is the object type a probe returns. The runner measures
+	// duration_ms and adds it (or has the prober add it, see
+	// TimedProber), so a kind does not declare that field. Register fills
+	// it in from the probe's result struct.
 	Result cty.Type
 }
 
