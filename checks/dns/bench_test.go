@@ -3,6 +3,7 @@ package dns_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	miekg "github.com/miekg/dns"
 	"github.com/nettest/nettest/checks"
 	"github.com/nettest/nettest/checks/dns"
+	"github.com/nettest/nettest/report"
 	"github.com/nettest/nettest/runner"
 	"github.com/nettest/nettest/schema"
 	"github.com/zclconf/go-cty/cty"
@@ -25,9 +27,10 @@ import (
 // loop (a miekg client per query: floor), the kind's Probe function on its
 // Go Config (probe), the probe as the runner calls it, its arguments
 // decoded from cty and its result encoded to cty by checks.Typed (typed),
-// and the whole runner on a loaded plan, loading not timed (runner).
-// floor and probe differ by what the probe itself costs, probe and typed
-// by the conversions, typed and runner by what the runner costs per check.
+// and the whole runner on a loaded plan with the JSON report, loading not
+// timed (runner). floor and probe differ by what the probe itself costs,
+// probe and typed by the conversions, typed and runner by what the runner
+// and the report cost per check.
 //
 //	go test ./checks/dns -run '^$' -bench Queries1000 -benchmem
 func BenchmarkQueries1000(b *testing.B) {
@@ -144,7 +147,8 @@ func parallel(b *testing.B, n, p int, do func(i int) error) {
 	}
 }
 
-// runPlans loads src once per op, untimed, and times the run of its plan.
+// runPlans loads src once per op, untimed, and times the run of its plan
+// with the JSON-lines report of nettest test --json, written to nowhere.
 func runPlans(b *testing.B, src string, n, parallelism int) {
 	file := filepath.Join(b.TempDir(), "bench"+schema.FileSuffix)
 	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
@@ -166,7 +170,7 @@ func runPlans(b *testing.B, src string, n, parallelism int) {
 		}
 		b.StartTimer()
 		cpu.start()
-		sum := plan.Run(context.Background(), runner.Options{Parallelism: parallelism})
+		sum := plan.Run(context.Background(), runner.Options{Parallelism: parallelism, Reporter: report.NewJSON(io.Discard)})
 		cpu.stop()
 		if sum.Passed != n {
 			b.Fatalf("%d of %d passed: %+v", sum.Passed, n, sum)

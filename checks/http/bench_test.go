@@ -17,6 +17,7 @@ import (
 
 	"github.com/nettest/nettest/checks"
 	nhttp "github.com/nettest/nettest/checks/http"
+	"github.com/nettest/nettest/report"
 	"github.com/nettest/nettest/runner"
 	"github.com/nettest/nettest/schema"
 	"github.com/zclconf/go-cty/cty"
@@ -27,9 +28,9 @@ import (
 // connection: the bare loop (one http.Client without keep-alives: floor),
 // the kind's Probe function on its Go Config (probe), the probe as the
 // runner calls it, its arguments decoded from cty and its result encoded
-// to cty by checks.Typed (typed), and the whole runner on a loaded plan,
-// loading not timed (runner). The server runs in the same process, so its
-// cost is in every row alike.
+// to cty by checks.Typed (typed), and the whole runner on a loaded plan
+// with the JSON report, loading not timed (runner). The server runs in the
+// same process, so its cost is in every row alike.
 //
 //	go test ./checks/http -run '^$' -bench Requests1000 -benchmem
 func BenchmarkRequests1000(b *testing.B) {
@@ -153,7 +154,8 @@ func parallel(b *testing.B, n, p int, do func(i int) error) {
 	}
 }
 
-// runPlans loads src once per op, untimed, and times the run of its plan.
+// runPlans loads src once per op, untimed, and times the run of its plan
+// with the JSON-lines report of nettest test --json, written to nowhere.
 func runPlans(b *testing.B, src string, n, parallelism int) {
 	file := filepath.Join(b.TempDir(), "bench"+schema.FileSuffix)
 	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
@@ -175,7 +177,7 @@ func runPlans(b *testing.B, src string, n, parallelism int) {
 		}
 		b.StartTimer()
 		cpu.start()
-		sum := plan.Run(context.Background(), runner.Options{Parallelism: parallelism})
+		sum := plan.Run(context.Background(), runner.Options{Parallelism: parallelism, Reporter: report.NewJSON(io.Discard)})
 		cpu.stop()
 		if sum.Passed != n {
 			b.Fatalf("%d of %d passed: %+v", sum.Passed, n, sum)
