@@ -19,7 +19,14 @@ import (
 func TestResultLineIsEncodingJSON(t *testing.T) {
 	texts := []string{"", "connection refused", `a "quoted" \ path`, "<b>&amp;</b>", "tab\there\nnew", "\x00\x1f\x7f", "é ü 日本", "\u2028", "a\xffb", strings.Repeat("x", 3000)}
 	observed := cty.ObjectVal(map[string]cty.Value{"open": cty.True, "port": cty.NumberIntVal(80), "duration_ms": cty.NumberFloatVal(0.146), "host": cty.StringVal("<h>&"), "list": cty.ListVal([]cty.Value{cty.StringVal("a")})})
-	var outcomes []runner.Outcome
+	// One that takes ctyjson's path (a set, a nested object, a sensitive
+	// string, an unknown), whose JSON appendResult writes as it is too.
+	general := cty.ObjectVal(map[string]cty.Value{"set": cty.SetVal([]cty.Value{cty.StringVal("b"), cty.StringVal("a")}), "nested": cty.ObjectVal(map[string]cty.Value{"a": cty.ListVal([]cty.Value{cty.NumberIntVal(1)})}),
+		"secret": cty.StringVal("x").Mark("sensitive"), "unknown": cty.UnknownVal(cty.String), "dyn": cty.NullVal(cty.DynamicPseudoType), "text": cty.StringVal(" a  b \t\n")})
+	if _, ok := fastJSON(general); ok {
+		t.Fatal("the general result took fastJSON's path")
+	}
+	outcomes := []runner.Outcome{{Address: "tcp.g", Kind: "tcp", Status: runner.Pass, AttemptsMade: 1, AttemptsAllowed: 1, Result: general}}
 	for _, s := range texts {
 		outcomes = append(outcomes,
 			runner.Outcome{Address: `tcp.web["` + s + `"]`, Kind: "tcp", File: s, Line: 7, Status: runner.Pass, Duration: 1234567 * time.Nanosecond, AttemptsMade: 1, AttemptsAllowed: 1, Result: observed},
@@ -43,6 +50,9 @@ func TestResultLineIsEncodingJSON(t *testing.T) {
 		}
 		got, ok := appendResult(nil, &r)
 		if !ok {
+			if o.Result.RawEquals(general) {
+				t.Error("appendResult declined the result of ctyjson's path")
+			}
 			continue
 		}
 		fast++
@@ -50,7 +60,7 @@ func TestResultLineIsEncodingJSON(t *testing.T) {
 			t.Errorf("appendResult\n = %s\nwant %s", got, want.String())
 		}
 	}
-	if fast < 3*3+5 {
+	if fast < 3*3+6 {
 		t.Errorf("only %d of %d results took the fast path", fast, len(outcomes))
 	}
 	r := NewResult(outcomes[0])
