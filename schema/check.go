@@ -106,10 +106,14 @@ func decodeCheck(k *checks.Kind, b *hcl.Block, src []byte) (*Check, hcl.Diagnost
 	}
 	content, d := derive(k).bodyShape.content(b.Body)
 	diags = append(diags, d...)
-	// Meta is made only when there is one: most checks of a large suite
-	// set none, and a map is a few hundred bytes a check.
-	c.Args = make(map[string]*hcl.Attribute, len(content.Attributes))
-	for name, a := range content.Attributes {
+	// The content's map becomes Args once the meta-arguments are taken
+	// out of it, and Meta is made only when there is one: most checks of a
+	// large suite set none, and a map is a few hundred bytes a check.
+	c.Args = content.Attributes
+	if c.Args == nil {
+		c.Args = map[string]*hcl.Attribute{}
+	}
+	for name, a := range c.Args {
 		switch name {
 		case "for_each":
 			c.ForEach = a
@@ -117,14 +121,14 @@ func decodeCheck(k *checks.Kind, b *hcl.Block, src []byte) (*Check, hcl.Diagnost
 			c.DependsOn = a
 		default:
 			if _, isArg := k.Arg(name); isArg {
-				c.Args[name] = a
-			} else {
-				if c.Meta == nil {
-					c.Meta = map[string]*hcl.Attribute{}
-				}
-				c.Meta[name] = a
+				continue
 			}
+			if c.Meta == nil {
+				c.Meta = map[string]*hcl.Attribute{}
+			}
+			c.Meta[name] = a
 		}
+		delete(c.Args, name)
 	}
 	expectBroken := false // an expect block with errors of its own
 	for _, blk := range content.Blocks {

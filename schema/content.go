@@ -61,12 +61,22 @@ func (sh *shape) content(body hcl.Body) (*hcl.BodyContent, hcl.Diagnostics) {
 			return body.Content(sh.schema)
 		}
 	}
+	// The attributes and blocks are each made in one allocation, not one
+	// apiece: a large suite has hundreds of thousands of them.
 	out := &hcl.BodyContent{Attributes: make(hcl.Attributes, len(b.Attributes)), MissingItemRange: b.MissingItemRange()}
+	attrs := make([]hcl.Attribute, 0, len(b.Attributes))
 	for name, a := range b.Attributes {
-		out.Attributes[name] = a.AsHCLAttribute()
+		attrs = append(attrs, hcl.Attribute{Name: a.Name, Expr: a.Expr, Range: a.SrcRange, NameRange: a.NameRange})
+		out.Attributes[name] = &attrs[len(attrs)-1]
 	}
-	for _, blk := range b.Blocks {
-		out.Blocks = append(out.Blocks, blk.AsHCLBlock())
+	if len(b.Blocks) > 0 {
+		blocks := make([]hcl.Block, len(b.Blocks))
+		out.Blocks = make(hcl.Blocks, len(b.Blocks))
+		for k, blk := range b.Blocks {
+			blocks[k] = hcl.Block{Type: blk.Type, Labels: blk.Labels, Body: blk.Body,
+				DefRange: blk.DefRange(), TypeRange: blk.TypeRange, LabelRanges: blk.LabelRanges}
+			out.Blocks[k] = &blocks[k]
+		}
 	}
 	return out, nil
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/nettest/nettest/checks"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
@@ -262,7 +263,11 @@ func (i *Instance) evalArgs(ctx *hcl.EvalContext) (args cty.Value, known, marked
 // known, runs the validator. On error it returns an unknown value of typ so
 // evaluation can go on and find further problems.
 func evalTyped(a *hcl.Attribute, ctx *hcl.EvalContext, typ cty.Type, validate func(cty.Value) error, what string) (cty.Value, hcl.Diagnostics) {
-	v, diags := a.Expr.Value(ctx)
+	v, constant := constValue(a)
+	var diags hcl.Diagnostics
+	if !constant {
+		v, diags = a.Expr.Value(ctx)
+	}
 	if diags.HasErrors() {
 		return cty.UnknownVal(typ), diags
 	}
@@ -276,7 +281,10 @@ func evalTyped(a *hcl.Attribute, ctx *hcl.EvalContext, typ cty.Type, validate fu
 		}}
 	}
 	if validate != nil && conv.IsWhollyKnown() && !conv.IsNull() {
-		plain, _ := conv.UnmarkDeep()
+		plain, _ := conv.Unmark()
+		if !plain.Type().IsPrimitiveType() {
+			plain, _ = conv.UnmarkDeep()
+		}
 		if err := validate(plain); err != nil {
 			detail := err.Error()
 			if conv.ContainsMarked() {
@@ -287,6 +295,32 @@ func evalTyped(a *hcl.Attribute, ctx *hcl.EvalContext, typ cty.Type, validate fu
 		}
 	}
 	return conv, nil
+}
+
+// constValue is the value of an attribute written as a literal (a number,
+// true, false, null, or a quoted string without templates), which is what
+// its expression's Value gives, without the evaluation: hclsyntax renders
+// even a one-part template through a buffer, refinements and marks, a few
+// allocations for every argument of a large suite. The value cannot depend
+// on anything, so a constant has no references either.
+func constValue(a *hcl.Attribute) (cty.Value, bool) {
+	if a == nil {
+		return cty.NilVal, false
+	}
+	switch e := a.Expr.(type) {
+	case *hclsyntax.LiteralValueExpr:
+		return e.Val, true
+	case *hclsyntax.TemplateExpr:
+		if len(e.Parts) != 1 {
+			return cty.NilVal, false
+		}
+		lit, ok := e.Parts[0].(*hclsyntax.LiteralValueExpr)
+		if !ok || lit.Val.Type() != cty.String || !lit.Val.IsKnown() || lit.Val.IsNull() || lit.Val.IsMarked() {
+			return cty.NilVal, false
+		}
+		return lit.Val, true
+	}
+	return cty.NilVal, false
 }
 
 // DiffValues are the expected and observed values behind one diff, for the

@@ -195,7 +195,7 @@ func (i *Instance) references() []hcl.Traversal {
 	c := i.Check
 	var out []hcl.Traversal
 	add := func(a *hcl.Attribute) {
-		if a != nil {
+		if _, constant := constValue(a); a != nil && !constant {
 			out = append(out, a.Expr.Variables()...)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io/fs"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -279,7 +280,9 @@ func newBlockNav(blocks hclsyntax.Blocks) blockNav {
 	nav := blockNav{blocks: make([]navBlock, len(blocks))}
 	for i, b := range blocks {
 		r := b.Range()
-		nav.blocks[i] = navBlock{start: r.Start.Byte, end: r.End.Byte, def: b.DefRange(), typ: b.Type, labels: b.Labels}
+		// The labels are copied: the plain parse keeps a block's labels
+		// beside its body, which would keep the whole block.
+		nav.blocks[i] = navBlock{start: r.Start.Byte, end: r.End.Byte, def: b.DefRange(), typ: b.Type, labels: slices.Clone(b.Labels)}
 	}
 	return nav
 }

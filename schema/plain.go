@@ -25,7 +25,7 @@ func parsePlain(src []byte, filename string, start hcl.Pos) (*hclsyntax.Body, bo
 	if !ok {
 		return nil, false
 	}
-	body, ok := p.body(true)
+	body, ok := p.body(true, new(hclsyntax.Body))
 	if !ok || p.i != len(src) {
 		return nil, false
 	}
@@ -137,8 +137,8 @@ func (p *plainParser) quoted() (text string, open, lit, close hcl.Range, ok bool
 
 // body reads the items of a body up to the end of the piece (top) or its
 // closing brace, which it leaves for the caller.
-func (p *plainParser) body(top bool) (*hclsyntax.Body, bool) {
-	body := &hclsyntax.Body{Attributes: hclsyntax.Attributes{}, Blocks: hclsyntax.Blocks{}}
+func (p *plainParser) body(top bool, body *hclsyntax.Body) (*hclsyntax.Body, bool) {
+	*body = hclsyntax.Body{Attributes: hclsyntax.Attributes{}, Blocks: hclsyntax.Blocks{}}
 	for {
 		p.spaces()
 		if p.i == len(p.src) {
@@ -190,6 +190,25 @@ func (p *plainParser) item(body *hclsyntax.Body, top bool) bool {
 	return true
 }
 
+// plainString holds the nodes of a quoted string, allocated together: a
+// suite of 100,000 checks has hundreds of thousands of them, and the
+// collector's work goes with the number of objects as much as their size.
+// (They are what a check keeps of the tree; what it does not keep is not
+// put with them.)
+type plainString struct {
+	tmpl  hclsyntax.TemplateExpr
+	lit   hclsyntax.LiteralValueExpr
+	parts [1]hclsyntax.Expression
+}
+
+// plainBlock is the same for a block and its body.
+type plainBlock struct {
+	block       hclsyntax.Block
+	body        hclsyntax.Body
+	labels      [1]string
+	labelRanges [1]hcl.Range
+}
+
 // endOfLine reads the spaces and the newline after an item.
 func (p *plainParser) endOfLine() bool {
 	p.spaces()
@@ -212,8 +231,11 @@ func (p *plainParser) value() (hclsyntax.Expression, bool) {
 		if !ok || text == "" {
 			return nil, false
 		}
-		return &hclsyntax.TemplateExpr{Parts: []hclsyntax.Expression{&hclsyntax.LiteralValueExpr{Val: cty.StringVal(text), SrcRange: lit}},
-			SrcRange: hcl.RangeBetween(open, close)}, true
+		n := new(plainString)
+		n.lit = hclsyntax.LiteralValueExpr{Val: cty.StringVal(text), SrcRange: lit}
+		n.parts[0] = &n.lit
+		n.tmpl = hclsyntax.TemplateExpr{Parts: n.parts[:], SrcRange: hcl.RangeBetween(open, close)}
+		return &n.tmpl, true
 	case c >= '0' && c <= '9':
 		from := p.i
 		for p.i < len(p.src) && p.src[p.i] >= '0' && p.src[p.i] <= '9' {
@@ -247,7 +269,9 @@ func (p *plainParser) value() (hclsyntax.Expression, bool) {
 // block reads a block's labels, its body on the lines after the opening
 // brace, and the closing brace with the newline after it.
 func (p *plainParser) block(parent *hclsyntax.Body, typ string, typeRange hcl.Range) bool {
-	b := &hclsyntax.Block{Type: typ, TypeRange: typeRange}
+	n := new(plainBlock)
+	b := &n.block
+	b.Type, b.TypeRange = typ, typeRange
 	for {
 		if p.i == len(p.src) {
 			return false
@@ -262,15 +286,13 @@ func (p *plainParser) block(parent *hclsyntax.Body, typ string, typeRange hcl.Ra
 			if !ok {
 				return false
 			}
-			b.Labels = append(b.Labels, text)
-			b.LabelRanges = append(b.LabelRanges, hcl.RangeBetween(open, close))
+			n.label(text, hcl.RangeBetween(open, close))
 		case isIdentStart(c):
 			name, r, ok := p.ident()
 			if !ok {
 				return false
 			}
-			b.Labels = append(b.Labels, name)
-			b.LabelRanges = append(b.LabelRanges, r)
+			n.label(name, r)
 		default:
 			return false
 		}
@@ -282,7 +304,7 @@ func (p *plainParser) block(parent *hclsyntax.Body, typ string, typeRange hcl.Ra
 	if p.i == len(p.src) || p.src[p.i] != '\n' {
 		return false // a one-line block, or something else after the brace
 	}
-	body, ok := p.body(false)
+	body, ok := p.body(false, &n.body)
 	if !ok {
 		return false
 	}
@@ -297,4 +319,16 @@ func (p *plainParser) block(parent *hclsyntax.Body, typ string, typeRange hcl.Ra
 	}
 	parent.Blocks = append(parent.Blocks, b)
 	return true
+}
+
+// label adds a label; the first goes in the arrays beside the block.
+func (n *plainBlock) label(text string, r hcl.Range) {
+	b := &n.block
+	if b.Labels == nil {
+		n.labels[0], n.labelRanges[0] = text, r
+		b.Labels, b.LabelRanges = n.labels[:], n.labelRanges[:]
+		return
+	}
+	b.Labels = append(b.Labels, text)
+	b.LabelRanges = append(b.LabelRanges, r)
 }
