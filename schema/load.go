@@ -11,10 +11,12 @@ import (
 	"io/fs"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/nettest/nettest/checks"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -58,6 +60,41 @@ type Suite struct {
 	// vantageBlocks are the vantage blocks in file order, decoded once
 	// variables and locals have values.
 	vantageBlocks []*hcl.Block
+	// predecoded are the check blocks decoded while their file was parsed,
+	// by the bodies left in their place (see predecode).
+	predecoded   map[hcl.Body]decodedCheck
+	predecodedMu sync.Mutex
+}
+
+// decodedCheck is what decodeCheck gave for a block.
+type decodedCheck struct {
+	check *Check
+	diags hcl.Diagnostics
+}
+
+// predecode decodes a check block of a large file as soon as its piece is
+// parsed, on the worker that parsed it, and empties the block's body: the
+// check keeps the expressions it evaluates, so the rest of the block's
+// tree can go at once instead of all the trees of 100,000 checks being
+// live together, the largest part of the peak memory of loading. Decoding
+// needs nothing but the block (no variable, no other block), so it gives
+// what decode would give later; decode takes the result when it meets the
+// block, in file order, and a block it does not meet (a file parsed again
+// whole after a syntax error, a block the root schema rejects) was decoded
+// for nothing.
+func (s *Suite) predecode(b *hclsyntax.Block, src []byte) {
+	kind, ok := checks.Lookup(b.Type)
+	if !ok || len(b.Labels) != 1 {
+		return
+	}
+	c, diags := decodeCheck(kind, b.AsHCLBlock(), src)
+	*b.Body = hclsyntax.Body{SrcRange: b.Body.SrcRange, EndRange: b.Body.EndRange}
+	s.predecodedMu.Lock()
+	if s.predecoded == nil {
+		s.predecoded = map[hcl.Body]decodedCheck{}
+	}
+	s.predecoded[b.Body] = decodedCheck{c, diags}
+	s.predecodedMu.Unlock()
 }
 
 // Secrets is the suite's set of strings no output may show: every output
@@ -158,7 +195,7 @@ func Load(paths []string, opts Options) (*Suite, hcl.Diagnostics) {
 	s := &Suite{Files: map[string]*hcl.File{}, Variables: map[string]*Variable{}, Locals: map[string]*Local{}, Vantages: map[string]*Vantage{}}
 	var bodies []hcl.Body
 	for _, name := range names {
-		f, d := parseFile(parser, opts.Sources, name)
+		f, d := parseFile(parser, opts.Sources, name, s.predecode)
 		diags = append(diags, d...)
 		if f == nil {
 			continue
@@ -244,9 +281,14 @@ func (s *Suite) decode(blocks []*hcl.Block, parser *hclparse.Parser, opts Option
 	decodeDiags := make([]hcl.Diagnostics, len(checkBlocks))
 	eachIndex(len(checkBlocks), func(i int) {
 		b := checkBlocks[i]
+		if pre, ok := s.predecoded[b.Body]; ok {
+			decoded[i], decodeDiags[i] = pre.check, pre.diags
+			return
+		}
 		kind, _ := checks.Lookup(b.Type)
 		decoded[i], decodeDiags[i] = decodeCheck(kind, b, s.source(b.DefRange.Filename))
 	})
+	s.predecoded = nil
 	seen := make(map[string]*Check, len(decoded))
 	s.Checks = make([]*Check, 0, len(decoded))
 	for i, c := range decoded {

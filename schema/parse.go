@@ -34,7 +34,10 @@ const chunkSize = 4 << 10
 // parse gives, and the blocks are joined in file order. When any piece has
 // a diagnostic, or the cut went anywhere but between blocks, the file is
 // parsed again whole, so the diagnostics are exactly HCL's own.
-func parseFile(parser *hclparse.Parser, fsys fs.FS, name string) (*hcl.File, hcl.Diagnostics) {
+//
+// Each top-level block of a piece that parsed cleanly is handed to each,
+// when it is not nil, on the worker that parsed it (see predecode).
+func parseFile(parser *hclparse.Parser, fsys fs.FS, name string, each func(b *hclsyntax.Block, src []byte)) (*hcl.File, hcl.Diagnostics) {
 	if f, ok := parser.Files()[name]; ok {
 		return f, nil
 	}
@@ -45,7 +48,7 @@ func parseFile(parser *hclparse.Parser, fsys fs.FS, name string) (*hcl.File, hcl
 	if len(src) < chunkedParseFrom {
 		return parser.ParseHCL(src, name)
 	}
-	if f := parseChunked(src, name); f != nil {
+	if f := parseChunked(src, name, each); f != nil {
 		parser.AddFile(name, f)
 		return f, nil
 	}
@@ -83,7 +86,8 @@ func (s *Suite) shedTrees(parser *hclparse.Parser) {
 
 // parseChunked parses src in pieces and joins them into one file, or
 // returns nil when any piece does not parse cleanly into blocks alone.
-func parseChunked(src []byte, name string) *hcl.File {
+// each, when not nil, is called with every block of a piece that did.
+func parseChunked(src []byte, name string, each func(b *hclsyntax.Block, src []byte)) *hcl.File {
 	starts := blockStarts(src, chunkSize)
 	if len(starts) < 2 {
 		return nil
@@ -100,14 +104,20 @@ func parseChunked(src []byte, name string) *hcl.File {
 				if i+1 < len(starts) {
 					end = starts[i+1].Byte
 				}
-				if body, plain := parsePlain(src[start.Byte:end], name, start); plain {
-					bodies[i], ok[i] = body, true
-					continue
+				body, plain := parsePlain(src[start.Byte:end], name, start)
+				ok[i] = plain
+				if !plain {
+					f, diags := hclsyntax.ParseConfig(src[start.Byte:end], name, start)
+					var isSyntax bool
+					body, isSyntax = f.Body.(*hclsyntax.Body)
+					ok[i] = !diags.HasErrors() && len(diags) == 0 && isSyntax && len(body.Attributes) == 0
 				}
-				f, diags := hclsyntax.ParseConfig(src[start.Byte:end], name, start)
-				body, isSyntax := f.Body.(*hclsyntax.Body)
-				ok[i] = !diags.HasErrors() && len(diags) == 0 && isSyntax && len(body.Attributes) == 0
 				bodies[i] = body
+				if ok[i] && each != nil {
+					for _, b := range body.Blocks {
+						each(b, src)
+					}
+				}
 			}
 		})
 	}

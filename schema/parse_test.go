@@ -55,7 +55,7 @@ func TestParseChunkedIsTheWholeParse(t *testing.T) {
 	if diags.HasErrors() {
 		t.Fatal(diags.Error())
 	}
-	chunked := parseChunked(src, "big.nettest.hcl")
+	chunked := parseChunked(src, "big.nettest.hcl", nil)
 	if chunked == nil {
 		t.Fatal("the chunked parse gave up on a valid file")
 	}
@@ -90,7 +90,7 @@ func TestParseChunkedGivesUpOnErrors(t *testing.T) {
 		"unclosed heredoc":   "tcp \"broken\" {\n  host = <<EOT\nx\n}\n",
 	} {
 		src := []byte(bigSuite(1500) + broken + bigSuite(1500))
-		if f := parseChunked(src, "big.nettest.hcl"); f != nil {
+		if f := parseChunked(src, "big.nettest.hcl", nil); f != nil {
 			t.Errorf("%s: the chunked parse accepted a broken file", name)
 		}
 	}
