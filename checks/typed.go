@@ -263,6 +263,7 @@ func fieldsOf(t reflect.Type, obj cty.Type) fields {
 		if name == "" {
 			continue
 		}
+		name = cty.NormalizeString(name) // as cty keeps attribute names
 		fl := field{name: name, index: i, kind: f.Type.Kind()}
 		switch fl.kind {
 		case reflect.String, reflect.Bool, reflect.Int, reflect.Int64, reflect.Float64:
@@ -352,8 +353,11 @@ func stringList(l reflect.Value) cty.Value {
 }
 
 func (fs fields) decode(obj cty.Value, into reflect.Value) error {
+	// The attribute types by name, looked up without HasAttribute's
+	// normalisation of the name (fieldsOf normalised it once).
+	attrs := obj.Type().AttributeTypes()
 	for _, f := range fs {
-		if !obj.Type().HasAttribute(f.name) {
+		if _, ok := attrs[f.name]; !ok {
 			continue
 		}
 		av := obj.GetAttr(f.name)
