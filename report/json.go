@@ -48,12 +48,13 @@ type jsonLines struct {
 // reports; JSON can carry any character, so they are not otherwise changed
 // (encoding/json replaces invalid UTF-8 with U+FFFD and escapes controls).
 func (j *jsonLines) Finished(o runner.Outcome) {
-	r := NewResult(o)
 	if j.err != nil {
 		return
 	}
+	r := newResult(o)
 	var ok bool
-	if j.scratch, ok = appendResult(j.scratch[:0], &r); !ok {
+	if j.scratch, ok = appendResult(j.scratch[:0], &r, o.Result); !ok {
+		r.Observed = jsonValue(o.Result, true)
 		j.line(r)
 		return
 	}

@@ -243,6 +243,14 @@ func (rep *Report) decodeLine(line []byte) error {
 
 // NewResult is the record of one outcome.
 func NewResult(o runner.Outcome) Result {
+	r := newResult(o)
+	r.Observed = jsonValue(o.Result, true)
+	return r
+}
+
+// newResult is NewResult without Observed, for a writer that writes the
+// observed object straight into its line (appendResult).
+func newResult(o runner.Outcome) Result {
 	r := Result{
 		Type:        TypeResult,
 		Address:     o.Address,
@@ -259,7 +267,6 @@ func NewResult(o runner.Outcome) Result {
 		DependsOn:   o.DependsOn,
 		Attempts:    o.AttemptsMade,
 		MaxAttempts: o.AttemptsAllowed,
-		Observed:    jsonValue(o.Result, true),
 		Capture:     o.Capture,
 		Interrupted: o.Interrupted,
 	}

@@ -1,8 +1,11 @@
 package report
 
 import (
+	"bytes"
 	"math"
 	"strconv"
+
+	"github.com/zclconf/go-cty/cty"
 )
 
 // appendResult appends r as encoding/json writes it with HTML escaping off,
@@ -14,7 +17,11 @@ import (
 // ASCII, a duration outside the range written without an exponent, diffs
 // that are nil. Observed and the diffs' values must be compact JSON, as
 // jsonValue makes them (TestResultLineIsEncodingJSON).
-func appendResult(b []byte, r *Result) ([]byte, bool) {
+//
+// When r has no Observed, observed (the outcome's Result) is written in
+// its place as jsonValue writes it, straight into the line: that spares
+// every check a buffer of its own for it.
+func appendResult(b []byte, r *Result, observed cty.Value) ([]byte, bool) {
 	if r.Diffs == nil || !finiteFixed(r.DurationMS) {
 		return b, false
 	}
@@ -85,6 +92,15 @@ func appendResult(b []byte, r *Result) ([]byte, bool) {
 	}
 	if len(r.Observed) > 0 {
 		raw(`,"observed":`, r.Observed)
+	} else if observed != cty.NilVal {
+		mark := len(b)
+		var fast bool
+		if b, fast = appendObserved(append(b, `,"observed":`...), observed); !fast {
+			b = b[:mark]
+			if m := jsonValue(observed, true); len(m) > 0 {
+				raw(`,"observed":`, m)
+			}
+		}
 	}
 	if r.Capture != "" {
 		str(`,"capture":`, r.Capture)
@@ -94,6 +110,17 @@ func appendResult(b []byte, r *Result) ([]byte, bool) {
 	}
 	b = append(b, "}\n"...)
 	return b, ok
+}
+
+// appendObserved appends what jsonValue(v, true) makes of v by fastJSON,
+// or declines (and what it appended is to be cut off).
+func appendObserved(b []byte, v cty.Value) ([]byte, bool) {
+	if !v.Type().IsObjectType() || v.IsMarked() || !v.IsKnown() || v.IsNull() {
+		return b, false
+	}
+	buf := bytes.NewBuffer(b)
+	ok := writeFast(buf, v, 0)
+	return buf.Bytes(), ok
 }
 
 // plainASCII reports whether encoding/json writes s between quotes as it

@@ -48,7 +48,7 @@ func TestResultLineIsEncodingJSON(t *testing.T) {
 		if err := enc.Encode(r); err != nil {
 			t.Fatal(err)
 		}
-		got, ok := appendResult(nil, &r)
+		got, ok := appendResult(nil, &r, cty.NilVal)
 		if !ok {
 			if o.Result.RawEquals(general) {
 				t.Error("appendResult declined the result of ctyjson's path")
@@ -59,17 +59,25 @@ func TestResultLineIsEncodingJSON(t *testing.T) {
 		if string(got) != want.String() {
 			t.Errorf("appendResult\n = %s\nwant %s", got, want.String())
 		}
+		// As the writer calls it: the observed object written into the
+		// line, after what is already in the buffer.
+		prefix := []byte("previous line\n")
+		r = newResult(o)
+		got, ok = appendResult(prefix, &r, o.Result)
+		if !ok || string(got) != string(prefix)+want.String() {
+			t.Errorf("appendResult with the outcome's result (%t)\n = %s\nwant %s", ok, got, string(prefix)+want.String())
+		}
 	}
 	if fast < 3*3+6 {
 		t.Errorf("only %d of %d results took the fast path", fast, len(outcomes))
 	}
 	r := NewResult(outcomes[0])
 	r.DurationMS = math.NaN()
-	if _, ok := appendResult(nil, &r); ok {
+	if _, ok := appendResult(nil, &r, cty.NilVal); ok {
 		t.Error("appendResult took a NaN duration, which encoding/json refuses")
 	}
 	r.DurationMS, r.Diffs = 1, nil
-	if _, ok := appendResult(nil, &r); ok {
+	if _, ok := appendResult(nil, &r, cty.NilVal); ok {
 		t.Error("appendResult took nil diffs, which encoding/json writes null")
 	}
 }
