@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/agext/levenshtein"
@@ -66,25 +67,37 @@ func (s *Suite) expand() hcl.Diagnostics {
 		byCheck[c] = insts
 		s.Instances = append(s.Instances, insts...)
 	}
-	unknown := s.unknownResults(byCheck)
-	index := map[string]*Check{}
+	index := make(map[string]*Check, len(s.Checks))
 	for _, c := range s.Checks {
 		index[c.Kind.Name+"."+c.Name] = c
 	}
-	// Each instance is resolved and evaluated on its own, on the cores
+	// Each instance is resolved, then evaluated, on its own, on the cores
 	// there are (evaluation only reads the suite, and the secrets lock);
 	// the diagnostics are then taken in order.
-	s.loadCtx = s.ctx.NewChild()
-	s.loadCtx.Variables = unknown
 	instDiags := make([]hcl.Diagnostics, len(s.Instances))
+	var refers atomic.Bool
 	eachIndex(len(s.Instances), func(n int) {
-		inst := s.Instances[n]
-		d := inst.resolve(index, byCheck)
-		if !d.HasErrors() && !inst.Check.broken {
-			d = append(d, inst.evaluate()...)
+		r, d := s.Instances[n].resolve(index, byCheck)
+		if r {
+			refers.Store(true)
 		}
 		instDiags[n] = d
 	})
+	// The checks' results, unknown before the run, are a variable per kind
+	// holding every check: built only when some expression refers to a
+	// check, and let go of after loading (the run binds each instance to
+	// what its dependencies observed instead).
+	s.loadCtx = s.ctx.NewChild()
+	if refers.Load() {
+		s.loadCtx.Variables = s.unknownResults(byCheck)
+	}
+	eachIndex(len(s.Instances), func(n int) {
+		inst := s.Instances[n]
+		if !instDiags[n].HasErrors() && !inst.Check.broken {
+			instDiags[n] = append(instDiags[n], inst.evaluate()...)
+		}
+	})
+	s.loadCtx = nil
 	for _, d := range instDiags {
 		diags = append(diags, d...)
 	}
@@ -218,10 +231,10 @@ func (i *Instance) references() []hcl.Traversal {
 }
 
 // resolve finds the instances this one depends on: those its expressions
-// refer to and those depends_on names.
-func (i *Instance) resolve(index map[string]*Check, byCheck map[*Check][]*Instance) hcl.Diagnostics {
-	var diags hcl.Diagnostics
-	deps := map[*Instance]bool{}
+// refer to and those depends_on names. It reports whether anything in the
+// instance refers to a check kind at all.
+func (i *Instance) resolve(index map[string]*Check, byCheck map[*Check][]*Instance) (refers bool, diags hcl.Diagnostics) {
+	var deps map[*Instance]bool // made at the first: most checks have none
 	add := func(t hcl.Traversal, explicit bool) {
 		kind := t.RootName()
 		if _, isKind := checks.Lookup(kind); !isKind {
@@ -231,6 +244,7 @@ func (i *Instance) resolve(index map[string]*Check, byCheck map[*Check][]*Instan
 			}
 			return
 		}
+		refers = true
 		if len(t) < 2 {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid reference",
 				Detail: fmt.Sprintf("A reference to a %s check needs its name: %s.NAME.", kind, kind), Subject: t.SourceRange().Ptr()})
@@ -268,6 +282,9 @@ func (i *Instance) resolve(index map[string]*Check, byCheck map[*Check][]*Instan
 				}
 			}
 		}
+		if deps == nil {
+			deps = map[*Instance]bool{}
+		}
 		for _, inst := range insts {
 			deps[inst] = true
 		}
@@ -292,7 +309,7 @@ func (i *Instance) resolve(index map[string]*Check, byCheck map[*Check][]*Instan
 		i.Deps = append(i.Deps, d)
 	}
 	sort.Slice(i.Deps, func(a, b int) bool { return i.Deps[a].Address < i.Deps[b].Address })
-	return diags
+	return refers, diags
 }
 
 func suggestCheck(index map[string]*Check, kind, name string) string {
