@@ -6,6 +6,9 @@ package loopback
 import (
 	"fmt"
 	"net"
+	"os"
+	"strconv"
+	"strings"
 )
 
 // OpenPorts starts k listeners that accept and close at once, so the listen
@@ -32,21 +35,41 @@ func OpenPorts(k int) ([]int, error) {
 	return ports, nil
 }
 
-// ClosedPorts returns k ports that were listened on and closed: nothing
-// listens there, so a SYN gets a reset. (Another program may take one
-// later; the benchmarks report such a port as unexpected.)
+// ClosedPorts returns k ports on 127.0.0.1 that nothing listens on, so a
+// SYN gets a reset. They are taken below the kernel's ephemeral range
+// (net.ipv4.ip_local_port_range): a port in that range can become the
+// source port of any outgoing connection on the machine, and a dial of
+// 127.0.0.1:P from source port P connects to itself, so a "closed" port
+// there is open now and then, more often the busier the machine. Below the
+// range a port is only taken by a program that binds it by number. (One
+// may still do so later; the benchmarks report such a port as unexpected.)
 func ClosedPorts(k int) ([]int, error) {
-	lns := make([]net.Listener, k)
-	ports := make([]int, k)
-	for i := range lns {
-		ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	low := ephemeralLow()
+	ports := make([]int, 0, k)
+	for p := low - 1; p >= 1024 && len(ports) < k; p-- {
+		ln, err := net.Listen("tcp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
 		if err != nil {
-			return nil, fmt.Errorf("listening: %v", err)
+			continue // taken
 		}
-		lns[i], ports[i] = ln, ln.Addr().(*net.TCPAddr).Port
-	}
-	for _, ln := range lns {
 		ln.Close()
+		ports = append(ports, p)
+	}
+	if len(ports) < k {
+		return nil, fmt.Errorf("only %d free ports below the ephemeral range (from %d), %d wanted", len(ports), low, k)
 	}
 	return ports, nil
+}
+
+// ephemeralLow is the first port of the kernel's ephemeral range, or
+// Linux's default when it cannot be read.
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil && n > 1024 {
+				return n
+			}
+		}
+	}
+	return 32768
 }
