@@ -243,6 +243,10 @@ type field struct {
 	index int
 	kind  reflect.Kind // of the field; reflect.Invalid sends it through gocty
 	typ   cty.Type     // the attribute's type, for encoding
+	// strs is reflect.Map for a map[string]string field and reflect.Slice
+	// for a []string one (headers, answers, names): common enough in
+	// configurations and results to decode without gocty's reflection.
+	strs reflect.Kind
 }
 
 type fields []field
@@ -273,13 +277,19 @@ func fieldsOf(t reflect.Type, obj cty.Type) fields {
 		if obj != cty.NilType {
 			fl.typ = obj.AttributeType(name)
 		}
+		switch f.Type {
+		case reflect.TypeFor[map[string]string]():
+			fl.strs = reflect.Map
+		case reflect.TypeFor[[]string]():
+			fl.strs = reflect.Slice
+		}
 		// Maps and lists of strings (headers, answers, names) are common
 		// enough in results to encode without gocty's reflection too.
 		switch {
 		case fl.kind != reflect.Invalid:
-		case f.Type.Kind() == reflect.Map && f.Type.Key().Kind() == reflect.String && f.Type.Elem().Kind() == reflect.String && fl.typ.Equals(cty.Map(cty.String)):
+		case fl.strs == reflect.Map && fl.typ.Equals(cty.Map(cty.String)):
 			fl.kind = reflect.Map
-		case f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() == reflect.String && fl.typ.Equals(cty.List(cty.String)):
+		case fl.strs == reflect.Slice && fl.typ.Equals(cty.List(cty.String)):
 			fl.kind = reflect.Slice
 		}
 		out = append(out, fl)
@@ -352,6 +362,40 @@ func stringList(l reflect.Value) cty.Value {
 	return cty.ListVal(vals)
 }
 
+// stringsOfMap decodes a known map of strings without null elements as
+// gocty does; ok is false for anything else, which gocty then decodes (or
+// reports) itself.
+func stringsOfMap(v cty.Value) (map[string]string, bool) {
+	if !v.IsWhollyKnown() || v.IsMarked() {
+		return nil, false
+	}
+	m := make(map[string]string, v.LengthInt())
+	for it := v.ElementIterator(); it.Next(); {
+		k, e := it.Element()
+		if e.IsNull() {
+			return nil, false
+		}
+		m[k.AsString()] = e.AsString()
+	}
+	return m, true
+}
+
+// stringsOfList is stringsOfMap for a list of strings.
+func stringsOfList(v cty.Value) ([]string, bool) {
+	if !v.IsWhollyKnown() || v.IsMarked() {
+		return nil, false
+	}
+	l := make([]string, 0, v.LengthInt())
+	for it := v.ElementIterator(); it.Next(); {
+		_, e := it.Element()
+		if e.IsNull() {
+			return nil, false
+		}
+		l = append(l, e.AsString())
+	}
+	return l, true
+}
+
 func (fs fields) decode(obj cty.Value, into reflect.Value) error {
 	// The attribute types by name, looked up without HasAttribute's
 	// normalisation of the name (fieldsOf normalised it once).
@@ -381,6 +425,16 @@ func (fs fields) decode(obj cty.Value, into reflect.Value) error {
 			n, _ := av.AsBigFloat().Float64()
 			fv.SetFloat(n)
 			continue
+		case f.strs == reflect.Map && av.Type().Equals(cty.Map(cty.String)):
+			if m, ok := stringsOfMap(av); ok {
+				fv.Set(reflect.ValueOf(m))
+				continue
+			}
+		case f.strs == reflect.Slice && av.Type().Equals(cty.List(cty.String)):
+			if l, ok := stringsOfList(av); ok {
+				fv.Set(reflect.ValueOf(l))
+				continue
+			}
 		}
 		if err := gocty.FromCtyValue(av, fv.Addr().Interface()); err != nil {
 			return fmt.Errorf("attribute %s: %w", f.name, err)

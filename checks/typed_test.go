@@ -2,6 +2,8 @@ package checks
 
 import (
 	"context"
+	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/zclconf/go-cty/cty"
@@ -38,5 +40,39 @@ func TestTypedEncodesAsGocty(t *testing.T) {
 		if !got.RawEquals(want) {
 			t.Errorf("encoded %#v\n as %#v,\nwant %#v", r, got, want)
 		}
+	}
+}
+
+// Typed's own decoding gives exactly the struct gocty gives, for the same
+// values encoded, nil and empty included; a value it does not decode
+// itself (a null element) gets gocty's error.
+func TestTypedDecodesAsGocty(t *testing.T) {
+	for _, r := range []typedResult{
+		{},
+		{Name: "e\u0301", Headers: map[string]string{}, Answers: []string{}, Hops: []int{}},
+		{Name: "web", Count: 3, Ratio: 0.5, OK: true, Headers: map[string]string{"Server": "nginx", "X": ""}, Answers: []string{"b", "a", "a"}, Hops: []int{1, 2}},
+	} {
+		v, err := gocty.ToCtyValue(r, TypeOf[typedResult]())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got, want typedResult
+		if err := fieldsOf(reflect.TypeFor[typedResult](), cty.NilType).decode(v, reflect.ValueOf(&got).Elem()); err != nil {
+			t.Fatal(err)
+		}
+		if err := gocty.FromCtyValue(v, &want); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("decoded %#v\n as %#v,\nwant %#v", v, got, want)
+		}
+	}
+	withNull := cty.ObjectVal(map[string]cty.Value{
+		"answers": cty.ListVal([]cty.Value{cty.StringVal("a"), cty.NullVal(cty.String)}),
+	})
+	var got typedResult
+	err := fieldsOf(reflect.TypeFor[typedResult](), cty.NilType).decode(withNull, reflect.ValueOf(&got).Elem())
+	if err == nil || !strings.Contains(err.Error(), "answers") {
+		t.Errorf("a null element decoded with error %v, want gocty's error naming the attribute", err)
 	}
 }
