@@ -10,10 +10,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/nettest/nettest/checks/checktest"
 	"github.com/nettest/nettest/internal/lab"
 	"github.com/nettest/nettest/report"
 	"github.com/nettest/nettest/runner"
@@ -36,20 +36,20 @@ func BenchmarkRun(b *testing.B) {
 		targets := benchTargets(b)
 		b.ReportAllocs()
 		b.ResetTimer()
-		start, cpu := time.Now(), cpuTime()
+		start, cpu := time.Now(), checktest.ProcessCPU()
 		bareDials(targets)
 		floor = time.Since(start) / time.Duration(b.N)
-		b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N), "cpu-ns/op")
+		b.ReportMetric(float64(checktest.ProcessCPU()-cpu)/float64(b.N), "cpu-ns/op")
 	})
 	b.Run("runner", func(b *testing.B) {
 		plan := benchPlan(b, benchTargets(b))
 		b.ReportAllocs()
 		b.ResetTimer()
-		start, cpu := time.Now(), cpuTime()
+		start, cpu := time.Now(), checktest.ProcessCPU()
 		sum := plan.Run(context.Background(), runner.Options{Parallelism: benchParallelism, Reporter: report.NewJSON(io.Discard)})
 		per := time.Since(start) / time.Duration(b.N)
 		b.StopTimer()
-		b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N), "cpu-ns/op")
+		b.ReportMetric(float64(checktest.ProcessCPU()-cpu)/float64(b.N), "cpu-ns/op")
 		if sum.Passed != b.N {
 			b.Fatalf("%d of %d passed: %+v", sum.Passed, b.N, sum)
 		}
@@ -60,14 +60,6 @@ func BenchmarkRun(b *testing.B) {
 }
 
 const benchParallelism = 50
-
-// cpuTime is the CPU time (user and system) the process has used: on a
-// machine shared with other work it varies much less than wall time.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // benchTargets are b.N loopback addresses, alternately open and closed.
 func benchTargets(b *testing.B) []string {
