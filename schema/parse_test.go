@@ -3,7 +3,10 @@ package schema
 import (
 	"fmt"
 	"reflect"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/hashicorp/hcl/v2"
@@ -94,4 +97,52 @@ func TestParseChunkedGivesUpOnErrors(t *testing.T) {
 			t.Errorf("%s: the chunked parse accepted a broken file", name)
 		}
 	}
+}
+
+// BenchmarkParse is the parse of a suite of 10,000 plain tcp checks three
+// ways: hclsyntax on the whole file, hclsyntax on the pieces blockStarts
+// cuts (in parallel on the cores there are: the floor of parsing with HCL
+// itself), and parseChunked, which gives the pieces to the plain parse.
+//
+//	go test ./schema -run '^$' -bench Parse -benchmem
+func BenchmarkParse(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString("defaults {\n  timeout = \"5s\"\n}\n\n")
+	for i := range 10000 {
+		fmt.Fprintf(&sb, "tcp \"c%d\" {\n  host = \"127.0.0.1\"\n  port = %d\n  expect {\n    open = %t\n  }\n}\n\n", i, 1+i%60000, i%2 == 0)
+	}
+	src := []byte(sb.String())
+	b.Run("hclsyntax-whole", func(b *testing.B) {
+		for b.Loop() {
+			if _, diags := hclsyntax.ParseConfig(src, "bench.nettest.hcl", hcl.InitialPos); diags.HasErrors() {
+				b.Fatal(diags.Error())
+			}
+		}
+	})
+	b.Run("hclsyntax-pieces", func(b *testing.B) {
+		for b.Loop() {
+			starts := blockStarts(src, chunkSize)
+			var next atomic.Int64
+			var wg sync.WaitGroup
+			for range runtime.GOMAXPROCS(0) {
+				wg.Go(func() {
+					for i := int(next.Add(1)) - 1; i < len(starts); i = int(next.Add(1)) - 1 {
+						end := len(src)
+						if i+1 < len(starts) {
+							end = starts[i+1].Byte
+						}
+						hclsyntax.ParseConfig(src[starts[i].Byte:end], "bench.nettest.hcl", starts[i])
+					}
+				})
+			}
+			wg.Wait()
+		}
+	})
+	b.Run("plain-pieces", func(b *testing.B) {
+		for b.Loop() {
+			if parseChunked(src, "bench.nettest.hcl", nil) == nil {
+				b.Fatal("the chunked parse gave up")
+			}
+		}
+	})
 }
