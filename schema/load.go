@@ -9,6 +9,7 @@ package schema
 import (
 	"fmt"
 	"io/fs"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -302,10 +303,24 @@ func (s *Suite) decode(blocks []*hcl.Block, parser *hclparse.Parser, opts Option
 		s.Checks = append(s.Checks, c)
 	}
 	s.shedTrees(parser)
+	if len(checkBlocks) >= collectFrom {
+		// Most of what parsing allocated is garbage now, and with the GC
+		// target raised for loading (cmd/nettest) the next collection
+		// would come only at three times the heap live at the last one,
+		// in the middle of parsing: evaluation would pile its allocations
+		// on top of the garbage. One collection here marks what is live
+		// (190 MB at 100,000 checks) and spares the later one; validate
+		// of 100,000 checks: peak RSS ~570 → ~450 MiB, CPU no higher.
+		runtime.GC()
+	}
 	diags = append(diags, s.expand()...)
 	s.explainReferences(diags)
 	return dedupe(diags)
 }
+
+// collectFrom is the number of check blocks from which Load collects
+// garbage once the syntax trees are shed.
+const collectFrom = 20000
 
 // rootSchema lists the blocks a suite file may hold: the language's own and
 // one per registered check kind, so a typo gets HCL's "did you mean".
