@@ -26,6 +26,10 @@ type Check struct {
 	// Args holds the kind-specific arguments present.
 	Args map[string]*hcl.Attribute
 	// Expect holds the attributes of the expect block, if any.
+	//
+	// Args and Expect are nil after loading when every instance's
+	// arguments and expectations were known at load: the instances hold
+	// the values (see dropFinalSyntax).
 	Expect  map[string]*hcl.Attribute
 	Asserts []Assert
 

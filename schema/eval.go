@@ -359,7 +359,9 @@ func (i *Instance) judge(ctx *hcl.EvalContext, result cty.Value) (diffs []checks
 			break
 		}
 	}
-	if want == nil || len(want) != len(c.Expect) {
+	// c.Expect is nil once the expectations were all known at load (see
+	// dropFinalSyntax), and i.Expect is then all of them.
+	if want == nil || (c.Expect != nil && len(want) != len(c.Expect)) {
 		want = make(map[string]cty.Value, len(c.Expect))
 		for _, e := range c.Kind.Expect {
 			a, ok := c.Expect[e.Name]
