@@ -76,8 +76,7 @@ func writeDiagnostics(c cli, files map[string]*hcl.File, secrets *schema.Secrets
 		color = report.IsTerminal(f) && c.getenv("NO_COLOR") == ""
 	}
 	var b strings.Builder
-	dw := hcl.NewDiagnosticTextWriter(&b, files, 100, color)
-	dw.WriteDiagnostics(diags)
+	writeDiagnosticsText(&b, files, diags, 100, color)
 	if errs := len(diags.Errs()); errs > 0 {
 		fmt.Fprintf(&b, "%d error(s) %s.\n", errs, footer)
 	}
