@@ -2,6 +2,7 @@ package schema_test
 
 import (
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -114,4 +115,35 @@ func count(diags hcl.Diagnostics, summary string) int {
 		}
 	}
 	return n
+}
+
+// Variables without a value are reported in the order they are declared,
+// on every run: they live in a map, whose order changes from run to run.
+func TestMissingVariablesInFileOrder(t *testing.T) {
+	dir := t.TempDir()
+	suite := filepath.Join(dir, "s.nettest.hcl")
+	var src strings.Builder
+	names := []string{"zeta", "alpha", "mid", "beta", "omega", "gamma", "delta", "kappa"}
+	for _, n := range names {
+		src.WriteString("variable \"" + n + "\" {\n  type = string\n}\n")
+	}
+	src.WriteString("tcp \"web\" {\n  host = \"127.0.0.1\"\n  port = 80\n  expect {\n    open = true\n  }\n}\n")
+	write(t, suite, src.String())
+	for range 20 {
+		_, diags := schema.Load([]string{suite}, schema.Options{})
+		var got []string
+		for _, d := range diags {
+			if d.Summary == "No value for required variable" {
+				got = append(got, d.Subject.String())
+			}
+		}
+		if len(got) != len(names) {
+			t.Fatalf("%d missing variables reported, want %d: %v", len(got), len(names), diags)
+		}
+		for i := range names {
+			if want := filepath.Join(dir, "s.nettest.hcl") + ":" + strconv.Itoa(3*i+1); !strings.HasPrefix(got[i], want+",") {
+				t.Fatalf("diagnostic %d is at %s, want %s (the order of declaration)", i, got[i], want)
+			}
+		}
+	}
 }

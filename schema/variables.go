@@ -2,6 +2,7 @@ package schema
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/agext/levenshtein"
@@ -179,7 +180,7 @@ func (s *Suite) assignVariables(parser *hclparse.Parser, opts Options) hcl.Diagn
 		}
 		diags = append(diags, v.setRaw(arg.Value, "--var", &s.secrets)...)
 	}
-	for _, v := range s.Variables {
+	for _, v := range s.variablesInOrder() {
 		if v.Value == cty.NilVal && opts.UnknownVariables {
 			v.Value, v.Source = cty.UnknownVal(v.Type), "no value (unknown)"
 			s.unknownVariables = true
@@ -198,8 +199,31 @@ func (s *Suite) assignVariables(parser *hclparse.Parser, opts Options) hcl.Diagn
 	return diags
 }
 
+// variablesInOrder lists the variables in the order they are declared
+// (file by file, as loaded), so that their diagnostics come in the same
+// order on every run, not in a map's.
+func (s *Suite) variablesInOrder() []*Variable {
+	vs := make([]*Variable, 0, len(s.Variables))
+	for _, v := range s.Variables {
+		vs = append(vs, v)
+	}
+	file := map[string]int{}
+	for i, name := range s.FileNames {
+		file[name] = i
+	}
+	sort.Slice(vs, func(a, b int) bool {
+		ra, rb := vs[a].DeclRange, vs[b].DeclRange
+		if ra.Filename != rb.Filename {
+			return file[ra.Filename] < file[rb.Filename]
+		}
+		return ra.Start.Byte < rb.Start.Byte
+	})
+	return vs
+}
+
 func (s *Suite) suggestVariable(name string) string {
-	for n := range s.Variables {
+	for _, v := range s.variablesInOrder() {
+		n := v.Name
 		if strings.EqualFold(n, name) || levenshtein.Distance(n, name, nil) <= 2 {
 			return fmt.Sprintf(" Did you mean %q?", n)
 		}
@@ -306,7 +330,7 @@ func (s *Suite) variableObject() cty.Value {
 // validateVariables runs every validation block with the final values.
 func (s *Suite) validateVariables() hcl.Diagnostics {
 	var diags hcl.Diagnostics
-	for _, v := range s.Variables {
+	for _, v := range s.variablesInOrder() {
 		for _, val := range v.Validations {
 			ok, d := val.Condition.Value(s.ctx)
 			diags = append(diags, d...)
