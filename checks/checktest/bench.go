@@ -41,6 +41,19 @@ func Parallel(b *testing.B, n, p int, do func(i int) error) {
 	}
 }
 
+// ParallelOps is the body of a benchmark whose op is do for 0 … n-1 on p
+// goroutines: it reports allocations and cpu-ms/op beside the wall time.
+func ParallelOps(b *testing.B, n, p int, do func(i int) error) {
+	b.ReportAllocs()
+	var cpu CPUClock
+	defer cpu.Report(b)
+	for b.Loop() {
+		cpu.Start()
+		Parallel(b, n, p, do)
+		cpu.Stop()
+	}
+}
+
 // RunPlans loads src once per op, untimed, and times the run of its plan
 // with the JSON-lines report of nettest test --json, written to nowhere;
 // every one of the n checks must pass.

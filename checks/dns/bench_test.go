@@ -43,39 +43,25 @@ func BenchmarkQueries1000(b *testing.B) {
 	}
 
 	b.Run("floor", func(b *testing.B) {
-		b.ReportAllocs()
-		var cpu checktest.CPUClock
-		defer cpu.Report(b)
-		for b.Loop() {
-			cpu.Start()
-			checktest.Parallel(b, n, parallelism, func(i int) error {
-				c := &miekg.Client{Timeout: 5 * time.Second}
-				m := new(miekg.Msg)
-				m.SetQuestion(miekg.Fqdn(names[i]), miekg.TypeA)
-				r, _, err := c.Exchange(m, server)
-				if err == nil && (len(r.Answer) != 1 || r.Answer[0].(*miekg.A).A.String() != "127.0.0.1") {
-					err = fmt.Errorf("unexpected answer %v", r.Answer)
-				}
-				return err
-			})
-			cpu.Stop()
-		}
+		checktest.ParallelOps(b, n, parallelism, func(i int) error {
+			c := &miekg.Client{Timeout: 5 * time.Second}
+			m := new(miekg.Msg)
+			m.SetQuestion(miekg.Fqdn(names[i]), miekg.TypeA)
+			r, _, err := c.Exchange(m, server)
+			if err == nil && (len(r.Answer) != 1 || r.Answer[0].(*miekg.A).A.String() != "127.0.0.1") {
+				err = fmt.Errorf("unexpected answer %v", r.Answer)
+			}
+			return err
+		})
 	})
 
 	b.Run("probe", func(b *testing.B) {
-		b.ReportAllocs()
-		var cpu checktest.CPUClock
-		defer cpu.Report(b)
-		for b.Loop() {
-			cpu.Start()
-			checktest.Parallel(b, n, parallelism, func(i int) error {
-				ctx, cancel := context.WithTimeout(checks.WithTimeout(context.Background(), 5*time.Second), 5*time.Second)
-				defer cancel()
-				_, err := dns.Probe(ctx, dns.Config{Name: names[i], Type: "A", Server: &server, Protocol: "udp", RecursionDesired: true})
-				return err
-			})
-			cpu.Stop()
-		}
+		checktest.ParallelOps(b, n, parallelism, func(i int) error {
+			ctx, cancel := context.WithTimeout(checks.WithTimeout(context.Background(), 5*time.Second), 5*time.Second)
+			defer cancel()
+			_, err := dns.Probe(ctx, dns.Config{Name: names[i], Type: "A", Server: &server, Protocol: "udp", RecursionDesired: true})
+			return err
+		})
 	})
 
 	b.Run("typed", func(b *testing.B) {
@@ -90,19 +76,12 @@ func BenchmarkQueries1000(b *testing.B) {
 				"recursion_desired": cty.True,
 			})
 		}
-		b.ReportAllocs()
-		var cpu checktest.CPUClock
-		defer cpu.Report(b)
-		for b.Loop() {
-			cpu.Start()
-			checktest.Parallel(b, n, parallelism, func(i int) error {
-				ctx, cancel := context.WithTimeout(checks.WithTimeout(context.Background(), 5*time.Second), 5*time.Second)
-				defer cancel()
-				_, err := checks.Local.Probe(ctx, k, args[i])
-				return err
-			})
-			cpu.Stop()
-		}
+		checktest.ParallelOps(b, n, parallelism, func(i int) error {
+			ctx, cancel := context.WithTimeout(checks.WithTimeout(context.Background(), 5*time.Second), 5*time.Second)
+			defer cancel()
+			_, err := checks.Local.Probe(ctx, k, args[i])
+			return err
+		})
 	})
 
 	b.Run("runner", func(b *testing.B) {

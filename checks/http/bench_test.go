@@ -37,41 +37,27 @@ func BenchmarkRequests1000(b *testing.B) {
 
 	b.Run("floor", func(b *testing.B) {
 		client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true, Proxy: nil}}
-		b.ReportAllocs()
-		var cpu checktest.CPUClock
-		defer cpu.Report(b)
-		for b.Loop() {
-			cpu.Start()
-			checktest.Parallel(b, n, parallelism, func(i int) error {
-				resp, err := client.Get(urls[i])
-				if err != nil {
-					return err
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != 200 {
-					return fmt.Errorf("status %d", resp.StatusCode)
-				}
-				return nil
-			})
-			cpu.Stop()
-		}
+		checktest.ParallelOps(b, n, parallelism, func(i int) error {
+			resp, err := client.Get(urls[i])
+			if err != nil {
+				return err
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				return fmt.Errorf("status %d", resp.StatusCode)
+			}
+			return nil
+		})
 	})
 
 	b.Run("probe", func(b *testing.B) {
-		b.ReportAllocs()
-		var cpu checktest.CPUClock
-		defer cpu.Report(b)
-		for b.Loop() {
-			cpu.Start()
-			checktest.Parallel(b, n, parallelism, func(i int) error {
-				ctx, cancel := context.WithTimeout(checks.WithTimeout(context.Background(), 5*time.Second), 5*time.Second)
-				defer cancel()
-				_, err := nhttp.Probe(ctx, nhttp.Config{URL: urls[i], Method: "GET", Headers: map[string]string{}, BodyLimit: nhttp.DefaultBodyLimit})
-				return err
-			})
-			cpu.Stop()
-		}
+		checktest.ParallelOps(b, n, parallelism, func(i int) error {
+			ctx, cancel := context.WithTimeout(checks.WithTimeout(context.Background(), 5*time.Second), 5*time.Second)
+			defer cancel()
+			_, err := nhttp.Probe(ctx, nhttp.Config{URL: urls[i], Method: "GET", Headers: map[string]string{}, BodyLimit: nhttp.DefaultBodyLimit})
+			return err
+		})
 	})
 
 	b.Run("typed", func(b *testing.B) {
@@ -80,19 +66,12 @@ func BenchmarkRequests1000(b *testing.B) {
 		for i := range args {
 			args[i] = argsWith(k, map[string]cty.Value{"url": cty.StringVal(urls[i])})
 		}
-		b.ReportAllocs()
-		var cpu checktest.CPUClock
-		defer cpu.Report(b)
-		for b.Loop() {
-			cpu.Start()
-			checktest.Parallel(b, n, parallelism, func(i int) error {
-				ctx, cancel := context.WithTimeout(checks.WithTimeout(context.Background(), 5*time.Second), 5*time.Second)
-				defer cancel()
-				_, err := checks.Local.Probe(ctx, k, args[i])
-				return err
-			})
-			cpu.Stop()
-		}
+		checktest.ParallelOps(b, n, parallelism, func(i int) error {
+			ctx, cancel := context.WithTimeout(checks.WithTimeout(context.Background(), 5*time.Second), 5*time.Second)
+			defer cancel()
+			_, err := checks.Local.Probe(ctx, k, args[i])
+			return err
+		})
 	})
 
 	b.Run("runner", func(b *testing.B) {
