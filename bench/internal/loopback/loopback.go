@@ -37,12 +37,13 @@ func OpenPorts(k int) ([]int, error) {
 
 // ClosedPorts returns k ports on 127.0.0.1 that nothing listens on, so a
 // SYN gets a reset. They are taken below the kernel's ephemeral range
-// (net.ipv4.ip_local_port_range): a port in that range can become the
-// source port of any outgoing connection on the machine, and a dial of
-// 127.0.0.1:P from source port P connects to itself, so a "closed" port
-// there is open now and then, more often the busier the machine. Below the
-// range a port is only taken by a program that binds it by number. (One
-// may still do so later; the benchmarks report such a port as unexpected.)
+// (net.ipv4.ip_local_port_range): the kernel hands ports of that range to
+// every program that listens on port 0, as tests do by the hundred, so a
+// "closed" port there is open now and then, more often the busier the
+// machine. (A dial of 127.0.0.1:P from source port P, which connects to
+// itself, Go's dialer detects and retries.) Below the range a port is
+// only taken by a program that binds it by number. (One may still do so
+// later; the benchmarks report such a port as unexpected.)
 func ClosedPorts(k int) ([]int, error) {
 	low := ephemeralLow()
 	ports := make([]int, 0, k)
