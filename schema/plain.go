@@ -10,15 +10,17 @@ import (
 // in the plain form generated and hand-written suites mostly take: blocks
 // with quoted or bare labels holding nested blocks and arguments whose
 // values are a quoted string without escapes or templates, a whole number,
-// true, false or null, one to a line, in ASCII, without comments. It builds
-// the very syntax tree hclsyntax.ParseConfig builds for the piece (the same
-// nodes, values and ranges; parse_test.go compares the two), at a tenth of
-// the cost: hclsyntax lexes into a slice of tokens of about 100 bytes each,
-// measures every token's columns by grapheme clusters and parses through a
-// general expression grammar, which for a suite of 100,000 checks is
-// 2.4 s of CPU, the largest part of loading. Anything else in the piece,
-// however small, makes it return false, and the piece is parsed by hclsyntax
-// with its diagnostics.
+// true, false, null, or a list or an object of such values (on one line or
+// several, with or without a comma after the last item; an object's keys
+// names or quoted strings), one to a line, in ASCII, without comments. It
+// builds the very syntax tree hclsyntax.ParseConfig builds for the piece
+// (the same nodes, values and ranges; plain_test.go compares the two), at a
+// tenth of the cost: hclsyntax lexes into a slice of tokens of about 100
+// bytes each, measures every token's columns by grapheme clusters and
+// parses through a general expression grammar, which for a suite of 100,000
+// checks is 2.4 s of CPU, the largest part of loading. Anything else in the
+// piece, however small, makes it return false, and the piece is parsed by
+// hclsyntax with its diagnostics.
 func parsePlain(src []byte, filename string, start hcl.Pos) (*hclsyntax.Body, bool) {
 	p := plainParser{src: src, filename: filename, base: start.Byte, line: start.Line, lineStart: -(start.Column - 1)}
 	first, ok := p.firstToken()
@@ -219,13 +221,18 @@ func (p *plainParser) endOfLine() bool {
 	return true
 }
 
-// value reads a quoted string, a whole number, true, false or null.
+// value reads a quoted string, a whole number, true, false, null, a list or
+// an object.
 func (p *plainParser) value() (hclsyntax.Expression, bool) {
 	if p.i == len(p.src) {
 		return nil, false
 	}
 	c := p.src[p.i]
 	switch {
+	case c == '[':
+		return p.list()
+	case c == '{':
+		return p.object()
 	case c == '"':
 		text, open, lit, close, ok := p.quoted()
 		if !ok || text == "" {
@@ -264,6 +271,166 @@ func (p *plainParser) value() (hclsyntax.Expression, bool) {
 		}
 	}
 	return nil, false
+}
+
+// plainList is a list's node with room for one item, the most a list of a
+// suite usually holds (a DNS check's answers = ["127.0.0.1"]).
+type plainList struct {
+	tuple hclsyntax.TupleConsExpr
+	exprs [1]hclsyntax.Expression
+}
+
+// list reads a list of values separated by commas, with a comma after the
+// last one allowed. Newlines between its tokens are spaces to hclsyntax,
+// which reads a list as one expression over as many lines as it takes.
+func (p *plainParser) list() (hclsyntax.Expression, bool) {
+	n := new(plainList)
+	open := p.rng(p.i, p.i+1)
+	p.i++
+	exprs := n.exprs[:0]
+	for {
+		p.gap()
+		if p.i < len(p.src) && p.src[p.i] == ']' {
+			break
+		}
+		v, ok := p.value()
+		if !ok {
+			return nil, false
+		}
+		exprs = append(exprs, v)
+		p.gap()
+		if p.i == len(p.src) {
+			return nil, false
+		}
+		if p.src[p.i] == ']' {
+			break
+		}
+		if p.src[p.i] != ',' {
+			return nil, false
+		}
+		p.i++
+	}
+	close := p.rng(p.i, p.i+1)
+	p.i++
+	if len(exprs) > 0 {
+		n.tuple.Exprs = exprs // hclsyntax leaves an empty list's nil
+	}
+	n.tuple.SrcRange = hcl.RangeBetween(open, close)
+	n.tuple.OpenRange = open
+	return &n.tuple, true
+}
+
+// gap reads the spaces and newlines between the tokens of a list.
+func (p *plainParser) gap() {
+	for p.i < len(p.src) {
+		switch p.src[p.i] {
+		case ' ', '\t':
+			p.i++
+		case '\n':
+			p.newline()
+		default:
+			return
+		}
+	}
+}
+
+// plainObject is an object's node with room for one item.
+type plainObject struct {
+	obj   hclsyntax.ObjectConsExpr
+	items [1]hclsyntax.ObjectConsItem
+}
+
+// plainKey is the nodes of an object's key written as a name.
+type plainKey struct {
+	key hclsyntax.ObjectConsKeyExpr
+	ref hclsyntax.ScopeTraversalExpr
+}
+
+// object reads an object: items of a key, "=" or ":" and a value, separated
+// by commas or newlines, with a comma after the last allowed. Unlike a
+// list's, its newlines are tokens: an item and its separator are on one
+// line, and newlines may come only where an item could start.
+func (p *plainParser) object() (hclsyntax.Expression, bool) {
+	n := new(plainObject)
+	open := p.rng(p.i, p.i+1)
+	p.i++
+	items := n.items[:0]
+	for {
+		p.spaces()
+		if p.i == len(p.src) {
+			return nil, false
+		}
+		if c := p.src[p.i]; c == '\n' {
+			p.newline()
+			continue
+		} else if c == '}' {
+			break
+		}
+		key, ok := p.key()
+		if !ok {
+			return nil, false
+		}
+		p.spaces()
+		if p.i == len(p.src) || p.src[p.i] != '=' && p.src[p.i] != ':' {
+			return nil, false
+		}
+		p.i++
+		p.spaces()
+		v, ok := p.value()
+		if !ok {
+			return nil, false
+		}
+		items = append(items, hclsyntax.ObjectConsItem{KeyExpr: key, ValueExpr: v})
+		p.spaces()
+		if p.i == len(p.src) {
+			return nil, false
+		}
+		switch p.src[p.i] {
+		case '}':
+		case ',':
+			p.i++
+			continue
+		case '\n':
+			p.newline()
+			continue
+		default:
+			return nil, false
+		}
+		break
+	}
+	close := p.rng(p.i, p.i+1)
+	p.i++
+	if len(items) > 0 {
+		n.obj.Items = items // hclsyntax leaves an empty object's nil
+	}
+	n.obj.SrcRange = hcl.RangeBetween(open, close)
+	n.obj.OpenRange = open
+	return &n.obj, true
+}
+
+// key reads an object's key: a name, which hclsyntax reads as a reference
+// the key expression takes for its name, or a quoted string. (A name such
+// as true, or for, is something else to hclsyntax, and is left to it.)
+func (p *plainParser) key() (hclsyntax.Expression, bool) {
+	if p.src[p.i] == '"' {
+		v, ok := p.value()
+		if !ok {
+			return nil, false
+		}
+		return &hclsyntax.ObjectConsKeyExpr{Wrapped: v}, true
+	}
+	name, r, ok := p.ident()
+	if !ok {
+		return nil, false
+	}
+	switch name {
+	case "true", "false", "null", "for":
+		return nil, false
+	}
+	n := new(plainKey)
+	n.ref = hclsyntax.ScopeTraversalExpr{Traversal: hcl.Traversal{hcl.TraverseRoot{Name: name, SrcRange: r}}, SrcRange: r}
+	n.key.Wrapped = &n.ref
+	return &n.key, true
 }
 
 // block reads a block's labels, its body on the lines after the opening
