@@ -5,7 +5,6 @@
 package checks
 
 import (
-	"context"
 	"fmt"
 	"reflect"
 	"sort"
@@ -58,10 +57,37 @@ type Kind struct {
 	Result cty.Type
 }
 
-// ProbeFunc carries out one attempt of a check. args is an object holding
-// every argument of Kind.Args, converted to its type, with defaults filled in
-// and no unknown or marked values. The context carries the check's timeout.
-type ProbeFunc func(ctx context.Context, args cty.Value) (cty.Value, error)
+// Args are one check's arguments as its probe receives them: a value for
+// each of Kind.Args, in that order, converted to its type, with defaults
+// filled in and no unknown or marked values. They are a slice rather than a
+// cty object because a suite holds one for every check, and cty gives every
+// object value an object type of its own: about 700 bytes a check, where
+// this is 32 bytes an argument.
+type Args []cty.Value
+
+// Object is args as one object with an attribute per argument: what is
+// sent to a vantage, and what Validate receives.
+func (k *Kind) Object(args Args) cty.Value {
+	attrs := make(map[string]cty.Value, len(k.Args))
+	for n, a := range k.Args {
+		attrs[a.Name] = args[n]
+	}
+	return cty.ObjectVal(attrs)
+}
+
+// ArgsOf takes the arguments out of an object with an attribute per
+// argument, as Object makes it; a missing attribute is null.
+func (k *Kind) ArgsOf(obj cty.Value) Args {
+	args := make(Args, len(k.Args))
+	for n, a := range k.Args {
+		if obj.Type().IsObjectType() && obj.Type().HasAttribute(a.Name) {
+			args[n] = obj.GetAttr(a.Name)
+		} else {
+			args[n] = cty.NullVal(a.Type)
+		}
+	}
+	return args
+}
 
 // ArgDoc documents one argument and, optionally, validates its value.
 type ArgDoc struct {
@@ -199,8 +225,10 @@ func (k *Kind) Expectation(name string) (Expectation, bool) {
 // value it was compared with, and the line of the diff.
 type Unmet struct {
 	Name string
-	Want cty.Value
-	Diff Diff
+	// Index is the expectation's place in the kind's Expect list.
+	Index int
+	Want  cty.Value
+	Diff  Diff
 }
 
 // Judge compares a result with the values of an expect block, by
@@ -210,17 +238,28 @@ type Unmet struct {
 // verdict on expectations is made: the runner reaches it through
 // schema.Bound.Judge, kinds' tests through kindtest.Verdict.
 func (k *Kind) Judge(want map[string]cty.Value, result cty.Value) []Unmet {
+	values := make([]cty.Value, len(k.Expect))
+	for n, e := range k.Expect {
+		values[n] = want[e.Name] // cty.NilVal when absent
+	}
+	return k.JudgeValues(values, result)
+}
+
+// JudgeValues is Judge with the expected values in the order of the
+// kind's Expect list, cty.NilVal for an expectation not written: how the
+// loader holds them, one slice a check rather than a map.
+func (k *Kind) JudgeValues(want []cty.Value, result cty.Value) []Unmet {
 	var unmet []Unmet
-	for _, e := range k.Expect {
-		w, ok := want[e.Name]
-		if !ok || w.IsNull() {
+	for n, e := range k.Expect {
+		w := want[n]
+		if w == cty.NilVal || w.IsNull() {
 			continue
 		}
 		if containsMarked(w) {
 			w, _ = w.UnmarkDeep()
 		}
 		if d := e.Compare(w, result); d != nil {
-			unmet = append(unmet, Unmet{Name: e.Name, Want: w, Diff: *d})
+			unmet = append(unmet, Unmet{Name: e.Name, Index: n, Want: w, Diff: *d})
 		}
 	}
 	return unmet

@@ -18,7 +18,7 @@ type Prober interface {
 	// Probe observes once, like Kind.Probe, and returns what was seen. An
 	// error means nothing could be observed; its text tells the user what
 	// to do.
-	Probe(ctx context.Context, k *Kind, args cty.Value) (cty.Value, error)
+	Probe(ctx context.Context, k *Kind, args Args) (cty.Value, error)
 }
 
 // Connector is a Prober that must reach its place before it can probe
@@ -36,7 +36,7 @@ type Connector interface {
 // result twice.
 type TimedProber interface {
 	Prober
-	ProbeTimed(ctx context.Context, k *Kind, args cty.Value, start time.Time) (cty.Value, error)
+	ProbeTimed(ctx context.Context, k *Kind, args Args, start time.Time) (cty.Value, error)
 }
 
 // Local probes in this process: the kind's own probe, called directly.
@@ -44,12 +44,12 @@ var Local Prober = local{}
 
 type local struct{}
 
-func (local) Probe(ctx context.Context, k *Kind, args cty.Value) (cty.Value, error) {
-	return k.Probe.Call(ctx, args)
+func (local) Probe(ctx context.Context, k *Kind, args Args) (cty.Value, error) {
+	return k.Probe.CallArgs(ctx, args, time.Time{})
 }
 
-func (local) ProbeTimed(ctx context.Context, k *Kind, args cty.Value, start time.Time) (cty.Value, error) {
-	return k.Probe.CallTimed(ctx, args, start)
+func (local) ProbeTimed(ctx context.Context, k *Kind, args Args, start time.Time) (cty.Value, error) {
+	return k.Probe.CallArgs(ctx, args, start)
 }
 
 // ArgsType is the object type of the arguments a probe of k receives: one
@@ -66,8 +66,8 @@ func (k *Kind) ArgsType() cty.Type {
 // in another process. It uses the kind's declared argument types, so an
 // argument of any type (cty.DynamicPseudoType) carries its type along and
 // UnmarshalArgs gives back the very same value.
-func (k *Kind) MarshalArgs(args cty.Value) ([]byte, error) {
-	b, err := ctyjson.Marshal(args, k.ArgsType())
+func (k *Kind) MarshalArgs(args Args) ([]byte, error) {
+	b, err := ctyjson.Marshal(k.Object(args), k.ArgsType())
 	if err != nil {
 		return nil, fmt.Errorf("encoding the arguments of a %s check: %w", k.Name, err)
 	}
@@ -75,12 +75,12 @@ func (k *Kind) MarshalArgs(args cty.Value) ([]byte, error) {
 }
 
 // UnmarshalArgs reads what MarshalArgs wrote.
-func (k *Kind) UnmarshalArgs(b []byte) (cty.Value, error) {
+func (k *Kind) UnmarshalArgs(b []byte) (Args, error) {
 	v, err := ctyjson.Unmarshal(b, k.ArgsType())
 	if err != nil {
-		return cty.NilVal, fmt.Errorf("decoding the arguments of a %s check: %w", k.Name, err)
+		return nil, fmt.Errorf("decoding the arguments of a %s check: %w", k.Name, err)
 	}
-	return v, nil
+	return k.ArgsOf(v), nil
 }
 
 // MarshalResult writes what a probe of k observed as JSON, with the kind's

@@ -47,24 +47,29 @@ type Probe struct {
 	defaults   reflect.Value
 	result     reflect.Type
 	resultType cty.Type
-	// call probes; with a start time, the result it encodes holds
-	// duration_ms too, from start to the probe's return.
-	call func(ctx context.Context, args cty.Value, start time.Time) (cty.Value, error)
+	// names are the Config's argument names, in the order of its fields
+	// and so of Kind.Args.
+	names []string
+	// call probes with the arguments decoded from args or, when args is
+	// nil, from the object obj; with a start time, the result it encodes
+	// holds duration_ms too, from start to the probe's return.
+	call func(ctx context.Context, args Args, obj cty.Value, start time.Time) (cty.Value, error)
 }
 
-// Call observes once: args, the object of every argument as the loader
-// evaluated it, is decoded into the kind's Config, and what the probe
-// returns is encoded with the kind's result type.
-func (p Probe) Call(ctx context.Context, args cty.Value) (cty.Value, error) {
-	return p.call(ctx, args, time.Time{})
+// Call observes once: obj, an object with an attribute per argument (a
+// missing one is null), is decoded into the kind's Config, and what the
+// probe returns is encoded with the kind's result type.
+func (p Probe) Call(ctx context.Context, obj cty.Value) (cty.Value, error) {
+	return p.call(ctx, nil, obj, time.Time{})
 }
 
-// CallTimed is Call with duration_ms added to the result: the time from
-// start to the probe's return, as WithDuration adds it. It is Call and
-// WithDuration in one, which makes the result one object instead of an
+// CallArgs is Call of the arguments as the loader holds them, a value per
+// argument in the order of Kind.Args, with duration_ms added to the result
+// when start is set: the time from start to the probe's return, as
+// WithDuration adds it. That makes the result one object instead of an
 // object copied into another with one attribute more, for every check.
-func (p Probe) CallTimed(ctx context.Context, args cty.Value, start time.Time) (cty.Value, error) {
-	return p.call(ctx, args, start)
+func (p Probe) CallArgs(ctx context.Context, args Args, start time.Time) (cty.Value, error) {
+	return p.call(ctx, args, cty.NilVal, start)
 }
 
 // WithDuration adds duration_ms, the time d a probe took, to its result:
@@ -120,9 +125,16 @@ func Typed[C, R any](defaults C, probe func(ctx context.Context, cfg C) (R, erro
 		defaults:   reflect.ValueOf(defaults),
 		result:     reflect.TypeFor[R](),
 		resultType: resultType,
-		call: func(ctx context.Context, args cty.Value, start time.Time) (cty.Value, error) {
+		names:      decode.names(),
+		call: func(ctx context.Context, args Args, obj cty.Value, start time.Time) (cty.Value, error) {
 			var cfg C
-			if err := decode.decode(args, reflect.ValueOf(&cfg).Elem()); err != nil {
+			var err error
+			if args != nil {
+				err = decode.decodeArgs(args, reflect.ValueOf(&cfg).Elem())
+			} else {
+				err = decode.decode(obj, reflect.ValueOf(&cfg).Elem())
+			}
+			if err != nil {
 				return cty.NilVal, fmt.Errorf("internal error decoding arguments into %T: %w", cfg, err)
 			}
 			r, err := probe(ctx, cfg)
@@ -157,6 +169,16 @@ func derive(k Kind) (*Kind, error) {
 	args, err := argsOf(k.Probe.config, k.Probe.defaults, k.Docs)
 	if err != nil {
 		return nil, err
+	}
+	// The probe decodes Args by position: its fields must be the
+	// arguments, in their order.
+	if len(args) != len(k.Probe.names) {
+		return nil, fmt.Errorf("the probe decodes %d fields of %s, but it declares %d arguments", len(k.Probe.names), k.Probe.config, len(args))
+	}
+	for n, a := range args {
+		if cty.NormalizeString(a.Name) != k.Probe.names[n] {
+			return nil, fmt.Errorf("argument %d of %s is %q, but the probe decodes %q there", n, k.Probe.config, a.Name, k.Probe.names[n])
+		}
 	}
 	seen := map[string]bool{}
 	for _, e := range k.Expect {
@@ -396,6 +418,15 @@ func stringsOfList(v cty.Value) ([]string, bool) {
 	return l, true
 }
 
+// names are the attribute names of the fields, in order.
+func (fs fields) names() []string {
+	out := make([]string, len(fs))
+	for n, f := range fs {
+		out[n] = f.name
+	}
+	return out
+}
+
 func (fs fields) decode(obj cty.Value, into reflect.Value) error {
 	// The attribute types by name, looked up without HasAttribute's
 	// normalisation of the name (fieldsOf normalised it once).
@@ -404,41 +435,61 @@ func (fs fields) decode(obj cty.Value, into reflect.Value) error {
 		if _, ok := attrs[f.name]; !ok {
 			continue
 		}
-		av := obj.GetAttr(f.name)
-		fv := into.Field(f.index)
-		if av.IsNull() {
-			continue // the zero value, or a nil pointer for an optional argument
+		if err := f.set(obj.GetAttr(f.name), into.Field(f.index)); err != nil {
+			return err
 		}
-		switch {
-		case f.kind == reflect.String && av.Type() == cty.String:
-			fv.SetString(av.AsString())
-			continue
-		case f.kind == reflect.Bool && av.Type() == cty.Bool:
-			fv.SetBool(av.True())
-			continue
-		case (f.kind == reflect.Int || f.kind == reflect.Int64) && av.Type() == cty.Number:
-			if n, acc := av.AsBigFloat().Int64(); acc == big.Exact {
-				fv.SetInt(n)
-				continue
-			}
-		case f.kind == reflect.Float64 && av.Type() == cty.Number:
-			n, _ := av.AsBigFloat().Float64()
-			fv.SetFloat(n)
-			continue
-		case f.strs == reflect.Map && av.Type().Equals(cty.Map(cty.String)):
-			if m, ok := stringsOfMap(av); ok {
-				fv.Set(reflect.ValueOf(m))
-				continue
-			}
-		case f.strs == reflect.Slice && av.Type().Equals(cty.List(cty.String)):
-			if l, ok := stringsOfList(av); ok {
-				fv.Set(reflect.ValueOf(l))
-				continue
-			}
+	}
+	return nil
+}
+
+// decodeArgs decodes a value per field, in the order of the fields (which
+// derive checks is the order of Kind.Args).
+func (fs fields) decodeArgs(args Args, into reflect.Value) error {
+	if len(args) != len(fs) {
+		return fmt.Errorf("%d arguments for %d fields", len(args), len(fs))
+	}
+	for n, f := range fs {
+		if err := f.set(args[n], into.Field(f.index)); err != nil {
+			return err
 		}
-		if err := gocty.FromCtyValue(av, fv.Addr().Interface()); err != nil {
-			return fmt.Errorf("attribute %s: %w", f.name, err)
+	}
+	return nil
+}
+
+// set decodes av into the field fv.
+func (f field) set(av cty.Value, fv reflect.Value) error {
+	if av.IsNull() {
+		return nil // the zero value, or a nil pointer for an optional argument
+	}
+	switch {
+	case f.kind == reflect.String && av.Type() == cty.String:
+		fv.SetString(av.AsString())
+		return nil
+	case f.kind == reflect.Bool && av.Type() == cty.Bool:
+		fv.SetBool(av.True())
+		return nil
+	case (f.kind == reflect.Int || f.kind == reflect.Int64) && av.Type() == cty.Number:
+		if n, acc := av.AsBigFloat().Int64(); acc == big.Exact {
+			fv.SetInt(n)
+			return nil
 		}
+	case f.kind == reflect.Float64 && av.Type() == cty.Number:
+		n, _ := av.AsBigFloat().Float64()
+		fv.SetFloat(n)
+		return nil
+	case f.strs == reflect.Map && av.Type().Equals(cty.Map(cty.String)):
+		if m, ok := stringsOfMap(av); ok {
+			fv.Set(reflect.ValueOf(m))
+			return nil
+		}
+	case f.strs == reflect.Slice && av.Type().Equals(cty.List(cty.String)):
+		if l, ok := stringsOfList(av); ok {
+			fv.Set(reflect.ValueOf(l))
+			return nil
+		}
+	}
+	if err := gocty.FromCtyValue(av, fv.Addr().Interface()); err != nil {
+		return fmt.Errorf("attribute %s: %w", f.name, err)
 	}
 	return nil
 }

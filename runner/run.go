@@ -318,16 +318,12 @@ func (p *Plan) execute(ctx context.Context, b schema.Bound, pr checks.Prober, wt
 		o.Status, o.Message = Skip, "skip is true"
 		return o, false
 	}
-	args, diags := b.ProbeArgs()
+	args, sensitive, diags := b.ProbeArgs()
 	if diags.HasErrors() {
 		o.Message = diagText(diags)
 		return o, false
 	}
-	sensitive := false
 	if rec != nil {
-		if marked, _ := b.Args(); marked != cty.NilVal {
-			sensitive = marked.ContainsMarked()
-		}
 		// Whatever way the attempts end, the recorder hears the verdict
 		// (the watchdog tells it itself about a probe it gave up on).
 		defer func() {
@@ -400,7 +396,7 @@ type attemptOutcome struct {
 
 // attempt probes once through pr and judges what the probe saw. abandoned
 // is true when the watchdog gave up on the probe.
-func (p *Plan) attempt(ctx context.Context, b schema.Bound, pr checks.Prober, args cty.Value, wt *watch) (a attemptOutcome, abandoned bool) {
+func (p *Plan) attempt(ctx context.Context, b schema.Bound, pr checks.Prober, args checks.Args, wt *watch) (a attemptOutcome, abandoned bool) {
 	i := b.Instance()
 	if c, ok := pr.(checks.Connector); ok {
 		// Before the check's clock, its duration and the watchdog start:
@@ -434,7 +430,7 @@ func (p *Plan) attempt(ctx context.Context, b schema.Bound, pr checks.Prober, ar
 //
 // The result holds duration_ms, the time since start: the prober adds it
 // when it can (checks.TimedProber), the runner otherwise.
-func probe(ctx context.Context, i *schema.Instance, pr checks.Prober, args cty.Value, wt *watch, start time.Time) (v cty.Value, err error, abandoned bool) {
+func probe(ctx context.Context, i *schema.Instance, pr checks.Prober, args checks.Args, wt *watch, start time.Time) (v cty.Value, err error, abandoned bool) {
 	pctx, cancel := context.WithTimeout(checks.WithTimeout(ctx, i.Timeout), i.Timeout)
 	defer cancel()
 	wt.mu.Lock()

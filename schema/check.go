@@ -33,6 +33,17 @@ type Check struct {
 	Expect  map[string]*hcl.Attribute
 	Asserts []Assert
 
+	// args holds a value for each of the kind's arguments that is known
+	// from the block alone, an absent one's default included; expect does
+	// the same for the expect block's attributes, with cty.NilVal for one
+	// not written. An argument or expectation written as a literal is
+	// converted and validated when the block is decoded, and its
+	// attribute is let go of then (see foldConstants); the others stay in
+	// Args and Expect, cty.NilVal here, for evaluation. Instances share
+	// these slices when nothing is left to evaluate.
+	args   checks.Args
+	expect []cty.Value
+
 	src    []byte // the file's text, to quote an assert's condition
 	broken bool   // decoding failed: reported, and not evaluated further
 }
@@ -171,7 +182,64 @@ func decodeCheck(k *checks.Kind, b *hcl.Block, src []byte) (*Check, hcl.Diagnost
 	if len(c.Expect) == 0 && len(c.Asserts) == 0 && !expectBroken {
 		diags = append(diags, expectsNothing(c, b.DefRange))
 	}
+	if !c.broken {
+		c.foldConstants()
+	}
 	return c, diags
+}
+
+// foldConstants works out, on the core that decoded the block, the
+// arguments and expectations written as literals: converted to their type
+// and validated, they are what evaluation would make of them whatever the
+// context, and their syntax (a few hundred bytes an attribute) need not
+// live until the suite is evaluated. A literal that does not convert or
+// validate, and a null, stay attributes, so that evaluation reports them
+// as before, in the same order.
+func (c *Check) foldConstants() {
+	c.args = make(checks.Args, len(c.Kind.Args))
+	for n, arg := range c.Kind.Args {
+		a, ok := c.Args[arg.Name]
+		switch {
+		case !ok && arg.Default != cty.NilVal:
+			c.args[n] = arg.Default
+		case !ok:
+			c.args[n] = cty.NullVal(arg.Type)
+		default:
+			if v, ok := foldConstant(a, arg.Type, arg.Validate); ok {
+				c.args[n] = v
+				delete(c.Args, arg.Name)
+			}
+		}
+	}
+	if len(c.Args) == 0 {
+		c.Args = nil
+	}
+	if c.Expect == nil {
+		return
+	}
+	c.expect = make([]cty.Value, len(c.Kind.Expect))
+	for n, e := range c.Kind.Expect {
+		if a, ok := c.Expect[e.Name]; ok {
+			if v, ok := foldConstant(a, e.Type, e.Validate); ok {
+				c.expect[n] = v
+				delete(c.Expect, e.Name)
+			}
+		}
+	}
+}
+
+// foldConstant is evalTyped of an attribute written as a literal, when
+// that gives a value without a diagnostic and the value is not null.
+func foldConstant(a *hcl.Attribute, typ cty.Type, validate func(cty.Value) error) (cty.Value, bool) {
+	v, constant := constValue(a)
+	if !constant || v.IsNull() {
+		return cty.NilVal, false
+	}
+	v, diags := evalTyped(a, nil, typ, validate, "")
+	if diags.HasErrors() || v.IsNull() {
+		return cty.NilVal, false
+	}
+	return v, true
 }
 
 // validName is hclsyntax.ValidIdentifier(name), which runs HCL's lexer, for

@@ -52,8 +52,8 @@ func (i *Instance) evaluate() hcl.Diagnostics {
 	_, d := i.skip(ctx)
 	diags = append(diags, d...)
 
-	var known, marked bool
-	i.Args, known, marked, d = i.evalArgs(ctx)
+	var known bool
+	i.args, known, i.argsMarked, d = i.evalArgs(ctx)
 	diags = append(diags, d...)
 	// Arguments that depend on no other check are final now: the run uses
 	// them as they are instead of evaluating them again for every check,
@@ -61,28 +61,34 @@ func (i *Instance) evaluate() hcl.Diagnostics {
 	// second evaluation could not give another value.)
 	i.argsFinal = !d.HasErrors() && known
 	if i.argsFinal {
-		i.probeArgs = i.Args
-		if marked {
-			i.probeArgs, _ = i.Args.UnmarkDeep()
+		i.probeArgs = i.args
+		if i.argsMarked {
+			i.probeArgs = unmarkArgs(i.args)
 		}
 	}
 	if v := c.Kind.Validate; v != nil && i.argsFinal {
-		if err := v(i.probeArgs); err != nil {
+		if err := v(c.Kind.Object(i.probeArgs)); err != nil {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid " + c.Kind.Name + " check",
 				Detail: capitalise(err.Error()) + ".", Subject: c.DeclRange.Ptr()})
 		}
 	}
-	i.Expect = map[string]cty.Value{}
-	for _, e := range c.Kind.Expect {
-		if a, ok := c.Expect[e.Name]; ok {
-			v, d := evalTyped(a, ctx, e.Type, e.Validate, "expectation")
-			diags = append(diags, d...)
-			s.secrets.AddMarked(v)
-			i.Expect[e.Name] = v
+	switch {
+	case len(c.Expect) == 0:
+		i.expect = c.expect // folded at decode, or no expect block
+	default:
+		i.expect = make([]cty.Value, len(c.Kind.Expect))
+		copy(i.expect, c.expect)
+		for n, e := range c.Kind.Expect {
+			if a, ok := c.Expect[e.Name]; ok {
+				v, d := evalTyped(a, ctx, e.Type, e.Validate, "expectation")
+				diags = append(diags, d...)
+				s.secrets.AddMarked(v)
+				i.expect[n] = v
+			}
 		}
 	}
 	if len(c.Asserts) == 0 {
-		if len(i.Expect) > 0 && allNull(i.Expect) {
+		if written(i.expect) > 0 && allNull(i.expect) {
 			diags = append(diags, expectsNothing(c, c.DeclRange))
 		}
 		return diags
@@ -134,29 +140,28 @@ func (b Bound) Instance() *Instance { return b.i }
 // skipped. A skip that depends on a result not known yet reads false.
 func (b Bound) Skip() (bool, hcl.Diagnostics) { return b.i.skip(b.ctx) }
 
-// Args evaluates the kind's arguments: each converted to its type,
-// validated when known, absent ones set to their default. The values keep
-// their marks (a sensitive variable's), for the caller to know what is
-// secret; ProbeArgs is the same object without them.
-func (b Bound) Args() (cty.Value, hcl.Diagnostics) {
+// ProbeArgs evaluates the kind's arguments as the kind's probe receives
+// them: each converted to its type, validated when known, absent ones set
+// to their default, without marks. sensitive says whether one of them held
+// a sensitive value. Final arguments were worked out once, at load.
+func (b Bound) ProbeArgs() (args checks.Args, sensitive bool, diags hcl.Diagnostics) {
 	if b.i.argsFinal {
-		return b.i.Args, nil
+		return b.i.probeArgs, b.i.argsMarked, nil
 	}
-	args, _, _, diags := b.i.evalArgs(b.ctx)
-	return args, diags
+	args, _, sensitive, diags = b.i.evalArgs(b.ctx)
+	if sensitive {
+		args = unmarkArgs(args)
+	}
+	return args, sensitive, diags
 }
 
-// ProbeArgs is Args without marks: the object the kind's probe receives.
-// Final arguments were unmarked once, at load.
-func (b Bound) ProbeArgs() (cty.Value, hcl.Diagnostics) {
-	if b.i.argsFinal {
-		return b.i.probeArgs, nil
+// unmarkArgs is args without marks, in a new slice.
+func unmarkArgs(args checks.Args) checks.Args {
+	out := make(checks.Args, len(args))
+	for n, v := range args {
+		out[n], _ = v.UnmarkDeep()
 	}
-	args, _, marked, diags := b.i.evalArgs(b.ctx)
-	if marked {
-		args, _ = args.UnmarkDeep()
-	}
-	return args, diags
+	return out
 }
 
 // runContext is the evaluation context of the instance once its
@@ -215,19 +220,26 @@ func (i *Instance) skip(ctx *hcl.EvalContext) (bool, hcl.Diagnostics) {
 	return v.True(), diags
 }
 
-// evalArgs evaluates the kind's arguments into one object, and says whether
-// it is wholly known and whether it holds marks: found from the arguments
-// one by one, as walking the object would allocate for every check.
-func (i *Instance) evalArgs(ctx *hcl.EvalContext) (args cty.Value, known, marked bool, diags hcl.Diagnostics) {
+// evalArgs evaluates the kind's arguments, a value for each, and says
+// whether they are wholly known and whether they hold marks.
+func (i *Instance) evalArgs(ctx *hcl.EvalContext) (args checks.Args, known, marked bool, diags hcl.Diagnostics) {
+	c := i.Check
+	if len(c.Args) == 0 && c.args != nil {
+		return c.args, true, false, nil // every argument was folded at decode
+	}
 	known = true
-	attrs := make(map[string]cty.Value, len(i.Check.Kind.Args))
-	for _, arg := range i.Check.Kind.Args {
-		a, ok := i.Check.Args[arg.Name]
+	args = make(checks.Args, len(c.Kind.Args))
+	for n, arg := range c.Kind.Args {
+		if c.args != nil && c.args[n] != cty.NilVal {
+			args[n] = c.args[n]
+			continue
+		}
+		a, ok := c.Args[arg.Name]
 		if !ok {
 			if arg.Default != cty.NilVal {
-				attrs[arg.Name] = arg.Default
+				args[n] = arg.Default
 			} else {
-				attrs[arg.Name] = cty.NullVal(arg.Type)
+				args[n] = cty.NullVal(arg.Type)
 			}
 			continue
 		}
@@ -240,7 +252,7 @@ func (i *Instance) evalArgs(ctx *hcl.EvalContext) (args cty.Value, known, marked
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Missing value for required argument",
 				Detail: fmt.Sprintf("The argument %q is required; it cannot be null.", arg.Name), Subject: a.Expr.Range().Ptr()})
 		}
-		attrs[arg.Name] = v
+		args[n] = v
 		if v.Type().IsPrimitiveType() {
 			known = known && v.IsKnown()
 			marked = marked || v.IsMarked()
@@ -249,12 +261,13 @@ func (i *Instance) evalArgs(ctx *hcl.EvalContext) (args cty.Value, known, marked
 			marked = marked || v.ContainsMarked()
 		}
 	}
-	args = cty.ObjectVal(attrs)
 	// What is sent (a header, a URL, a DNS name) is as secret as the
 	// variable it was built from: the protocol or the server may give it
 	// back whole, or encoded, where marks cannot follow.
 	if marked {
-		i.suite.secrets.AddMarked(args)
+		for _, v := range args {
+			i.suite.secrets.AddMarked(v)
+		}
 	}
 	return args, known, marked, diags
 }
@@ -352,24 +365,23 @@ func (b Bound) Judge(result cty.Value) Verdict {
 
 func (i *Instance) judge(ctx *hcl.EvalContext, result cty.Value) (diffs []checks.Diff, values []DiffValues, messages []string, diags hcl.Diagnostics) {
 	c := i.Check
-	want := i.Expect // as known before the run, when that is all of it
-	for _, w := range i.Expect {
-		if !w.IsWhollyKnown() {
-			want = nil
-			break
-		}
-	}
-	// c.Expect is nil once the expectations were all known at load (see
-	// dropFinalSyntax), and i.Expect is then all of them.
-	if want == nil || (c.Expect != nil && len(want) != len(c.Expect)) {
-		want = make(map[string]cty.Value, len(c.Expect))
-		for _, e := range c.Kind.Expect {
+	// As known before the run, when that is all of it. c.Expect is nil
+	// once the expectations were all known at load (see dropFinalSyntax),
+	// and i.expect is then all of them.
+	want := i.expect
+	if !allKnown(want) || (want == nil && len(c.Expect) > 0) {
+		want = make([]cty.Value, len(c.Kind.Expect))
+		for n, e := range c.Kind.Expect {
+			var w cty.Value
+			if i.expect != nil {
+				w = i.expect[n]
+			}
 			a, ok := c.Expect[e.Name]
 			if !ok {
+				want[n] = w // folded at decode, or not written
 				continue
 			}
-			w := i.Expect[e.Name]
-			if !w.IsWhollyKnown() { // it depends on another check's result
+			if w == cty.NilVal || !w.IsWhollyKnown() { // it depends on another check's result
 				var d hcl.Diagnostics
 				w, d = evalTyped(a, ctx, e.Type, e.Validate, "expectation")
 				diags = append(diags, d...)
@@ -378,13 +390,17 @@ func (i *Instance) judge(ctx *hcl.EvalContext, result cty.Value) (diffs []checks
 				}
 				i.suite.secrets.AddMarked(w)
 			}
-			want[e.Name] = w
+			want[n] = w
 		}
 	}
-	for _, u := range c.Kind.Judge(want, result) {
+	var unmet []checks.Unmet
+	if want != nil {
+		unmet = c.Kind.JudgeValues(want, result)
+	}
+	for _, u := range unmet {
 		diff := u.Diff
 		dv := DiffValues{Expected: u.Want, Observed: checks.Field(result, diff.Field)}
-		if want[u.Name].ContainsMarked() {
+		if want[u.Index].ContainsMarked() {
 			diff.Expected = "(sensitive value)"
 			dv.Expected = cty.NilVal
 		}
@@ -392,7 +408,7 @@ func (i *Instance) judge(ctx *hcl.EvalContext, result cty.Value) (diffs []checks
 		values = append(values, dv)
 	}
 	if len(c.Asserts) == 0 {
-		if !diags.HasErrors() && len(want) > 0 && allNull(want) {
+		if !diags.HasErrors() && written(want) > 0 && allNull(want) {
 			// Every expectation was null once known: nothing was checked.
 			diags = append(diags, expectsNothing(c, c.DeclRange))
 		}
@@ -441,12 +457,24 @@ func capitalise(s string) string {
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
-// allNull reports whether every value is known and null.
-func allNull(values map[string]cty.Value) bool {
+// allNull reports whether every value written (not cty.NilVal) is known
+// and null.
+func allNull(values []cty.Value) bool {
 	for _, v := range values {
-		if !v.IsKnown() || !v.IsNull() {
+		if v != cty.NilVal && (!v.IsKnown() || !v.IsNull()) {
 			return false
 		}
 	}
 	return true
+}
+
+// written counts the values that are not cty.NilVal.
+func written(values []cty.Value) int {
+	n := 0
+	for _, v := range values {
+		if v != cty.NilVal {
+			n++
+		}
+	}
+	return n
 }

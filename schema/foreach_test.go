@@ -31,7 +31,7 @@ func TestForEachToSetIsTheSet(t *testing.T) {
 			s, diags := schema.Load([]string{file}, schema.Options{})
 			out := diags.Error()
 			for _, i := range s.Instances {
-				out += fmt.Sprintf("\n%s %s %s", i.Address, checks.Show(i.Args), i.Description)
+				out += fmt.Sprintf("\n%s %s %s", i.Address, checks.Show(i.Kind().Object(i.Args())), i.Description)
 			}
 			return out
 		}

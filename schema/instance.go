@@ -34,16 +34,46 @@ type Instance struct {
 	// defaults block's); empty means here, where nettest runs.
 	Vantage string
 
-	// Args holds the kind's arguments as known before the run; values that
-	// depend on another check are unknown here.
-	Args cty.Value
-	// Expect holds the expected values as known before the run.
-	Expect map[string]cty.Value
+	// args holds the kind's arguments as known before the run, with their
+	// marks; values that depend on another check are unknown here.
+	args checks.Args
+	// expect holds the expected values as known before the run, one for
+	// each of the kind's Expect list, cty.NilVal where none is written.
+	// Slices, not a cty object and a map: a suite holds them for every
+	// check (see checks.Args).
+	expect []cty.Value
 
-	argsFinal bool      // Args is wholly known: the run need not evaluate it again
-	probeArgs cty.Value // Args without marks, when final
-	each      cty.Value // the each object; cty.NilVal without for_each
-	suite     *Suite
+	argsFinal  bool        // args is wholly known: the run need not evaluate it again
+	argsMarked bool        // some argument holds a sensitive value
+	probeArgs  checks.Args // args without marks, when final (args itself when unmarked)
+	each       cty.Value   // the each object; cty.NilVal without for_each
+	suite      *Suite
+}
+
+// Args are the kind's arguments as known before the run, a value for each
+// of Kind.Args in that order, with the marks of sensitive values; those
+// that depend on another check are unknown.
+func (i *Instance) Args() checks.Args { return i.args }
+
+// Arg is the argument of the given name as known before the run.
+func (i *Instance) Arg(name string) cty.Value {
+	for n, a := range i.Check.Kind.Args {
+		if a.Name == name {
+			return i.args[n]
+		}
+	}
+	return cty.NilVal
+}
+
+// Expected is the expected value of the expectation name as known before
+// the run, and whether the check's expect block writes it.
+func (i *Instance) Expected(name string) (cty.Value, bool) {
+	for n, e := range i.Check.Kind.Expect {
+		if e.Name == name && i.expect[n] != cty.NilVal {
+			return i.expect[n], true
+		}
+	}
+	return cty.NilVal, false
 }
 
 // Kind is the instance's check kind.
@@ -107,7 +137,7 @@ func (s *Suite) expand() hcl.Diagnostics {
 
 // dropFinalSyntax lets go of the argument and expectation attributes of
 // every check whose instances all have their arguments and expectations
-// known now: the run uses the values (Instance.Args, Instance.Expect) and
+// known now: the run uses the values (Instance.args, Instance.expect) and
 // never evaluates those expressions again. In a suite of 100,000 plain
 // checks they are 150 MiB of the 310 loading keeps. Meta (skip is
 // evaluated for every run) and the asserts stay.
@@ -119,7 +149,7 @@ func (s *Suite) dropFinalSyntax(byCheck map[*Check][]*Instance) {
 		}
 		final := true
 		for _, inst := range insts {
-			if !inst.argsFinal || !allKnown(inst.Expect) {
+			if !inst.argsFinal || !allKnown(inst.expect) {
 				final = false
 				break
 			}
@@ -130,9 +160,11 @@ func (s *Suite) dropFinalSyntax(byCheck map[*Check][]*Instance) {
 	}
 }
 
-func allKnown(values map[string]cty.Value) bool {
+// allKnown reports whether every value written (not cty.NilVal) is
+// wholly known.
+func allKnown(values []cty.Value) bool {
 	for _, v := range values {
-		if !v.IsWhollyKnown() {
+		if v != cty.NilVal && !v.IsWhollyKnown() {
 			return false
 		}
 	}

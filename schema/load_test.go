@@ -60,7 +60,7 @@ func TestValidSuite(t *testing.T) {
 	if ssh.Timeout.String() != "1s" || ssh.Retries != 0 {
 		t.Errorf("own meta-arguments not applied: %s %d", ssh.Timeout, ssh.Retries)
 	}
-	if got := ssh.Args.GetAttr("host").AsString(); got != "198.18.0.1" {
+	if got := ssh.Arg("host").AsString(); got != "198.18.0.1" {
 		t.Errorf("cidrhost local: got %q", got)
 	}
 	after := byAddr["tcp.after"]
@@ -71,7 +71,7 @@ func TestValidSuite(t *testing.T) {
 	if strings.Join(deps, " ") != `tcp.named["https"] tcp.public["80"] tcp.ssh_blocked` {
 		t.Errorf("deps of tcp.after: %q", deps)
 	}
-	if after.Args.GetAttr("host").IsKnown() {
+	if after.Arg("host").IsKnown() {
 		t.Error("a value from another check must be unknown before the run")
 	}
 }
@@ -119,11 +119,11 @@ tcp "x" {
 			if diags.HasErrors() {
 				t.Fatal(text(diags))
 			}
-			args := s.Instances[0].Args
-			if got := args.GetAttr("host").AsString(); got != tt.wantHost {
+			inst := s.Instances[0]
+			if got := inst.Arg("host").AsString(); got != tt.wantHost {
 				t.Errorf("host = %q, want %q", got, tt.wantHost)
 			}
-			if got := args.GetAttr("port").AsBigFloat().String(); got != tt.wantPort {
+			if got := inst.Arg("port").AsBigFloat().String(); got != tt.wantPort {
 				t.Errorf("port = %s, want %s", got, tt.wantPort)
 			}
 		})

@@ -65,12 +65,12 @@ func TestTerraformOutputs(t *testing.T) {
 	if diags.HasErrors() {
 		t.Fatal(text(diags))
 	}
-	x, db := s.Instances[0].Args, s.Instances[1]
-	if x.GetAttr("host").AsString() != "127.0.0.1" || x.GetAttr("port").AsBigFloat().String() != "443" {
-		t.Errorf("tcp.x args %#v", x)
+	x, db := s.Instances[0], s.Instances[1]
+	if x.Arg("host").AsString() != "127.0.0.1" || x.Arg("port").AsBigFloat().String() != "443" {
+		t.Errorf("tcp.x args %#v", x.Args())
 	}
-	if db.Args.GetAttr("host").AsString() != "127.0.0.2" || db.Args.GetAttr("port").AsBigFloat().String() != "5432" {
-		t.Errorf("tcp.db args %#v", db.Args)
+	if db.Arg("host").AsString() != "127.0.0.2" || db.Arg("port").AsBigFloat().String() != "5432" {
+		t.Errorf("tcp.db args %#v", db.Args())
 	}
 	if !s.Variables["token"].Sensitive || strings.Contains(s.Secrets().Redact(db.Description), "s3cr3t-token") {
 		t.Errorf("the sensitive output is not sensitive: %q", s.Secrets().Redact(db.Description))
@@ -91,7 +91,7 @@ func TestTerraformOutputs(t *testing.T) {
 		if diags.HasErrors() {
 			t.Fatal(text(diags))
 		}
-		if got := s.Instances[0].Args.GetAttr("host").AsString(); got != tt.want {
+		if got := s.Instances[0].Arg("host").AsString(); got != tt.want {
 			t.Errorf("%+v: host %q, want %q", tt.vars, got, tt.want)
 		}
 	}
@@ -136,7 +136,7 @@ func TestJSONVarFile(t *testing.T) {
 	if diags.HasErrors() {
 		t.Fatal(text(diags))
 	}
-	if got := s.Instances[1].Args.GetAttr("port").AsBigFloat().String(); got != "5432" {
+	if got := s.Instances[1].Arg("port").AsBigFloat().String(); got != "5432" {
 		t.Errorf("db port %s", got)
 	}
 	write(t, file, "{\n  \"host\": \"127.0.0.1\",\n  \"ports\": \"eighty\",\n  \"db\": {\"address\": \"a\", \"port\": 1}\n}")

@@ -62,8 +62,8 @@ func init() {
 	sleepKind, _ = checks.Lookup("vantagetest_sleep")
 }
 
-func sleepArgs(d string) cty.Value {
-	return cty.ObjectVal(map[string]cty.Value{"delay": cty.StringVal(d)})
+func sleepArgs(d string) checks.Args {
+	return sleepKind.ArgsOf(cty.ObjectVal(map[string]cty.Value{"delay": cty.StringVal(d)}))
 }
 
 // inProcess starts Serve on pipes and connects a conn to it: the agent
@@ -211,19 +211,19 @@ func TestAgentProbesARealSocket(t *testing.T) {
 }
 
 // defaultArgs is a kind's arguments object with set values and defaults.
-func defaultArgs(k *checks.Kind, set map[string]cty.Value) cty.Value {
-	attrs := map[string]cty.Value{}
-	for _, a := range k.Args {
+func defaultArgs(k *checks.Kind, set map[string]cty.Value) checks.Args {
+	args := make(checks.Args, len(k.Args))
+	for n, a := range k.Args {
 		switch {
 		case set[a.Name] != cty.NilVal:
-			attrs[a.Name] = set[a.Name]
+			args[n] = set[a.Name]
 		case a.Default != cty.NilVal:
-			attrs[a.Name] = a.Default
+			args[n] = a.Default
 		default:
-			attrs[a.Name] = cty.NullVal(a.Type)
+			args[n] = cty.NullVal(a.Type)
 		}
 	}
-	return cty.ObjectVal(attrs)
+	return args
 }
 
 func second[T any](_ T, err error) error { return err }

@@ -189,7 +189,7 @@ func (c *conn) fail(err error) {
 }
 
 // probe sends one request and waits for its answer.
-func (c *conn) probe(ctx context.Context, k *checks.Kind, args cty.Value) (cty.Value, error) {
+func (c *conn) probe(ctx context.Context, k *checks.Kind, args checks.Args) (cty.Value, error) {
 	b, err := k.MarshalArgs(args)
 	if err != nil {
 		return cty.NilVal, err

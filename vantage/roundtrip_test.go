@@ -33,15 +33,15 @@ func TestArgsAndResultsRoundTrip(t *testing.T) {
 					}
 					args = cty.ObjectVal(attrs)
 				}
-				b, err := k.MarshalArgs(args)
+				b, err := k.MarshalArgs(k.ArgsOf(args))
 				if err != nil {
 					t.Fatalf("%s args: %v", variant, err)
 				}
-				back, err := k.UnmarshalArgs(b)
+				backArgs, err := k.UnmarshalArgs(b)
 				if err != nil {
 					t.Fatalf("%s args: %v\n%s", variant, err, b)
 				}
-				if !back.RawEquals(args) {
+				if back := k.Object(backArgs); !back.RawEquals(args) {
 					t.Errorf("%s args changed on the way:\n sent %#v\n  got %#v\n JSON %s", variant, args, back, b)
 				}
 				if variant == "defaults" {
@@ -52,7 +52,7 @@ func TestArgsAndResultsRoundTrip(t *testing.T) {
 				if err != nil {
 					t.Fatalf("%s result: %v", variant, err)
 				}
-				back, err = k.UnmarshalResult(b)
+				back, err := k.UnmarshalResult(b)
 				if err != nil {
 					t.Fatalf("%s result: %v\n%s", variant, err, b)
 				}

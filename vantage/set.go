@@ -153,7 +153,7 @@ func (r *remote) Connect(ctx context.Context, timeout time.Duration) error {
 
 // Probe sends the probe to the vantage's agent, starting it first if this
 // is the vantage's first probe. Every error names the vantage.
-func (r *remote) Probe(ctx context.Context, k *checks.Kind, args cty.Value) (cty.Value, error) {
+func (r *remote) Probe(ctx context.Context, k *checks.Kind, args checks.Args) (cty.Value, error) {
 	if err := r.reach(ctx); err != nil {
 		return cty.NilVal, err
 	}

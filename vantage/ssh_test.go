@@ -52,7 +52,7 @@ func (x *sshLab) set(vantages ...*schema.Vantage) *Set {
 	return NewSet(context.Background(), m, Options{Parallelism: 8, Dial: x.client.Dial})
 }
 
-func tcpArgs(host string, port int) (*checks.Kind, cty.Value) {
+func tcpArgs(host string, port int) (*checks.Kind, checks.Args) {
 	tcp, _ := checks.Lookup("tcp")
 	return tcp, defaultArgs(tcp, map[string]cty.Value{"host": cty.StringVal(host), "port": cty.NumberIntVal(int64(port))})
 }

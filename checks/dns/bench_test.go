@@ -66,15 +66,15 @@ func BenchmarkQueries1000(b *testing.B) {
 
 	b.Run("typed", func(b *testing.B) {
 		k, _ := checks.Lookup("dns")
-		args := make([]cty.Value, n)
+		args := make([]checks.Args, n)
 		for i := range args {
-			args[i] = cty.ObjectVal(map[string]cty.Value{
+			args[i] = k.ArgsOf(cty.ObjectVal(map[string]cty.Value{
 				"name":              cty.StringVal(names[i]),
 				"type":              cty.StringVal("A"),
 				"server":            cty.StringVal(server),
 				"protocol":          cty.StringVal("udp"),
 				"recursion_desired": cty.True,
-			})
+			}))
 		}
 		checktest.ParallelOps(b, n, parallelism, func(i int) error {
 			ctx, cancel := context.WithTimeout(checks.WithTimeout(context.Background(), 5*time.Second), 5*time.Second)

@@ -62,9 +62,9 @@ func BenchmarkRequests1000(b *testing.B) {
 
 	b.Run("typed", func(b *testing.B) {
 		k, _ := checks.Lookup("http")
-		args := make([]cty.Value, n)
+		args := make([]checks.Args, n)
 		for i := range args {
-			args[i] = argsWith(k, map[string]cty.Value{"url": cty.StringVal(urls[i])})
+			args[i] = k.ArgsOf(argsWith(k, map[string]cty.Value{"url": cty.StringVal(urls[i])}))
 		}
 		checktest.ParallelOps(b, n, parallelism, func(i int) error {
 			ctx, cancel := context.WithTimeout(checks.WithTimeout(context.Background(), 5*time.Second), 5*time.Second)

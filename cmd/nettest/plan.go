@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/nettest/nettest/checks"
 	"github.com/nettest/nettest/report"
@@ -82,15 +83,18 @@ func planInstance(b *strings.Builder, n int, inst *schema.Instance) {
 	if len(inst.Tags) > 0 {
 		lines(b, "        tags: ", strings.Join(inst.Tags, ", "), "\n")
 	}
-	for _, a := range inst.Kind().Args {
-		v := inst.Args.GetAttr(a.Name)
+	args := inst.Args()
+	for n, a := range inst.Kind().Args {
+		v := args[n]
 		if v.IsNull() {
 			continue
 		}
 		lines(b, "        ", a.Name, " = ", show(v, later), "\n")
 	}
-	for _, name := range sortedKeys(inst.Expect) {
-		lines(b, "        expect.", name, " = ", show(inst.Expect[name], later), "\n")
+	for _, name := range expectNames(inst.Kind()) {
+		if v, ok := inst.Expected(name); ok {
+			lines(b, "        expect.", name, " = ", show(v, later), "\n")
+		}
 	}
 	if n := len(inst.Check.Asserts); n > 0 {
 		lines(b, "        ", strconv.Itoa(n), " assert(s)\n")
@@ -121,19 +125,22 @@ func depAddresses(inst *schema.Instance) []string {
 	return deps
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	if len(m) == 1 {
-		for name := range m {
-			return []string{name}
-		}
+// expectNames are the names of a kind's expectations, sorted: the order
+// plan shows a check's expectations in. Worked out once per kind.
+func expectNames(k *checks.Kind) []string {
+	if names, ok := expectNamesByKind.Load(k); ok {
+		return names.([]string)
 	}
-	names := make([]string, 0, len(m))
-	for name := range m {
-		names = append(names, name)
+	names := make([]string, len(k.Expect))
+	for n, e := range k.Expect {
+		names[n] = e.Name
 	}
 	sort.Strings(names)
+	expectNamesByKind.Store(k, names)
 	return names
 }
+
+var expectNamesByKind sync.Map // *checks.Kind → []string
 
 // PlanDocument is the JSON view of `nettest plan --json` and `nettest
 // validate --json`, documented in the README. Like the JSON-lines report
@@ -216,13 +223,16 @@ func planDocument(plan *runner.Plan, suite *schema.Suite, diags []report.Diagnos
 			Arguments: map[string]PlannedValue{}, Expect: map[string]PlannedValue{},
 			Asserts: len(inst.Check.Asserts), Timeout: inst.Timeout.String(), Retries: inst.Retries}
 		sort.Strings(pc.DependsOn)
-		for _, a := range inst.Kind().Args {
-			if v := inst.Args.GetAttr(a.Name); !v.IsNull() {
+		args := inst.Args()
+		for n, a := range inst.Kind().Args {
+			if v := args[n]; !v.IsNull() {
 				pc.Arguments[a.Name] = plannedValue(v)
 			}
 		}
-		for name, v := range inst.Expect {
-			pc.Expect[name] = plannedValue(v)
+		for _, e := range inst.Kind().Expect {
+			if v, ok := inst.Expected(e.Name); ok {
+				pc.Expect[e.Name] = plannedValue(v)
+			}
 		}
 		doc.Checks = append(doc.Checks, pc)
 	}
