@@ -58,7 +58,7 @@ func (i *Instance) Args() checks.Args { return i.args }
 // Arg is the argument of the given name as known before the run.
 func (i *Instance) Arg(name string) cty.Value {
 	for n, a := range i.Check.Kind.Args {
-		if a.Name == name {
+		if a.Name == name && n < len(i.args) {
 			return i.args[n]
 		}
 	}
@@ -69,7 +69,7 @@ func (i *Instance) Arg(name string) cty.Value {
 // the run, and whether the check's expect block writes it.
 func (i *Instance) Expected(name string) (cty.Value, bool) {
 	for n, e := range i.Check.Kind.Expect {
-		if e.Name == name && i.expect[n] != cty.NilVal {
+		if e.Name == name && n < len(i.expect) && i.expect[n] != cty.NilVal {
 			return i.expect[n], true
 		}
 	}

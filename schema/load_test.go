@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/nettest/nettest/checks"
 	"github.com/nettest/nettest/checks/checktest"
 	"github.com/nettest/nettest/schema"
 )
@@ -184,5 +185,67 @@ func write(t *testing.T, path, content string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestLiteralsBesideExpressions loads checks whose arguments and
+// expectations mix literals (converted when the block is decoded) with
+// expressions (evaluated with the suite): each instance must see both,
+// converted to their types, and a literal that does not convert is still
+// reported where it is written.
+func TestLiteralsBesideExpressions(t *testing.T) {
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "s.nettest.hcl"), `
+variable "port" {
+  default = "8080"
+}
+
+tcp "mixed" {
+  for_each = toset(["a", "b"])
+  host     = "127.0.0.${each.key == "a" ? 1 : 2}"
+  port     = var.port
+  expect {
+    open = "true"
+  }
+}
+
+http "literal" {
+  url = "http://127.0.0.1:1/"
+  expect {
+    status        = 204
+    body_contains = "ok"
+  }
+}
+`)
+	s, diags := schema.Load([]string{dir}, schema.Options{})
+	if diags.HasErrors() {
+		t.Fatal(text(diags))
+	}
+	got := map[string]string{}
+	for _, i := range s.Instances {
+		line := checks.Show(i.Kind().Object(i.Args()))
+		for _, e := range i.Kind().Expect {
+			if v, ok := i.Expected(e.Name); ok {
+				line += " " + e.Name + "=" + checks.Show(v)
+			}
+		}
+		got[i.Address] = line
+	}
+	for addr, want := range map[string][]string{
+		`tcp.mixed["a"]`: {`host = "127.0.0.1"`, "port = 8080", "open=true"},
+		`tcp.mixed["b"]`: {`host = "127.0.0.2"`, "port = 8080", "open=true"},
+		"http.literal":   {`url = "http://127.0.0.1:1/"`, "status=204", `body_contains="ok"`},
+	} {
+		for _, w := range want {
+			if !strings.Contains(got[addr], w) {
+				t.Errorf("%s: %s lacks %s", addr, got[addr], w)
+			}
+		}
+	}
+
+	write(t, filepath.Join(dir, "s.nettest.hcl"), "tcp \"bad\" {\n  host = \"127.0.0.1\"\n  port = \"eighty\"\n  expect {\n    open = \"maybe\"\n  }\n}\n")
+	_, diags = schema.Load([]string{dir}, schema.Options{})
+	if got := text(diags); !strings.Contains(got, "s.nettest.hcl:3,10-18: Incorrect attribute value type") || !strings.Contains(got, "s.nettest.hcl:5,12-19: Incorrect attribute value type") {
+		t.Errorf("literals that do not convert are not reported where written:\n%s", got)
 	}
 }

@@ -85,11 +85,10 @@ func planInstance(b *strings.Builder, n int, inst *schema.Instance) {
 	}
 	args := inst.Args()
 	for n, a := range inst.Kind().Args {
-		v := args[n]
-		if v.IsNull() {
+		if n >= len(args) || args[n].IsNull() {
 			continue
 		}
-		lines(b, "        ", a.Name, " = ", show(v, later), "\n")
+		lines(b, "        ", a.Name, " = ", show(args[n], later), "\n")
 	}
 	for _, name := range expectNames(inst.Kind()) {
 		if v, ok := inst.Expected(name); ok {
@@ -225,8 +224,8 @@ func planDocument(plan *runner.Plan, suite *schema.Suite, diags []report.Diagnos
 		sort.Strings(pc.DependsOn)
 		args := inst.Args()
 		for n, a := range inst.Kind().Args {
-			if v := args[n]; !v.IsNull() {
-				pc.Arguments[a.Name] = plannedValue(v)
+			if n < len(args) && !args[n].IsNull() {
+				pc.Arguments[a.Name] = plannedValue(args[n])
 			}
 		}
 		for _, e := range inst.Kind().Expect {
