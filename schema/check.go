@@ -226,6 +226,9 @@ func (c *Check) foldConstants() {
 			}
 		}
 	}
+	if len(c.Expect) == 0 {
+		c.Expect = nil // c.expect says there is an expect block
+	}
 }
 
 // foldConstant is evalTyped of an attribute written as a literal, when
