@@ -14,8 +14,9 @@ import (
 // to re-scanning the observed object it already holds as JSON. It declines
 // (false) what it does not write byte for byte the same, which then takes
 // encoding/json: a string with a byte that JSON escapes or that is not
-// ASCII, a duration outside the range written without an exponent, diffs
-// that are nil. Observed and the diffs' values must be compact JSON, as
+// ASCII (a quote or a backslash it escapes as encoding/json does: every
+// for_each instance's address holds quotes, tcp.web["a"]), a duration
+// outside the range written without an exponent, diffs that are nil. Observed and the diffs' values must be compact JSON, as
 // jsonValue makes them (TestResultLineIsEncodingJSON).
 //
 // When r has no Observed, observed (the outcome's Result) is written in
@@ -28,10 +29,8 @@ func appendResult(b []byte, r *Result, observed cty.Value) ([]byte, bool) {
 	ok := true
 	str := func(key, s string) {
 		b = append(b, key...)
-		if ok = ok && plainASCII(s); ok {
-			b = append(b, '"')
-			b = append(b, s...)
-			b = append(b, '"')
+		if ok {
+			b, ok = appendASCII(b, s)
 		}
 	}
 	strs := func(key string, ss []string) {
@@ -123,15 +122,24 @@ func appendObserved(b []byte, v cty.Value) ([]byte, bool) {
 	return buf.Bytes(), ok
 }
 
-// plainASCII reports whether encoding/json writes s between quotes as it
-// is: printable ASCII without a quote or a backslash.
-func plainASCII(s string) bool {
+// appendASCII appends s between quotes as encoding/json writes it, when s
+// is printable ASCII: as it is, but for a backslash before each quote and
+// backslash. For anything else (a control character, a byte that is not
+// ASCII) it reports false and what it appended is to be cut off.
+func appendASCII(b []byte, s string) ([]byte, bool) {
+	b = append(b, '"')
+	from := 0
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
-			return false
+		switch c := s[i]; {
+		case c < 0x20 || c > 0x7e:
+			return b, false
+		case c == '"' || c == '\\':
+			b = append(append(b, s[from:i]...), '\\', c)
+			from = i + 1
 		}
 	}
-	return true
+	b = append(append(b, s[from:]...), '"')
+	return b, true
 }
 
 // finiteFixed reports whether encoding/json writes f as strconv's shortest
