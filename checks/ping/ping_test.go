@@ -38,13 +38,16 @@ func TestMain(m *testing.M) {
 // RequirePing skips the test when this process may not send ICMP echo
 // requests (not root, no CAP_NET_RAW, ping_group_range excludes its group),
 // or fails it when NETTEST_REQUIRE_ROOT=1, as in CI. Exported for the
-// package's external tests.
+// package's external tests. It leaves no shared raw socket open, of its own
+// or of earlier tests' checks (it stays open for idleClose after the last),
+// so that the test's checks open the sockets they use.
 func RequirePing(t testing.TB) {
 	t.Helper()
 	x := newExchange(1, 0)
 	ep, err := attach(v4, x)
 	if err == nil {
 		ep.detach(x)
+		closeIdle(v4)
 		return
 	}
 	if os.Getenv("NETTEST_REQUIRE_ROOT") == "1" {
@@ -255,10 +258,57 @@ func TestConcurrentChecks(t *testing.T) {
 		if maxUser < 2 {
 			t.Errorf("at most %d checks used the shared raw socket at once; want many", maxUser)
 		}
+		if !closesWithin(idleClose + 2*time.Second) {
+			t.Errorf("the shared raw socket is still open %s after the last check ended", idleClose+2*time.Second)
+		}
+	}
+}
+
+// TestSharedSocketOutlivesItsLastCheck: checks that follow one another
+// share one raw socket even when none overlaps the next, and the socket is
+// closed once no check has used it for idleClose.
+func TestSharedSocketOutlivesItsLastCheck(t *testing.T) {
+	RequirePing(t)
+	if os.Geteuid() != 0 || datagramAllowed() {
+		t.Skip("this process pings with datagram sockets, one per check")
+	}
+	defer func(d time.Duration) { idleClose = d }(idleClose)
+	idleClose = 300 * time.Millisecond
+	var first *endpoint
+	for i := range 5 {
+		c := cfg(benchAddr(i))
+		c.Packets = 1
+		r, err := Probe(context.Background(), c)
+		if err != nil || r.Received != 1 {
+			t.Fatalf("check %d: received %d, error %v", i, r.Received, err)
+		}
 		shared.mu.Lock()
-		defer shared.mu.Unlock()
-		if shared.eps[v4] != nil {
-			t.Error("the shared raw socket is still open after the last check ended")
+		ep := shared.eps[v4]
+		shared.mu.Unlock()
+		if i == 0 {
+			first = ep
+		}
+		if ep == nil || ep != first {
+			t.Fatalf("after check %d the shared raw socket is %p, after the first %p: want the first one, still open", i, ep, first)
+		}
+	}
+	if !closesWithin(idleClose + 2*time.Second) {
+		t.Errorf("the shared raw socket is still open %s after the last check ended", idleClose+2*time.Second)
+	}
+}
+
+// closesWithin waits up to d for the shared raw IPv4 socket to be closed
+// and tells whether it was.
+func closesWithin(d time.Duration) bool {
+	for deadline := time.Now().Add(d); ; time.Sleep(10 * time.Millisecond) {
+		shared.mu.Lock()
+		open := shared.eps[v4] != nil
+		shared.mu.Unlock()
+		if !open {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
 		}
 	}
 }

@@ -53,6 +53,17 @@ var socketKinds = []string{datagram, raw}
 // holds (each queued reply costs about 1 KiB of kernel memory).
 const sharedRcvBuf = 8 << 20
 
+// idleClose is how long the shared raw socket stays open after its last
+// check detached. The checks of a run start one after another, and a check
+// of one packet to a near host is over in a fraction of a millisecond, so
+// closing at once made a run of 1,000 such pings open the socket again up
+// to a hundred times (each time after a datagram socket was refused, with
+// a new reader goroutine and its buffer). A second is longer than any gap
+// between the start of two checks of a run, and short enough that a
+// long-lived process does not keep a socket that receives every ICMP
+// packet of the host once nothing pings. (A variable for the tests.)
+var idleClose = time.Second
+
 // endpoint is one ICMP socket and the exchanges its replies go to.
 type endpoint struct {
 	conn net.PacketConn
@@ -73,6 +84,11 @@ type endpoint struct {
 	only  *exchange            // datagram: the one exchange (the kernel demultiplexes)
 	next  uint16               // raw: where the search for a free identifier starts
 	users int                  // raw: exchanges attached
+
+	// idle closes the shared raw socket idleClose after its last user
+	// detached, unless another attached since; nil until the first time.
+	// Guarded by shared.mu.
+	idle *time.Timer
 }
 
 // shared holds the process's raw socket per family while checks use it.
@@ -86,7 +102,8 @@ var shared struct {
 // raw socket is open, a datagram socket was refused to an earlier check of
 // this run, so a check joins the raw socket without asking again: a suite
 // of 1,000 pings as root asks the kernel once, not 1,000 times. A later run
-// in the same process (the socket closes with its last check) asks again.
+// in the same process asks again once the socket has closed (idleClose
+// after its last check).
 func attach(fam family, x *exchange) (*endpoint, error) {
 	for _, kind := range socketKinds {
 		var ep *endpoint
@@ -109,7 +126,8 @@ func attach(fam family, x *exchange) (*endpoint, error) {
 	return nil, permissionError()
 }
 
-// detach ends x's use of the endpoint; the last user closes it.
+// detach ends x's use of the endpoint. A datagram socket is closed; the
+// shared raw socket is closed idleClose after its last user detached.
 func (ep *endpoint) detach(x *exchange) {
 	if ep.kind == datagram {
 		ep.conn.Close()
@@ -122,8 +140,29 @@ func (ep *endpoint) detach(x *exchange) {
 	ep.users--
 	last := ep.users == 0
 	ep.mu.Unlock()
-	if last {
-		shared.eps[ep.fam] = nil
+	if !last {
+		return
+	}
+	if ep.idle != nil {
+		ep.idle.Reset(idleClose)
+		return
+	}
+	ep.idle = time.AfterFunc(idleClose, func() { closeIdle(ep.fam) })
+}
+
+// closeIdle closes the shared raw socket of the family if no check uses it.
+func closeIdle(fam family) {
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	ep := shared.eps[fam]
+	if ep == nil {
+		return
+	}
+	ep.mu.Lock()
+	idle := ep.users == 0
+	ep.mu.Unlock()
+	if idle {
+		shared.eps[fam] = nil
 		ep.conn.Close()
 	}
 }
@@ -168,6 +207,8 @@ func attachRaw(fam family, x *exchange) (*endpoint, error) {
 		}
 		shared.eps[fam] = ep
 		go ep.read()
+	} else if ep.idle != nil {
+		ep.idle.Stop()
 	}
 	ep.mu.Lock()
 	defer ep.mu.Unlock()
