@@ -80,3 +80,27 @@ func TestWalk(t *testing.T) {
 		t.Errorf("a second Done of a node did %v", got)
 	}
 }
+
+// In a graph without edges (most suites) every node is ready at once, in
+// the order given, and finishing one changes nothing.
+func TestWalkWithoutEdges(t *testing.T) {
+	g := graph("a b c")
+	w := g.Walk()
+	var got []string
+	for {
+		n, ok := w.Next()
+		if !ok {
+			break
+		}
+		got = append(got, n)
+		if s := w.Done(n, false); s != nil {
+			t.Errorf("Done(%s) skipped %v", n, s)
+		}
+	}
+	if want := []string{"a", "b", "c"}; !slices.Equal(got, want) {
+		t.Errorf("walk %q, want %q", got, want)
+	}
+	if d := g.Dependents("a"); len(d) != 0 {
+		t.Errorf("Dependents(a) = %q, want none", d)
+	}
+}
