@@ -102,3 +102,22 @@ func TestSourcesFromAnFS(t *testing.T) {
 		t.Fatal("a path the FS does not hold loaded without an error")
 	}
 }
+
+// The refusal of a file nested too deep points at the first bracket past
+// the limit (the block's brace counts too; a closing bracket with none
+// open counts for nothing), counting characters, not bytes, for the column.
+func TestNestingTooDeepPointsAtTheBracket(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "deep.nettest.hcl")
+	prefix := "# ))\nlocals {\n  # ü\n  é = "
+	os.WriteFile(file, []byte(prefix+strings.Repeat("(", 300)+"1"+strings.Repeat(")", 300)+"\n}\n"), 0o644)
+	_, diags := schema.Load([]string{file}, schema.Options{})
+	if len(diags) != 1 || diags[0].Subject == nil {
+		t.Fatalf("want one diagnostic with a range, got %v", diags)
+	}
+	want := hcl.Range{Filename: file,
+		Start: hcl.Pos{Line: 4, Column: 262, Byte: len(prefix) + 255},
+		End:   hcl.Pos{Line: 4, Column: 263, Byte: len(prefix) + 256}}
+	if got := *diags[0].Subject; got != want {
+		t.Errorf("range %#v, want %#v", got, want)
+	}
+}
