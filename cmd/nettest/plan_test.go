@@ -1,11 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/nettest/nettest/runner"
+	"github.com/nettest/nettest/schema"
 )
 
 // planJSON runs `nettest ARGS` on src as the only file of a suite and
@@ -101,5 +106,48 @@ func TestValidateJSONDiagnostics(t *testing.T) {
 	if d.Severity != "error" || d.Summary != `Invalid value for argument "port"` || d.File != "suite.nettest.hcl" || d.Line != 3 || d.Range == nil ||
 		d.Range.Start.Line != 3 || d.Range.Start.Column != 10 || d.Range.End.Column != 15 {
 		t.Errorf("diagnostic %+v (range %+v)", d, d.Range)
+	}
+}
+
+// A plan large enough to be written on several cores reads exactly as the
+// same entries written one after the other: every entry once, numbered in
+// run order, a check after the ones it depends on.
+func TestPlanTextOfALargeSuite(t *testing.T) {
+	const n = 5000
+	var src strings.Builder
+	for i := range n {
+		fmt.Fprintf(&src, "tcp \"c%d\" {\n  host = \"127.0.0.1\"\n  port = %d\n", i, 1+i)
+		if i%7 == 3 {
+			fmt.Fprintf(&src, "  description = \"after c%d\"\n  depends_on = [tcp.c%d]\n", i+1, i+1)
+		}
+		if i%5 == 0 {
+			src.WriteString("  tags = [\"five\"]\n")
+		}
+		fmt.Fprintf(&src, "  expect {\n    open = %t\n  }\n}\n\n", i%2 == 0)
+	}
+	file := filepath.Join(t.TempDir(), "large.nettest.hcl")
+	if err := os.WriteFile(file, []byte(src.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	suite, diags := schema.Load([]string{file}, schema.Options{})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	plan, diags := runner.NewPlan(suite, nil)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	var want bytes.Buffer
+	fmt.Fprintf(&want, "%d checks in 1 file, in run order:\n", n)
+	for k, inst := range plan.Order {
+		planInstance(&want, k, inst)
+	}
+	got := planText(plan, "")
+	if got != want.String() {
+		t.Fatalf("the plan differs from its entries written in one loop (%d and %d bytes)", len(got), len(want.String()))
+	}
+	c3, c4 := strings.Index(got, "  tcp.c3  ("), strings.Index(got, "  tcp.c4  (")
+	if c3 < 0 || c4 < 0 || c3 < c4 || !strings.HasPrefix(got[strings.IndexByte(got[c3:], '\n')+c3:], "\n        after tcp.c4\n        # after c4\n") {
+		t.Errorf("tcp.c3 is not planned after tcp.c4:\n%s", got[:min(len(got), 2000)])
 	}
 }
