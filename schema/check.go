@@ -44,8 +44,7 @@ type Check struct {
 	args   checks.Args
 	expect []cty.Value
 
-	src    []byte // the file's text, to quote an assert's condition
-	broken bool   // decoding failed: reported, and not evaluated further
+	broken bool // decoding failed: reported, and not evaluated further
 }
 
 // Assert is an assert block: a condition over self and the message shown
@@ -112,7 +111,7 @@ func buildExpectSchema(k *checks.Kind) *hcl.BodySchema {
 }
 
 func decodeCheck(k *checks.Kind, b *hcl.Block, src []byte) (*Check, hcl.Diagnostics) {
-	c := &Check{Kind: k, Name: b.Labels[0], DeclRange: b.DefRange, src: src}
+	c := &Check{Kind: k, Name: b.Labels[0], DeclRange: b.DefRange}
 	var diags hcl.Diagnostics
 	if !validName(c.Name) {
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid check name",

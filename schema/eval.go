@@ -19,7 +19,7 @@ func (i *Instance) evaluate() hcl.Diagnostics {
 	// Only for_each has something of its own to add (each); a context per
 	// instance would be two allocations a check for nothing.
 	ctx := s.loadCtx
-	if i.each != cty.NilVal {
+	if i.each != nil {
 		ctx = i.child(s.loadCtx)
 	}
 	c := i.Check
@@ -60,14 +60,13 @@ func (i *Instance) evaluate() hcl.Diagnostics {
 	// which matters in suites of thousands. (Every function is pure, so a
 	// second evaluation could not give another value.)
 	i.argsFinal = !d.HasErrors() && known
-	if i.argsFinal {
-		i.probeArgs = i.args
-		if i.argsMarked {
-			i.probeArgs = unmarkArgs(i.args)
-		}
+	probeArgs := i.args
+	if i.argsFinal && i.argsMarked {
+		i.unmarked = unmarkArgs(i.args)
+		probeArgs = i.unmarked
 	}
 	if v := c.Kind.Validate; v != nil && i.argsFinal {
-		if err := v(c.Kind.Object(i.probeArgs)); err != nil {
+		if err := v(c.Kind.Object(probeArgs)); err != nil {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid " + c.Kind.Name + " check",
 				Detail: capitalise(err.Error()) + ".", Subject: c.DeclRange.Ptr()})
 		}
@@ -112,8 +111,8 @@ func (i *Instance) evaluate() hcl.Diagnostics {
 func (i *Instance) child(parent *hcl.EvalContext) *hcl.EvalContext {
 	ctx := parent.NewChild()
 	ctx.Variables = map[string]cty.Value{}
-	if i.each != cty.NilVal {
-		ctx.Variables["each"] = i.each
+	if i.each != nil {
+		ctx.Variables["each"] = *i.each
 	}
 	return ctx
 }
@@ -145,8 +144,11 @@ func (b Bound) Skip() (bool, hcl.Diagnostics) { return b.i.skip(b.ctx) }
 // to their default, without marks. sensitive says whether one of them held
 // a sensitive value. Final arguments were worked out once, at load.
 func (b Bound) ProbeArgs() (args checks.Args, sensitive bool, diags hcl.Diagnostics) {
+	if b.i.argsFinal && b.i.argsMarked {
+		return b.i.unmarked, true, nil
+	}
 	if b.i.argsFinal {
-		return b.i.probeArgs, b.i.argsMarked, nil
+		return b.i.args, false, nil
 	}
 	args, _, sensitive, diags = b.i.evalArgs(b.ctx)
 	if sensitive {
@@ -168,7 +170,7 @@ func unmarkArgs(args checks.Args) checks.Args {
 // dependencies have run. Only the dependencies are in it, so building it
 // costs what the instance refers to, not the size of the suite.
 func (i *Instance) runContext(results map[*Instance]cty.Value) *hcl.EvalContext {
-	if len(i.Deps) == 0 && i.each == cty.NilVal {
+	if len(i.Deps) == 0 && i.each == nil {
 		return i.suite.ctx // nothing of its own to add: most checks of a large suite
 	}
 	perCheck := map[*Check]map[string]cty.Value{}

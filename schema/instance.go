@@ -45,8 +45,8 @@ type Instance struct {
 
 	argsFinal  bool        // args is wholly known: the run need not evaluate it again
 	argsMarked bool        // some argument holds a sensitive value
-	probeArgs  checks.Args // args without marks, when final (args itself when unmarked)
-	each       cty.Value   // the each object; cty.NilVal without for_each
+	unmarked   checks.Args // args without marks, when final and marked
+	each       *cty.Value  // the each object; nil without for_each
 	suite      *Suite
 }
 
@@ -230,11 +230,12 @@ func sortByKey(insts []*Instance) {
 }
 
 func (s *Suite) newInstance(c *Check, key string, k, value cty.Value) *Instance {
+	each := cty.ObjectVal(map[string]cty.Value{"key": k, "value": value})
 	return &Instance{
 		Check:   c,
 		Key:     cty.StringVal(key),
 		Address: fmt.Sprintf("%s.%s[%q]", c.Kind.Name, c.Name, key),
-		each:    cty.ObjectVal(map[string]cty.Value{"key": k, "value": value}),
+		each:    &each,
 		suite:   s,
 	}
 }
