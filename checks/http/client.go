@@ -14,6 +14,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/nettest/nettest/checks"
@@ -22,13 +23,14 @@ import (
 // The phases of one request, recorded so that a timeout can say where the
 // exchange stopped: a filtered port, a server that takes connections but
 // never finishes the TLS handshake, and one that never answers a request
-// need different fixes.
+// need different fixes. Sending the request and waiting for the answer are
+// one phase: either way the server "accepted the connection but sent no
+// answer".
 const (
 	phaseResolving = iota
 	phaseConnecting
 	phaseHandshaking
 	phaseSending
-	phaseWaiting
 	phaseReading
 )
 
@@ -69,23 +71,94 @@ func (t *trace) snapshot() (phase int, addr string) {
 	return t.phase, t.addr
 }
 
-// attach returns ctx carrying hooks that follow the request being written
-// and the first byte of the answer and, when resolves is set, the name
-// lookup. The lookup hooks fire from inside the dialer, which resolves the
-// URL's host; the dialer never resolves an IP address, so a request that
-// can only reach its own address (no redirects followed) leaves them out,
-// and with them the half of the tracing's allocations that hook into the
-// resolver.
-func (t *trace) attach(ctx context.Context, resolves bool) context.Context {
-	ct := &httptrace.ClientTrace{
-		WroteRequest:         func(httptrace.WroteRequestInfo) { t.set(phaseWaiting) },
-		GotFirstResponseByte: func() { t.set(phaseReading) },
+// attach returns ctx carrying the hooks of the request's trace that the
+// connection cannot supply itself: the first byte of the answer on a TLS
+// connection, when mayTLS is set (a plain connection reports it from its
+// own Read, see speakAfterRequest), and, when resolves is set, the name
+// lookup. The lookup hooks fire from inside the dialer, which resolves the URL's
+// host; the dialer never resolves an IP address, so a request that can
+// only reach its own address (no redirects followed) leaves them out. A
+// request that needs neither (plain http to an address, the common check)
+// carries no trace at all: httptrace's hooks cost a dozen allocations per
+// request.
+func (t *trace) attach(ctx context.Context, resolves, mayTLS bool) context.Context {
+	if !resolves && !mayTLS {
+		return ctx
+	}
+	ct := &httptrace.ClientTrace{}
+	if mayTLS {
+		ct.GotFirstResponseByte = func() { t.set(phaseReading) }
 	}
 	if resolves {
 		ct.DNSStart = func(httptrace.DNSStartInfo) { t.set(phaseResolving) }
 		ct.DNSDone = func(httptrace.DNSDoneInfo) { t.set(phaseConnecting) }
 	}
 	return httptrace.WithClientTrace(ctx, ct)
+}
+
+// dialPlain opens a plain connection to addr for the request t follows,
+// recording the address and the phases.
+func (t *trace) dialPlain(ctx context.Context, network, addr string) (net.Conn, error) {
+	t.dialing(addr)
+	conn, err := dial(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	t.set(phaseSending)
+	return newSpeakAfterRequest(conn, t), nil
+}
+
+// dial connects with a dialer of its own, so that each connection reports
+// its flow to the request's context (the packet capture of --capture).
+func dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	d := net.Dialer{Control: checks.DialControl(ctx)}
+	return d.DialContext(ctx, network, addr)
+}
+
+type traceKey struct{}
+
+// withTrace returns ctx carrying t for the dialer of the shared plain
+// transport, which serves every such check and so learns each request's
+// trace from the context it dials with (the request's, with its values).
+func withTrace(ctx context.Context, t *trace) context.Context {
+	return context.WithValue(ctx, traceKey{}, t)
+}
+
+// plainClient is the client of every check that can only speak plain HTTP
+// to the address of its URL and has no TLS settings: an http:// URL,
+// redirects not followed, no ca_file or client certificate. Like the
+// transport of each other check, its transport keeps no connection
+// (DisableKeepAlives: every request dials, and its connection is closed
+// once the answer is read and is never handed to another request), uses no
+// proxy from the environment and asks for no compression; what it saves is
+// building a transport and a client for every check. HTTP/2 is never
+// spoken over plain connections here, so it has no HTTP/2 half, and it
+// cannot dial TLS.
+var plainClient = &http.Client{
+	Transport: &http.Transport{
+		Proxy:              nil,
+		DisableKeepAlives:  true,
+		DisableCompression: true,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			t, _ := ctx.Value(traceKey{}).(*trace)
+			if t == nil {
+				t = &trace{} // not a check's request: nothing to report to
+			}
+			return t.dialPlain(ctx, network, addr)
+		},
+		DialTLSContext: func(context.Context, string, string) (net.Conn, error) {
+			return nil, errors.New("internal error: the plain HTTP transport dialed TLS")
+		},
+	},
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+}
+
+// sharesPlainClient reports whether a check of cfg to u can use
+// plainClient: its TLS settings are then never used (and files they name
+// are not read, which for ca_file or a client certificate would be an error
+// to report), and it reaches no address but its URL's.
+func sharesPlainClient(cfg Config, u *url.URL) bool {
+	return u.Scheme == "http" && !cfg.FollowRedirects && cfg.CAFile == nil && cfg.ClientCertFile == nil && cfg.ClientKeyFile == nil
 }
 
 // handshakeError is a failed TLS handshake, kept apart from other errors so
@@ -129,11 +202,13 @@ func newRequest(ctx context.Context, cfg Config) (*http.Request, error) {
 	return req, nil
 }
 
-// newClient builds a client for one check: a transport of its own that
-// keeps no connection (each check observes the network itself rather than a
-// connection an earlier check left open), uses no proxy from the environment
-// (the check hits the URL as written), and asks for no compression (the
-// headers and body are what the server sends to a plain client, like curl).
+// newClient builds a client for one check that may speak TLS: a transport
+// of its own that keeps no connection (each check observes the network
+// itself rather than a connection an earlier check left open), uses no
+// proxy from the environment (the check hits the URL as written), and asks
+// for no compression (the headers and body are what the server sends to a
+// plain client, like curl). Checks that cannot reach TLS share
+// plainClient, which is the same but for its TLS half.
 //
 // TLS is dialed here rather than by the transport so that the server name
 // override applies only to the address of the URL as written: a redirect to
@@ -145,12 +220,6 @@ func newClient(cfg Config, u *url.URL, tr *trace) (*http.Client, error) {
 	}
 	sni := serverName(cfg)
 	firstAddr := canonicalAddr(u)
-	// A dialer per connection, so that each reports its flow to the
-	// request's context (the packet capture of --capture).
-	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
-		d := net.Dialer{Control: checks.DialControl(ctx)}
-		return d.DialContext(ctx, network, addr)
-	}
 	transport := &http.Transport{
 		Proxy:              nil,
 		DisableKeepAlives:  true,
@@ -160,15 +229,7 @@ func newClient(cfg Config, u *url.URL, tr *trace) (*http.Client, error) {
 		// leaves it off: nothing would use it, and setting up the
 		// transport's HTTP/2 half costs a plain check a dozen allocations.
 		ForceAttemptHTTP2: u.Scheme == "https" || cfg.FollowRedirects,
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			tr.dialing(addr)
-			conn, err := dial(ctx, network, addr)
-			if err != nil {
-				return nil, err
-			}
-			tr.set(phaseSending)
-			return newSpeakAfterRequest(conn), nil
-		},
+		DialContext:       tr.dialPlain,
 		DialTLSContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			tr.dialing(addr)
 			conn, err := dial(ctx, network, addr)
@@ -306,15 +367,55 @@ func canonicalAddr(u *url.URL) string {
 // no more than a short one. With limit 0 the body is not read at all, which
 // suits endpoints that stream without end.
 func readBody(resp *http.Response, limit int64) (string, bool, error) {
-	if limit == 0 {
+	switch {
+	case limit == 0:
 		return "", resp.Body != http.NoBody && resp.ContentLength != 0, nil
+	case resp.Body == http.NoBody:
+		// HEAD, 204, 304: a Content-Length, if any, is not a body's.
+		return "", false, nil
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	data, err := readAtMost(resp.Body, limit+1, resp.ContentLength)
 	truncated := int64(len(data)) > limit
 	if truncated {
 		data = dropPartialRune(data[:limit])
 	}
 	return validUTF8(string(data)), truncated, err
+}
+
+// firstBodyBuffer is the most readAtMost allocates before any byte has
+// arrived: a server may announce far more than it sends.
+const firstBodyBuffer = 64 << 10
+
+// readAtMost reads r until EOF or n bytes, as io.ReadAll of an
+// io.LimitReader does, into a buffer sized for the length the server
+// announced (announced < 0: none), so that the body of most checks, a few
+// bytes, costs one small allocation instead of ReadAll's 512 bytes; the
+// buffer grows as ReadAll's does when the body is longer or of unknown
+// length. An error other than EOF is returned with the bytes read before
+// it.
+func readAtMost(r io.Reader, n, announced int64) ([]byte, error) {
+	size := min(n, 512)
+	if announced >= 0 {
+		// One byte beyond the announced length, for the read that
+		// finds the end.
+		size = min(n, announced+1, firstBodyBuffer)
+	}
+	buf := make([]byte, 0, size)
+	for int64(len(buf)) < n {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		room := min(int64(cap(buf)), n)
+		m, err := r.Read(buf[len(buf):room])
+		buf = buf[:len(buf)+m]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+	return buf, nil
 }
 
 // dropPartialRune removes a UTF-8 sequence that the body limit cut in two,
@@ -352,25 +453,55 @@ func tlsVersionName(v uint16) string {
 // was sent, which Go's client logs as "unsolicited response" and reports as
 // an internal error; held back, the greeting is read as the answer and
 // reported as "not HTTP", quoting it.
+//
+// It also tells the trace when the first byte of the answer arrives, which
+// on a plain connection is the first byte read (on a TLS connection it is
+// not: the server's session tickets come first, so there an httptrace hook
+// reports it).
 type speakAfterRequest struct {
 	net.Conn
+	trace *trace
+	// wrote is held from the start and released by the first Write (or
+	// Close), which lets a Read waiting on it through; open says it was.
+	// A mutex rather than a channel: it costs no allocation of its own,
+	// and Go lets a goroutine unlock what another locked.
+	wrote sync.Mutex
 	once  sync.Once
-	wrote chan struct{}
+	open  atomic.Bool
+	// answered is set at the first byte read. The transport reads from
+	// one goroutine at a time (its read loop, then the body's reader,
+	// which it hands over to), so it needs no lock.
+	answered bool
 }
 
-func newSpeakAfterRequest(c net.Conn) *speakAfterRequest {
-	return &speakAfterRequest{Conn: c, wrote: make(chan struct{})}
+func newSpeakAfterRequest(c net.Conn, t *trace) *speakAfterRequest {
+	s := &speakAfterRequest{Conn: c, trace: t}
+	s.wrote.Lock()
+	return s
 }
 
-func (c *speakAfterRequest) open() { c.once.Do(func() { close(c.wrote) }) }
+func (c *speakAfterRequest) release() {
+	c.once.Do(func() {
+		c.open.Store(true)
+		c.wrote.Unlock()
+	})
+}
 
 func (c *speakAfterRequest) Read(p []byte) (int, error) {
-	<-c.wrote
-	return c.Conn.Read(p)
+	if !c.open.Load() {
+		c.wrote.Lock()
+		c.wrote.Unlock()
+	}
+	n, err := c.Conn.Read(p)
+	if n > 0 && !c.answered {
+		c.answered = true
+		c.trace.set(phaseReading)
+	}
+	return n, err
 }
 
 func (c *speakAfterRequest) Write(p []byte) (int, error) {
-	c.open()
+	c.release()
 	return c.Conn.Write(p)
 }
 
@@ -378,6 +509,6 @@ func (c *speakAfterRequest) Write(p []byte) (int, error) {
 // closed connection do.
 func (c *speakAfterRequest) Close() error {
 	err := c.Conn.Close()
-	c.open()
+	c.release()
 	return err
 }

@@ -143,16 +143,22 @@ func Probe(ctx context.Context, cfg Config) (Result, error) {
 		return Result{}, fmt.Errorf("invalid url %q: %v", cfg.URL, err)
 	}
 	tr := &trace{}
-	client, err := newClient(cfg, u, tr)
-	if err != nil {
-		return Result{}, err
+	// A check that may speak TLS builds a client of its own; the others
+	// share one, which learns their traces from the request's context.
+	client, mayTLS := plainClient, !sharesPlainClient(cfg, u)
+	if mayTLS {
+		if client, err = newClient(cfg, u, tr); err != nil {
+			return Result{}, err
+		}
+		defer client.CloseIdleConnections()
+	} else {
+		ctx = withTrace(ctx, tr)
 	}
-	defer client.CloseIdleConnections()
 	// The dialer resolves a host name, never an IP address; a redirect
 	// may lead to a name.
 	_, notAddress := netip.ParseAddr(u.Hostname())
 	resolves := notAddress != nil || cfg.FollowRedirects
-	req, err := newRequest(tr.attach(ctx, resolves), cfg)
+	req, err := newRequest(tr.attach(ctx, resolves, mayTLS), cfg)
 	if err != nil {
 		return Result{}, err
 	}
@@ -195,13 +201,38 @@ func Probe(ctx context.Context, cfg Config) (Result, error) {
 func headerMap(resp *http.Response) map[string]string {
 	out := make(map[string]string, len(resp.Header)+1)
 	for name, values := range resp.Header {
-		out[strings.ToLower(name)] = validUTF8(strings.Join(values, ", "))
+		out[lowerName(name)] = validUTF8(strings.Join(values, ", "))
 	}
 	if len(resp.TransferEncoding) > 0 {
 		out["transfer-encoding"] = strings.Join(resp.TransferEncoding, ", ")
 	}
 	return out
 }
+
+// lowerName is strings.ToLower of a header name as Go's client keys it
+// (canonical: Content-Type), without allocating for the names most answers
+// carry, which every check would otherwise lower again.
+func lowerName(name string) string {
+	if lower, ok := lowerNames[name]; ok {
+		return lower
+	}
+	return strings.ToLower(name)
+}
+
+// lowerNames holds the lower-case spelling of common response headers, by
+// their canonical name.
+var lowerNames = func() map[string]string {
+	m := map[string]string{}
+	for _, name := range []string{
+		"Accept-Ranges", "Access-Control-Allow-Origin", "Age", "Cache-Control", "Connection",
+		"Content-Encoding", "Content-Length", "Content-Security-Policy", "Content-Type", "Date",
+		"Etag", "Expires", "Last-Modified", "Location", "Referrer-Policy", "Server", "Set-Cookie",
+		"Strict-Transport-Security", "Vary", "X-Content-Type-Options", "X-Frame-Options",
+	} {
+		m[name] = strings.ToLower(name)
+	}
+	return m
+}()
 
 // validUTF8 replaces the bytes of s that are not UTF-8 with U+FFFD. HTTP
 // allows any byte above 0x7f in header values (and bodies are arbitrary),

@@ -67,6 +67,8 @@ func TestVerification(t *testing.T) {
 			[]string{"not signed by a trusted authority", "set ca_file"}},
 		{"ca_file missing", srv.URL, map[string]cty.Value{"ca_file": str(filepath.Join(t.TempDir(), "nope.pem"))},
 			[]string{"cannot read ca_file:", `nope.pem": no such file or directory`, "PEM file"}},
+		{"ca_file missing, plain http", plain.URL, map[string]cty.Value{"ca_file": str(filepath.Join(t.TempDir(), "nope.pem"))},
+			[]string{"cannot read ca_file:", `nope.pem": no such file or directory`, "PEM file"}},
 		{"ca_file not PEM", srv.URL, map[string]cty.Value{"ca_file": str(writeFile(t, "ca.txt", []byte("not a certificate\n")))},
 			[]string{`ca.txt" holds no PEM certificate`, "-----BEGIN CERTIFICATE-----"}},
 		{"https to a plain http port", strings.Replace(plain.URL, "http:", "https:", 1), nil,
