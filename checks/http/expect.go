@@ -2,6 +2,7 @@ package http
 
 import (
 	"fmt"
+	"math/big"
 	"net"
 	"regexp"
 	"sort"
@@ -17,7 +18,76 @@ const previewRunes = 200
 
 // expectStatus accepts one status or a list of statuses, any of which passes:
 // status = 200, or status = [200, 204].
+//
+// Nearly every http check is judged on its status, so a status that is met
+// is told from the result's status attribute alone (statusMet): Expect
+// would first decode the whole result, headers, body and certificate, into
+// a Result, which for one code costs more than the rest of judging the
+// check (about 4 µs and 35 allocations). An unmet status, or one that
+// statusMet cannot tell, goes the whole way, so every diff is Expect's.
 func expectStatus() checks.Expectation {
+	e := expectStatusDecoded()
+	decoded := e.Compare
+	e.Compare = func(want, result cty.Value) *checks.Diff {
+		if statusMet(want, result) {
+			return nil
+		}
+		return decoded(want, result)
+	}
+	return e
+}
+
+// statusMet reports whether result's status is among the codes of want,
+// as expectStatusDecoded judges it. It answers false whenever it cannot
+// tell: a status or a code that is unknown, null, not a whole number in
+// range (which statuses would reject, and which the loader does not let
+// through), or a want of another type.
+func statusMet(want, result cty.Value) bool {
+	if !result.IsKnown() || result.IsNull() || !result.Type().IsObjectType() || !result.Type().HasAttribute("status") {
+		return false
+	}
+	got, ok := statusCode(result.GetAttr("status"))
+	if !ok {
+		return false
+	}
+	t := want.Type()
+	switch {
+	case t == cty.Number:
+		code, ok := statusCode(want)
+		return ok && code == got
+	case t.IsListType() || t.IsTupleType() || t.IsSetType():
+		if !want.IsKnown() || want.IsNull() {
+			return false
+		}
+		met := false
+		for it := want.ElementIterator(); it.Next(); {
+			_, e := it.Element()
+			if !e.IsKnown() {
+				continue // as statuses skips it
+			}
+			code, ok := statusCode(e)
+			if !ok {
+				return false // statuses rejects the whole list
+			}
+			met = met || code == got
+		}
+		return met
+	}
+	return false
+}
+
+// statusCode is v as a status code: a known whole number from 100 to 599.
+func statusCode(v cty.Value) (int64, bool) {
+	if !v.IsKnown() || v.IsNull() || v.IsMarked() || v.Type() != cty.Number {
+		return 0, false
+	}
+	n, acc := v.AsBigFloat().Int64()
+	return n, acc == big.Exact && 100 <= n && n <= 599
+}
+
+// expectStatusDecoded is the status expectation judged on the decoded
+// result.
+func expectStatusDecoded() checks.Expectation {
 	return checks.Expect("status", "The status code, or a list of codes any of which passes: 200, [200, 204].", func(want cty.Value, got Result) *checks.Diff {
 		codes, _ := statuses(want)
 		for _, c := range codes {
