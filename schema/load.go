@@ -215,7 +215,7 @@ func Load(paths []string, opts Options) (*Suite, hcl.Diagnostics) {
 		}
 	}()
 	if diags.HasErrors() {
-		return s, diags
+		return s, collapseCascades(diags)
 	}
 
 	var blocks []*hcl.Block

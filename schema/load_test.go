@@ -1,6 +1,7 @@
 package schema_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -247,5 +248,49 @@ http "literal" {
 	_, diags = schema.Load([]string{dir}, schema.Options{})
 	if got := text(diags); !strings.Contains(got, "s.nettest.hcl:3,10-18: Incorrect attribute value type") || !strings.Contains(got, "s.nettest.hcl:5,12-19: Incorrect attribute value type") {
 		t.Errorf("literals that do not convert are not reported where written:\n%s", got)
+	}
+}
+
+// TestUnclosedQuoteIsOneError: one quote left open makes hclsyntax report
+// nearly every line after it; the user sees the first of those errors,
+// told how many followed and why, beside HCL's own "Unterminated template
+// string".
+func TestUnclosedQuoteIsOneError(t *testing.T) {
+	dir := t.TempDir()
+	var src strings.Builder
+	for i := range 40 {
+		quote := `"`
+		if i == 3 {
+			quote = ""
+		}
+		fmt.Fprintf(&src, "tcp \"c%d\" {\n  host = \"127.0.0.1%s\n  port = %d\n  expect {\n    open = false\n  }\n}\n\n", i, quote, 20000+i)
+	}
+	write(t, filepath.Join(dir, "s.nettest.hcl"), src.String())
+	_, diags := schema.Load([]string{dir}, schema.Options{})
+	if len(diags) != 2 {
+		t.Fatalf("%d diagnostics, want 2:\n%s", len(diags), text(diags))
+	}
+	first := diags[0]
+	if first.Summary != "Invalid multi-line string" || first.Subject.Start.Line != 26 {
+		t.Errorf("first diagnostic %s at line %d, want the multi-line string at line 26", first.Summary, first.Subject.Start.Line)
+	}
+	if !strings.Contains(first.Detail, "more lines after this one in") || !strings.Contains(first.Detail, "Close this string first.") {
+		t.Errorf("the first error does not say what followed: %s", first.Detail)
+	}
+	if diags[1].Summary != "Unterminated template string" {
+		t.Errorf("second diagnostic %q, want HCL's unterminated string", diags[1].Summary)
+	}
+
+	// Two strings split over lines in two files: each file keeps its own.
+	write(t, filepath.Join(dir, "t.nettest.hcl"), "tcp \"t\" {\n  host = \"127.0.0.1\n\"\n  port = 1\n  expect {\n    open = false\n  }\n}\n")
+	_, diags = schema.Load([]string{dir}, schema.Options{})
+	files := map[string]int{}
+	for _, d := range diags {
+		if d.Summary == "Invalid multi-line string" {
+			files[filepath.Base(d.Subject.Filename)]++
+		}
+	}
+	if files["s.nettest.hcl"] != 1 || files["t.nettest.hcl"] != 1 {
+		t.Errorf("multi-line string errors by file: %v, want one in each", files)
 	}
 }
