@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -90,10 +91,14 @@ func fakeProbe(ctx context.Context, c fakeConfig) (fakeResult, error) {
 	if c.Mode == "hang" {
 		sleep = time.Hour
 	}
-	select {
-	case <-time.After(sleep):
-	case <-ctx.Done():
-		return fakeResult{}, errors.New("gave up: " + ctx.Err().Error())
+	// Without a sleep the probe does not wait at all, as a check of a
+	// local address that is answered within the system call.
+	if sleep > 0 {
+		select {
+		case <-time.After(sleep):
+		case <-ctx.Done():
+			return fakeResult{}, errors.New("gave up: " + ctx.Err().Error())
+		}
 	}
 	switch {
 	case c.Mode == "error":
@@ -193,6 +198,61 @@ fake "many" {
 		t.Errorf("at most %d probes ran at once, want exactly 3", got)
 	}
 }
+
+// TestWorkersAsNeeded: checks that wait all run at once, up to the
+// parallelism, but checks that do not wait do not each get a goroutine of
+// their own (a stack grown on the path of a probe): the few workers there
+// are take them in turn.
+func TestWorkersAsNeeded(t *testing.T) {
+	const n = 300
+	suite := func(sleep string) string {
+		return fmt.Sprintf(`
+fake "many" {
+  for_each = toset([for i in range(%d) : tostring(i)])
+  value    = each.key
+  sleep    = %q
+  expect {
+    ok = true
+  }
+}
+`, n, sleep)
+	}
+	idle := runtime.NumGoroutine()
+	_, sum := run(t, context.Background(), suite("500ms"), n)
+	if sum.Passed != n {
+		t.Fatalf("summary %+v", sum)
+	}
+	if got := maxActive.Load(); got != n {
+		t.Errorf("at most %d of %d waiting probes ran at once, want all", got, n)
+	}
+
+	// The first run's workers end after it returns.
+	for deadline := time.Now().Add(5 * time.Second); runtime.NumGoroutine() > idle && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	before := runtime.NumGoroutine()
+	rec := &goroutines{}
+	plan := planOf(t, suite("0s"))
+	reset()
+	if sum := plan.Run(context.Background(), runner.Options{Parallelism: n, Reporter: rec}); sum.Passed != n {
+		t.Fatalf("summary %+v", sum)
+	}
+	// The workers live until the run ends, so the last outcome sees all
+	// that were started, besides the run's own few goroutines.
+	if started := rec.most - before; started > n/2 {
+		t.Errorf("%d goroutines ran %d checks that do not wait, with parallelism %d; want a few", started, n, n)
+	}
+}
+
+// goroutines is a reporter that notes the most goroutines alive when an
+// outcome came.
+type goroutines struct{ most int }
+
+func (g *goroutines) Begin(int) {}
+func (g *goroutines) Finished(runner.Outcome) {
+	g.most = max(g.most, runtime.NumGoroutine())
+}
+func (g *goroutines) End(runner.Summary) error { return nil }
 
 func TestSkipWhenDependencyDidNotPass(t *testing.T) {
 	rec, sum := run(t, context.Background(), `
