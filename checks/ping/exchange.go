@@ -14,7 +14,8 @@ import (
 )
 
 // exchange is one check's run of echo requests and replies. The check's
-// goroutine sends; the reader goroutine of its endpoint records replies.
+// goroutine sends; the reader goroutine of its endpoint records replies, or
+// a check's goroutine that reads the shared socket after sending (drain).
 type exchange struct {
 	// id is the ICMP identifier the replies carry: chosen by the endpoint
 	// on a raw socket, by the kernel on a datagram socket.
@@ -76,7 +77,13 @@ func newExchange(packets, size int) *exchange {
 // run sends the requests on schedule (request i at start + i*interval, so a
 // late wake-up does not delay the rest) and returns when every request is
 // answered or failed, or when the context ends. The first request leaves at
-// once, and a check of one packet needs no timer.
+// once, and a check of one packet needs no timer. After the last request
+// the shared raw socket is read on this goroutine (drain), so a reply that
+// came back within the send needs no other goroutine to hand it over. Not
+// after the earlier ones: their replies are not needed before the last is
+// sent, and reading them at once would put that work between the first
+// requests of the checks that start together, which leave sooner when the
+// reader goroutine hands their replies on later.
 func (x *exchange) run(ctx context.Context, ep *endpoint, addr netip.Addr, ttl int, interval time.Duration) {
 	if ctx.Err() != nil {
 		return // resolving took the whole timeout: nothing may be sent
@@ -100,6 +107,7 @@ func (x *exchange) run(ctx context.Context, ep *endpoint, addr netip.Addr, ttl i
 			}
 		}
 	}
+	ep.drain()
 	for !x.stats().complete {
 		select {
 		case <-ctx.Done():

@@ -503,3 +503,42 @@ func TestRequestBytes(t *testing.T) {
 		}
 	}
 }
+
+// TestDrainHandsOnReplies: a check that reads the shared raw socket after
+// sending hands on the replies it finds, its own and other checks', with
+// no reader goroutine; here there is none.
+func TestDrainHandsOnReplies(t *testing.T) {
+	RequirePing(t)
+	if os.Geteuid() != 0 || datagramAllowed() {
+		t.Skip("this process pings with datagram sockets, one per check")
+	}
+	ep, err := openRaw(v4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ep.conn.Close()
+	xs := make([]*exchange, 3)
+	for i := range xs {
+		xs[i] = newExchange(1, DefaultSize)
+		xs[i].id, xs[i].target = uint16(0x7000+i), netip.MustParseAddr(benchAddr(i))
+		ep.byID[xs[i].id] = xs[i]
+	}
+	for _, x := range xs {
+		ep.send(context.Background(), x, 0, x.target, -1)
+	}
+	// The kernel answers within the send, unless it left the work to its
+	// softirq thread on a busy machine: then the replies come a little later.
+	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		ep.drain()
+		got := 0
+		for _, x := range xs {
+			got += x.stats().received
+		}
+		if got == len(xs) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("drain handed on %d of %d replies", got, len(xs))
+		}
+	}
+}

@@ -71,6 +71,10 @@ type endpoint struct {
 	kind string // datagram or raw
 	// rc reads the shared raw socket straight from its descriptor.
 	rc syscall.RawConn
+	// rmu is held while the shared raw socket is read into rbuf: by its
+	// reader goroutine, or by a check that has just sent (drain).
+	rmu  sync.Mutex
+	rbuf []byte
 	// setTTL sets the IPv4 TTL or IPv6 hop limit of later requests; -1
 	// restores the system default.
 	setTTL func(int) error
@@ -244,6 +248,7 @@ func openRaw(fam family) (*endpoint, error) {
 		curTTL: -1,
 		byID:   map[uint16]*exchange{},
 		next:   uint16(rand.N(1 << 16)),
+		rbuf:   make([]byte, 1<<16),
 	}
 	// The kernel's ICMP filter drops everything but echo replies and the
 	// errors that may be about a request before they are queued: a raw
@@ -329,30 +334,14 @@ func (ep *endpoint) read() {
 		})
 		return
 	}
-	// Every queued packet is read on one wake-up, straight from the
-	// descriptor: net.IPConn's ReadFrom would move the whole 64 KiB buffer
-	// to strip an IPv4 header and allocate an address for every reply.
-	buf := make([]byte, 1<<16)
 	for {
 		err := ep.rc.Read(func(fd uintptr) bool {
-			for {
-				b, from, err := ep.recv(int(fd), buf)
-				at := time.Now()
-				switch {
-				case err == unix.EINTR:
-					continue
-				case err != nil:
-					// EAGAIN: nothing more until the next wake-up.
-					// Nothing else is expected: an unconnected raw
-					// socket reports no ICMP errors.
-					return err != unix.EAGAIN
-				}
-				if len(b) >= 8 && isError(b[0], ep.fam) {
-					ep.rawError(b, from)
-				} else {
-					ep.echoReply(b, at)
-				}
-			}
+			ep.rmu.Lock()
+			defer ep.rmu.Unlock()
+			// EAGAIN: nothing more until the next wake-up. Nothing else
+			// is expected: an unconnected raw socket reports no ICMP
+			// errors.
+			return ep.readQueued(int(fd)) != unix.EAGAIN
 		})
 		if errors.Is(err, net.ErrClosed) {
 			return
@@ -360,6 +349,45 @@ func (ep *endpoint) read() {
 		// Pause so that a socket stuck in an error state cannot spin a
 		// CPU.
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// drain reads what the shared raw socket holds now, on the goroutine of a
+// check that has just sent, unless another goroutine is reading it (and
+// then hands on whatever this one would have found). A near host's reply is
+// often there by the time the write returns (a request to one of the
+// machine's own addresses is answered within the write), and reading it
+// here spares waking the reader goroutine for it and then the check's: a
+// check of one packet to a local address ends without waiting at all.
+// For a datagram socket the kernel wakes the check's own reader.
+func (ep *endpoint) drain() {
+	if ep.kind != raw || !ep.rmu.TryLock() {
+		return
+	}
+	defer ep.rmu.Unlock()
+	ep.rc.Control(func(fd uintptr) { ep.readQueued(int(fd)) })
+}
+
+// readQueued hands on every packet queued in the shared raw socket, read
+// straight from the descriptor (net.IPConn's ReadFrom would move the whole
+// 64 KiB buffer to strip an IPv4 header and allocate an address for every
+// reply), and returns the error that stopped it: EAGAIN once the queue is
+// empty. The caller holds rmu.
+func (ep *endpoint) readQueued(fd int) error {
+	for {
+		b, from, err := ep.recv(fd, ep.rbuf)
+		at := time.Now()
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return err
+		}
+		if len(b) >= 8 && isError(b[0], ep.fam) {
+			ep.rawError(b, from)
+		} else {
+			ep.echoReply(b, at)
+		}
 	}
 }
 
