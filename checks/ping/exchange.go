@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nettest/nettest/checks"
+	"golang.org/x/sys/unix"
 )
 
 // exchange is one check's run of echo requests and replies. The check's
@@ -30,9 +31,12 @@ type exchange struct {
 	target netip.Addr
 	// request is the echo request, marshalled at the first send; each
 	// send writes its sequence number into it. dst is target as the
-	// socket's address type. Only the check's goroutine uses either.
+	// socket's address type, sa as the system call's (nil for an address
+	// with a zone, which takes net's way). Only the check's goroutine uses
+	// them.
 	request []byte
 	dst     net.Addr
+	sa      unix.Sockaddr
 
 	mu       sync.Mutex
 	sentAt   []time.Time     // by sequence number, one per request attempted

@@ -69,18 +69,17 @@ type endpoint struct {
 	conn net.PacketConn
 	fam  family
 	kind string // datagram or raw
-	// rc reads the shared raw socket straight from its descriptor.
+	// rc writes requests straight to the descriptor, and reads the
+	// shared raw socket.
 	rc syscall.RawConn
-	// rmu is held while the shared raw socket is read into rbuf: by its
-	// reader goroutine, or by a check that has just sent (drain).
-	rmu  sync.Mutex
-	rbuf []byte
 	// setTTL sets the IPv4 TTL or IPv6 hop limit of later requests; -1
 	// restores the system default.
 	setTTL func(int) error
 
-	// wmu serialises writes with the TTL they need on a shared socket.
-	wmu    sync.Mutex
+	// wmu lets the writes of the socket's current TTL, curTTL, go side
+	// by side (read-locked), and a write that needs another TTL set it
+	// and write alone.
+	wmu    sync.RWMutex
 	curTTL int
 
 	mu    sync.Mutex
@@ -186,6 +185,10 @@ func openDatagram(fam family, x *exchange) (*endpoint, error) {
 		return nil, err
 	}
 	ep := &endpoint{conn: c, fam: fam, kind: datagram, curTTL: -1, only: x}
+	if ep.rc, err = c.SyscallConn(); err != nil {
+		c.Close()
+		return nil, err
+	}
 	if fam == v4 {
 		ep.setTTL = ipv4.NewPacketConn(c).SetTTL
 	} else {
@@ -248,7 +251,6 @@ func openRaw(fam family) (*endpoint, error) {
 		curTTL: -1,
 		byID:   map[uint16]*exchange{},
 		next:   uint16(rand.N(1 << 16)),
-		rbuf:   make([]byte, 1<<16),
 	}
 	// The kernel's ICMP filter drops everything but echo replies and the
 	// errors that may be about a request before they are queued: a raw
@@ -292,15 +294,47 @@ func (ep *endpoint) send(ctx context.Context, x *exchange, seq int, addr netip.A
 		} else {
 			x.dst = &net.IPAddr{IP: addr.AsSlice(), Zone: addr.Zone()}
 		}
+		switch {
+		case addr.Zone() != "":
+		case ep.fam == v4:
+			x.sa = &unix.SockaddrInet4{Addr: addr.As4()}
+		default:
+			x.sa = &unix.SockaddrInet6{Addr: addr.As16()}
+		}
 	}
 	msg := x.request
 	renumber(msg, seq, ep.fam)
+
+	// A write of the socket's current TTL goes straight to the
+	// descriptor, beside the others: net's WriteTo takes the descriptor's
+	// write lock, and of 1,000 checks starting at once on the shared
+	// socket, those that had to wait for another's write (the kernel
+	// answers a local address within it) parked their goroutine, so the
+	// runner started a worker, and grew a stack, for the next check.
+	recorded := false
+	ep.wmu.RLock()
+	if ttl == ep.curTTL && x.sa != nil {
+		x.sending(seq)
+		recorded = true
+		err := ep.sendDirect(x.request, x.sa)
+		ep.wmu.RUnlock()
+		if err == nil {
+			return
+		}
+		// A full send buffer, or a refusal, takes net's way below: it
+		// waits for room until the deadline, and words the error as
+		// ever. The kernel sent nothing, so nothing is sent twice.
+	} else {
+		ep.wmu.RUnlock()
+	}
 
 	ep.wmu.Lock()
 	defer ep.wmu.Unlock()
 	if ttl != ep.curTTL {
 		if err := ep.setTTL(ttl); err != nil {
-			x.sending(seq)
+			if !recorded {
+				x.sending(seq)
+			}
 			x.sendFailed(seq, err)
 			return
 		}
@@ -311,10 +345,26 @@ func (ep *endpoint) send(ctx context.Context, x *exchange, seq int, addr netip.A
 	if d, ok := ctx.Deadline(); ok {
 		ep.conn.SetWriteDeadline(d)
 	}
-	x.sending(seq)
+	if !recorded {
+		x.sending(seq)
+	}
 	if _, err := ep.conn.WriteTo(msg, x.dst); err != nil {
 		x.sendFailed(seq, err)
 	}
+}
+
+// sendDirect writes msg to sa with one system call, without waiting for
+// room in the send buffer.
+func (ep *endpoint) sendDirect(msg []byte, sa unix.Sockaddr) error {
+	var err error
+	if cerr := ep.rc.Control(func(fd uintptr) {
+		for err = unix.EINTR; err == unix.EINTR; {
+			err = unix.Sendto(int(fd), msg, 0, sa)
+		}
+	}); cerr != nil {
+		return cerr
+	}
+	return err
 }
 
 // read receives every packet of the socket until it is closed and hands
@@ -334,14 +384,13 @@ func (ep *endpoint) read() {
 		})
 		return
 	}
+	buf := make([]byte, 1<<16)
 	for {
 		err := ep.rc.Read(func(fd uintptr) bool {
-			ep.rmu.Lock()
-			defer ep.rmu.Unlock()
 			// EAGAIN: nothing more until the next wake-up. Nothing else
 			// is expected: an unconnected raw socket reports no ICMP
 			// errors.
-			return ep.readQueued(int(fd)) != unix.EAGAIN
+			return ep.readQueued(int(fd), buf) != unix.EAGAIN
 		})
 		if errors.Is(err, net.ErrClosed) {
 			return
@@ -353,29 +402,37 @@ func (ep *endpoint) read() {
 }
 
 // drain reads what the shared raw socket holds now, on the goroutine of a
-// check that has just sent, unless another goroutine is reading it (and
-// then hands on whatever this one would have found). A near host's reply is
-// often there by the time the write returns (a request to one of the
-// machine's own addresses is answered within the write), and reading it
-// here spares waking the reader goroutine for it and then the check's: a
-// check of one packet to a local address ends without waiting at all.
-// For a datagram socket the kernel wakes the check's own reader.
+// check that has just sent. A near host's reply is often there by the time
+// the write returns (a request to one of the machine's own addresses is
+// answered within the write), and reading it here spares waking the reader
+// goroutine for it and then the check's: a check of one packet to a local
+// address ends without waiting at all. Checks drain side by side, and
+// beside the reader: each read takes a whole packet. For a datagram socket
+// the kernel wakes the check's own reader.
 func (ep *endpoint) drain() {
-	if ep.kind != raw || !ep.rmu.TryLock() {
+	if ep.kind != raw {
 		return
 	}
-	defer ep.rmu.Unlock()
-	ep.rc.Control(func(fd uintptr) { ep.readQueued(int(fd)) })
+	buf := drainBufs.Get().(*[]byte)
+	ep.rc.Control(func(fd uintptr) { ep.readQueued(int(fd), *buf) })
+	drainBufs.Put(buf)
 }
 
+// drainBufs are the buffers drain reads into: 64 KiB, as a packet read into
+// less loses the rest, and another check's reply may be that large.
+var drainBufs = sync.Pool{New: func() any {
+	b := make([]byte, 1<<16)
+	return &b
+}}
+
 // readQueued hands on every packet queued in the shared raw socket, read
-// straight from the descriptor (net.IPConn's ReadFrom would move the whole
-// 64 KiB buffer to strip an IPv4 header and allocate an address for every
-// reply), and returns the error that stopped it: EAGAIN once the queue is
-// empty. The caller holds rmu.
-func (ep *endpoint) readQueued(fd int) error {
+// into buf straight from the descriptor (net.IPConn's ReadFrom would move
+// the whole 64 KiB buffer to strip an IPv4 header and allocate an address
+// for every reply), and returns the error that stopped it: EAGAIN once the
+// queue is empty.
+func (ep *endpoint) readQueued(fd int, buf []byte) error {
 	for {
-		b, from, err := ep.recv(fd, ep.rbuf)
+		b, from, err := ep.recv(fd, buf)
 		at := time.Now()
 		switch {
 		case err == unix.EINTR:
