@@ -69,7 +69,13 @@ type plainParser struct {
 	i         int
 	line      int
 	lineStart int
+	depth     int // of the lists and objects being read
 }
+
+// maxPlainDepth is as deep as the plain parse nests lists and objects;
+// anything deeper is left to hclsyntax, so that no input takes the plain
+// parse deeper into its stack than hclsyntax.
+const maxPlainDepth = 32
 
 func (p *plainParser) pos(i int) hcl.Pos {
 	return hcl.Pos{Line: p.line, Column: i - p.lineStart + 1, Byte: p.base + i}
@@ -229,10 +235,18 @@ func (p *plainParser) value() (hclsyntax.Expression, bool) {
 	}
 	c := p.src[p.i]
 	switch {
-	case c == '[':
-		return p.list()
-	case c == '{':
-		return p.object()
+	case c == '[' || c == '{':
+		if p.depth == maxPlainDepth {
+			return nil, false
+		}
+		p.depth++
+		read := p.object
+		if c == '[' {
+			read = p.list
+		}
+		v, ok := read()
+		p.depth--
+		return v, ok
 	case c == '"':
 		text, open, lit, close, ok := p.quoted()
 		if !ok || text == "" {

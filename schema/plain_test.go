@@ -164,6 +164,16 @@ func TestParsePlainIsHCLsParse(t *testing.T) {
 			t.Errorf("the plain parse gave up on %q", src)
 		}
 	}
+	// Lists as deep as the plain parse goes, and deeper: hclsyntax's.
+	nested := func(depth int) []byte {
+		return []byte("tcp \"web\" {\n  a = " + strings.Repeat("[", depth) + strings.Repeat("]", depth) + "\n}\n")
+	}
+	if !checkPlain(t, nested(maxPlainDepth), hcl.InitialPos) {
+		t.Errorf("the plain parse gave up on lists %d deep", maxPlainDepth)
+	}
+	if _, ok := parsePlain(nested(maxPlainDepth+1), "f.nettest.hcl", hcl.InitialPos); ok {
+		t.Errorf("the plain parse took lists %d deep", maxPlainDepth+1)
+	}
 	// A piece starting inside a file, as blockStarts cuts them.
 	src := []byte(strings.Repeat(plainSources[1], 200))
 	for _, start := range blockStarts(src, 256)[1:] {
