@@ -306,7 +306,7 @@ func (s *Suite) decode(blocks []*hcl.Block, parser *hclparse.Parser, opts Option
 	if len(checkBlocks) >= collectFrom {
 		// Most of what parsing allocated is garbage now, and with the GC
 		// target raised for loading (cmd/nettest) the next collection
-		// would come only at three times the heap live at the last one,
+		// would come only at five times the heap live at the last one,
 		// in the middle of parsing: evaluation would pile its allocations
 		// on top of the garbage. One collection here marks what is live
 		// (190 MB at 100,000 checks) and spares the later one; validate
