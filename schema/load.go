@@ -82,13 +82,15 @@ type decodedCheck struct {
 // what decode would give later; decode takes the result when it meets the
 // block, in file order, and a block it does not meet (a file parsed again
 // whole after a syntax error, a block the root schema rejects) was decoded
-// for nothing.
-func (s *Suite) predecode(b *hclsyntax.Block, src []byte) {
+// for nothing. It returns the hcl.Block it decoded, for the file's root
+// content to hold (see blockFunc), or nil for a block it leaves alone.
+func (s *Suite) predecode(b *hclsyntax.Block, src []byte) *hcl.Block {
 	kind, ok := checks.Lookup(b.Type)
 	if !ok || len(b.Labels) != 1 {
-		return
+		return nil
 	}
-	c, diags := decodeCheck(kind, b.AsHCLBlock(), src)
+	hb := b.AsHCLBlock()
+	c, diags := decodeCheck(kind, hb, src)
 	*b.Body = hclsyntax.Body{SrcRange: b.Body.SrcRange, EndRange: b.Body.EndRange}
 	s.predecodedMu.Lock()
 	if s.predecoded == nil {
@@ -96,6 +98,7 @@ func (s *Suite) predecode(b *hclsyntax.Block, src []byte) {
 	}
 	s.predecoded[b.Body] = decodedCheck{c, diags}
 	s.predecodedMu.Unlock()
+	return hb
 }
 
 // Secrets is the suite's set of strings no output may show: every output
@@ -194,9 +197,11 @@ func Load(paths []string, opts Options) (*Suite, hcl.Diagnostics) {
 	}
 	parser := hclparse.NewParser()
 	s := &Suite{Files: map[string]*hcl.File{}, Variables: map[string]*Variable{}, Locals: map[string]*Local{}, Vantages: map[string]*Vantage{}}
+	root := rootSchema()
 	var bodies []hcl.Body
+	var rootBlocks [][]*hcl.Block // of each body, when its parse found them
 	for _, name := range names {
-		f, d := parseFile(parser, opts.Sources, name, s.predecode)
+		f, rb, d := parseFile(parser, opts.Sources, name, root, s.predecode)
 		diags = append(diags, d...)
 		if f == nil {
 			continue
@@ -204,6 +209,7 @@ func Load(paths []string, opts Options) (*Suite, hcl.Diagnostics) {
 		s.Files[name] = f
 		s.FileNames = append(s.FileNames, name)
 		bodies = append(bodies, f.Body)
+		rootBlocks = append(rootBlocks, rb)
 	}
 	// The parser keeps every file it read, also the ones named by --var-file,
 	// so their diagnostics print with snippets too.
@@ -219,8 +225,11 @@ func Load(paths []string, opts Options) (*Suite, hcl.Diagnostics) {
 	}
 
 	var blocks []*hcl.Block
-	root := rootSchema()
-	for _, body := range bodies {
+	for i, body := range bodies {
+		if rootBlocks[i] != nil {
+			blocks = append(blocks, rootBlocks[i]...)
+			continue
+		}
 		content, d := body.Content(root)
 		diags = append(diags, d...)
 		blocks = append(blocks, content.Blocks...)
@@ -290,11 +299,14 @@ func (s *Suite) decode(blocks []*hcl.Block, parser *hclparse.Parser, opts Option
 		decoded[i], decodeDiags[i] = decodeCheck(kind, b, s.source(b.DefRange.Filename))
 	})
 	s.predecoded = nil
-	seen := make(map[string]*Check, len(decoded))
+	// Keyed by kind and name apart: joining them into an address would
+	// allocate a string for every check.
+	type checkKey struct{ kind, name string }
+	seen := make(map[checkKey]*Check, len(decoded))
 	s.Checks = make([]*Check, 0, len(decoded))
 	for i, c := range decoded {
 		diags = append(diags, decodeDiags[i]...)
-		key := c.Kind.Name + "." + c.Name
+		key := checkKey{c.Kind.Name, c.Name}
 		if prev, dup := seen[key]; dup {
 			diags = append(diags, duplicate(c.Kind.Name+" check", c.Name, c.DeclRange, prev.DeclRange))
 			continue

@@ -36,25 +36,31 @@ const chunkSize = 4 << 10
 // parsed again whole, so the diagnostics are exactly HCL's own.
 //
 // Each top-level block of a piece that parsed cleanly is handed to each,
-// when it is not nil, on the worker that parsed it (see predecode).
-func parseFile(parser *hclparse.Parser, fsys fs.FS, name string, each func(b *hclsyntax.Block, src []byte)) (*hcl.File, hcl.Diagnostics) {
+// when it is not nil, on the worker that parsed it (see predecode). The
+// workers also take each piece's content for root, so that a large file's
+// blocks come back as the file's Content(root) would give them (blocks)
+// without that walk of 100,000 blocks on one core; blocks is nil when the
+// file was parsed whole or some block does not fit root (the caller then
+// asks the file's body, which says what is wrong, in HCL's order).
+func parseFile(parser *hclparse.Parser, fsys fs.FS, name string, root *hcl.BodySchema, each blockFunc) (f *hcl.File, blocks []*hcl.Block, diags hcl.Diagnostics) {
 	if f, ok := parser.Files()[name]; ok {
-		return f, nil
+		return f, nil, nil
 	}
 	src, diags := readSource(fsys, name)
 	if diags.HasErrors() {
-		return nil, diags
+		return nil, nil, diags
 	}
 	if len(src) < chunkedParseFrom {
-		return parser.ParseHCL(src, name)
+		f, diags := parser.ParseHCL(src, name)
+		return f, nil, diags
 	}
-	if f := parseChunked(src, name, each); f != nil {
+	if f, blocks := parseChunked(src, name, root, each); f != nil {
 		parser.AddFile(name, f)
-		return f, nil
+		return f, blocks, nil
 	}
-	f, diags := hclsyntax.ParseConfig(src, name, hcl.InitialPos)
+	f, diags = hclsyntax.ParseConfig(src, name, hcl.InitialPos)
 	parser.AddFile(name, f)
-	return f, diags
+	return f, nil, diags
 }
 
 // ReleaseSyntax lets go of the files' syntax trees once the diagnostics
@@ -84,16 +90,34 @@ func (s *Suite) shedTrees(parser *hclparse.Parser) {
 	}
 }
 
+// blockFunc is handed each top-level block of a large file as its piece is
+// parsed; it returns the block as an hcl.Block when it made one of it, for
+// the file's content to hold instead of another copy, or nil.
+type blockFunc func(b *hclsyntax.Block, src []byte) *hcl.Block
+
 // parseChunked parses src in pieces and joins them into one file, or
 // returns nil when any piece does not parse cleanly into blocks alone.
 // each, when not nil, is called with every block of a piece that did.
-func parseChunked(src []byte, name string, each func(b *hclsyntax.Block, src []byte)) *hcl.File {
+// blocks is the file's content for root, when root is not nil and every
+// block fits it (see parseFile).
+func parseChunked(src []byte, name string, root *hcl.BodySchema, each blockFunc) (f *hcl.File, blocks []*hcl.Block) {
 	starts := blockStarts(src, chunkSize)
 	if len(starts) < 2 {
-		return nil
+		return nil, nil
 	}
 	bodies := make([]*hclsyntax.Body, len(starts))
 	ok := make([]bool, len(starts))
+	navs := make([][]navBlock, len(starts))
+	contents := make([][]*hcl.Block, len(starts))
+	contentOK := make([]bool, len(starts))
+	// labels is the number of labels of each block type root has.
+	var labels map[string]int
+	if root != nil {
+		labels = make(map[string]int, len(root.Blocks))
+		for _, b := range root.Blocks {
+			labels[b.Type] = len(b.LabelNames)
+		}
+	}
 	var next sync.WaitGroup
 	work := make(chan int)
 	for range min(runtime.GOMAXPROCS(0), len(starts)) {
@@ -113,10 +137,37 @@ func parseChunked(src []byte, name string, each func(b *hclsyntax.Block, src []b
 					ok[i] = !diags.HasErrors() && len(diags) == 0 && isSyntax && len(body.Attributes) == 0
 				}
 				bodies[i] = body
-				if ok[i] && each != nil {
-					for _, b := range body.Blocks {
-						each(b, src)
+				if !ok[i] {
+					continue
+				}
+				navs[i] = navBlocks(body.Blocks)
+				// The content for root is the hcl.Block of each block,
+				// when every block is of a type root has, with the labels
+				// it has: exactly when Content(root) raises nothing, the
+				// root schema having no arguments.
+				var content []*hcl.Block
+				contentOK[i] = root != nil
+				if root != nil {
+					content = make([]*hcl.Block, len(body.Blocks))
+				}
+				for k, b := range body.Blocks {
+					var hb *hcl.Block
+					if each != nil {
+						hb = each(b, src)
 					}
+					if root == nil {
+						continue
+					}
+					if n, known := labels[b.Type]; !known || n != len(b.Labels) {
+						contentOK[i] = false
+					}
+					if hb == nil {
+						hb = b.AsHCLBlock()
+					}
+					content[k] = hb
+				}
+				if contentOK[i] {
+					contents[i] = content
 				}
 			}
 		})
@@ -128,11 +179,13 @@ func parseChunked(src []byte, name string, each func(b *hclsyntax.Block, src []b
 	next.Wait()
 
 	n := 0
+	haveContent := root != nil
 	for i, b := range bodies {
 		if !ok[i] {
-			return nil
+			return nil, nil
 		}
 		n += len(b.Blocks)
+		haveContent = haveContent && contentOK[i]
 	}
 	first, last := bodies[0], bodies[len(bodies)-1]
 	body := &hclsyntax.Body{
@@ -141,10 +194,20 @@ func parseChunked(src []byte, name string, each func(b *hclsyntax.Block, src []b
 		SrcRange:   hcl.RangeBetween(first.SrcRange, last.SrcRange),
 		EndRange:   last.EndRange,
 	}
-	for _, b := range bodies {
+	var nav blockNav
+	for i, b := range bodies {
 		body.Blocks = append(body.Blocks, b.Blocks...)
+		if len(navs[i]) > 0 { // the first piece may hold only comments
+			nav.pieces = append(nav.pieces, navs[i])
+		}
 	}
-	return &hcl.File{Body: body, Bytes: src, Nav: newBlockNav(body.Blocks)}
+	if haveContent {
+		blocks = make([]*hcl.Block, 0, n)
+		for _, c := range contents {
+			blocks = append(blocks, c...)
+		}
+	}
+	return &hcl.File{Body: body, Bytes: src, Nav: nav}, blocks
 }
 
 // blockStarts returns the positions at which src may be cut, about every
@@ -273,10 +336,11 @@ func isIdentStart(c byte) bool {
 // file line 3, in tcp "web":`), as hclsyntax's own navigation does for a
 // file parsed whole. It holds what it needs of each block, not the blocks,
 // so that the syntax trees can go once the checks are decoded (see
-// Suite.shedTrees). The blocks are in file order, so a binary search finds
-// the one.
+// Suite.shedTrees), piece by piece as the file was parsed (no piece is
+// empty). The blocks are in file order, so a binary search finds the
+// piece, and another the block.
 type blockNav struct {
-	blocks []navBlock
+	pieces [][]navBlock
 }
 
 type navBlock struct {
@@ -286,21 +350,29 @@ type navBlock struct {
 	labels     []string
 }
 
-func newBlockNav(blocks hclsyntax.Blocks) blockNav {
-	nav := blockNav{blocks: make([]navBlock, len(blocks))}
+// navBlocks is what the navigation keeps of blocks.
+func navBlocks(blocks hclsyntax.Blocks) []navBlock {
+	nav := make([]navBlock, len(blocks))
 	for i, b := range blocks {
 		r := b.Range()
 		// The labels are copied: the plain parse keeps a block's labels
 		// beside its body, which would keep the whole block.
-		nav.blocks[i] = navBlock{start: r.Start.Byte, end: r.End.Byte, def: b.DefRange(), typ: b.Type, labels: slices.Clone(b.Labels)}
+		nav[i] = navBlock{start: r.Start.Byte, end: r.End.Byte, def: b.DefRange(), typ: b.Type, labels: slices.Clone(b.Labels)}
 	}
 	return nav
 }
 
 func (n blockNav) block(offset int) *navBlock {
-	blocks := n.blocks
+	p := sort.Search(len(n.pieces), func(i int) bool {
+		piece := n.pieces[i]
+		return piece[len(piece)-1].end > offset
+	})
+	if p == len(n.pieces) {
+		return nil
+	}
+	blocks := n.pieces[p]
 	i := sort.Search(len(blocks), func(i int) bool { return blocks[i].end > offset })
-	if i < len(blocks) && blocks[i].start <= offset {
+	if blocks[i].start <= offset {
 		return &blocks[i]
 	}
 	return nil

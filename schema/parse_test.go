@@ -58,7 +58,8 @@ func TestParseChunkedIsTheWholeParse(t *testing.T) {
 	if diags.HasErrors() {
 		t.Fatal(diags.Error())
 	}
-	chunked := parseChunked(src, "big.nettest.hcl", nil)
+	root := rootSchema()
+	chunked, blocks := parseChunked(src, "big.nettest.hcl", root, nil)
 	if chunked == nil {
 		t.Fatal("the chunked parse gave up on a valid file")
 	}
@@ -74,11 +75,28 @@ func TestParseChunkedIsTheWholeParse(t *testing.T) {
 	if wb.SrcRange != cb.SrcRange || wb.EndRange != cb.EndRange {
 		t.Errorf("body ranges %v %v, want %v %v", cb.SrcRange, cb.EndRange, wb.SrcRange, wb.EndRange)
 	}
-	for _, off := range []int{starts[2].Byte + 3, len(src) - 3, 10} {
-		wn := whole.Nav.(interface{ ContextString(int) string }).ContextString(off)
-		cn := chunked.Nav.(interface{ ContextString(int) string }).ContextString(off)
-		if wn != cn {
-			t.Errorf("context at %d: %q, want %q", off, cn, wn)
+	content, diags := whole.Body.Content(root)
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	if !reflect.DeepEqual(hcl.Blocks(blocks), content.Blocks) {
+		t.Errorf("the pieces' root content (%d blocks) is not the file's (%d)", len(blocks), len(content.Blocks))
+	}
+	type nav interface {
+		ContextString(int) string
+		ContextDefRange(int) hcl.Range
+	}
+	wn, cn := whole.Nav.(nav), chunked.Nav.(nav)
+	offsets := []int{starts[2].Byte, starts[2].Byte - 1, starts[2].Byte + 3, len(src) - 1, len(src), 0, 10}
+	for off := 0; off < len(src); off += 97 {
+		offsets = append(offsets, off)
+	}
+	for _, off := range offsets {
+		if w, c := wn.ContextString(off), cn.ContextString(off); w != c {
+			t.Fatalf("context at %d: %q, want %q", off, c, w)
+		}
+		if w, c := wn.ContextDefRange(off), cn.ContextDefRange(off); w != c {
+			t.Fatalf("context range at %d: %v, want %v", off, c, w)
 		}
 	}
 }
@@ -93,8 +111,52 @@ func TestParseChunkedGivesUpOnErrors(t *testing.T) {
 		"unclosed heredoc":   "tcp \"broken\" {\n  host = <<EOT\nx\n}\n",
 	} {
 		src := []byte(bigSuite(1500) + broken + bigSuite(1500))
-		if f := parseChunked(src, "big.nettest.hcl", nil); f != nil {
+		if f, _ := parseChunked(src, "big.nettest.hcl", rootSchema(), nil); f != nil {
 			t.Errorf("%s: the chunked parse accepted a broken file", name)
+		}
+	}
+}
+
+// A file that opens with a comment longer than a piece has a first piece
+// without blocks; the navigation still finds every block, and nothing for
+// an offset in the comment.
+func TestParseChunkedAfterALongComment(t *testing.T) {
+	src := []byte(strings.Repeat("# a long licence header\n", 400) + strings.TrimPrefix(bigSuite(500), "\ufeff"))
+	if starts := blockStarts(src, chunkSize); len(starts) < 3 || starts[1].Line != 402 {
+		t.Fatalf("want a first piece of comments alone, cut at line 402: %v", starts[:min(3, len(starts))])
+	}
+	whole, diags := hclsyntax.ParseConfig(src, "big.nettest.hcl", hcl.InitialPos)
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	chunked, _ := parseChunked(src, "big.nettest.hcl", rootSchema(), nil)
+	if chunked == nil {
+		t.Fatal("the chunked parse gave up on a valid file")
+	}
+	type nav interface{ ContextString(int) string }
+	for off := 0; off < len(src); off += 89 {
+		if w, c := whole.Nav.(nav).ContextString(off), chunked.Nav.(nav).ContextString(off); w != c {
+			t.Fatalf("context at %d: %q, want %q", off, c, w)
+		}
+	}
+}
+
+// A block the root schema does not know (a typo of a kind, one label too
+// many) parses, but its piece gives no root content, so the file's body is
+// asked for it whole and the diagnostics are HCL's, in HCL's order.
+func TestParseChunkedLeavesWrongBlocksToTheBody(t *testing.T) {
+	for name, wrong := range map[string]string{
+		"unknown type":  "tpc \"typo\" {\n}\n",
+		"extra label":   "tcp \"a\" \"b\" {\n}\n",
+		"missing label": "variable {\n}\n",
+	} {
+		src := []byte(bigSuite(1500) + wrong + strings.TrimPrefix(bigSuite(1500), "\ufeff"))
+		f, blocks := parseChunked(src, "big.nettest.hcl", rootSchema(), nil)
+		if f == nil {
+			t.Fatalf("%s: the chunked parse gave up on a file that parses", name)
+		}
+		if blocks != nil {
+			t.Errorf("%s: the pieces gave root content for a file with a wrong block", name)
 		}
 	}
 }
@@ -140,7 +202,7 @@ func BenchmarkParse(b *testing.B) {
 	})
 	b.Run("plain-pieces", func(b *testing.B) {
 		for b.Loop() {
-			if parseChunked(src, "bench.nettest.hcl", nil) == nil {
+			if f, _ := parseChunked(src, "bench.nettest.hcl", rootSchema(), nil); f == nil {
 				b.Fatal("the chunked parse gave up")
 			}
 		}
