@@ -91,9 +91,10 @@ func (s *Suite) shedTrees(parser *hclparse.Parser) {
 }
 
 // blockFunc is handed each top-level block of a large file as its piece is
-// parsed; it returns the block as an hcl.Block when it made one of it, for
+// parsed, with its Check when the plain parse decoded it (its body is then
+// empty); it returns the block as an hcl.Block when it made one of it, for
 // the file's content to hold instead of another copy, or nil.
-type blockFunc func(b *hclsyntax.Block, src []byte) *hcl.Block
+type blockFunc func(b *hclsyntax.Block, c *Check, src []byte) *hcl.Block
 
 // parseChunked parses src in pieces and joins them into one file, or
 // returns nil when any piece does not parse cleanly into blocks alone.
@@ -128,7 +129,7 @@ func parseChunked(src []byte, name string, root *hcl.BodySchema, each blockFunc)
 				if i+1 < len(starts) {
 					end = starts[i+1].Byte
 				}
-				body, plain := parsePlain(src[start.Byte:end], name, start)
+				body, decoded, plain := parsePlainChecks(src[start.Byte:end], name, start, each != nil)
 				ok[i] = plain
 				if !plain {
 					f, diags := hclsyntax.ParseConfig(src[start.Byte:end], name, start)
@@ -153,7 +154,11 @@ func parseChunked(src []byte, name string, root *hcl.BodySchema, each blockFunc)
 				for k, b := range body.Blocks {
 					var hb *hcl.Block
 					if each != nil {
-						hb = each(b, src)
+						var c *Check
+						if len(decoded) > 0 && decoded[0].block == b {
+							c, decoded = decoded[0].check, decoded[1:]
+						}
+						hb = each(b, c, src)
 					}
 					if root == nil {
 						continue

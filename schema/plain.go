@@ -3,6 +3,7 @@ package schema
 import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/nettest/nettest/checks"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -22,21 +23,29 @@ import (
 // piece, however small, makes it return false, and the piece is parsed by
 // hclsyntax with its diagnostics.
 func parsePlain(src []byte, filename string, start hcl.Pos) (*hclsyntax.Body, bool) {
-	p := plainParser{src: src, filename: filename, base: start.Byte, line: start.Line, lineStart: -(start.Column - 1)}
+	body, _, ok := parsePlainChecks(src, filename, start, false)
+	return body, ok
+}
+
+// parsePlainChecks is parsePlain that, with decode, decodes the check
+// blocks it can as it reads them (see checkBlock): those come back with
+// their Check and an empty body, the rest as parsePlain builds them.
+func parsePlainChecks(src []byte, filename string, start hcl.Pos, decode bool) (*hclsyntax.Body, []plainDecoded, bool) {
+	p := plainParser{src: src, filename: filename, base: start.Byte, line: start.Line, lineStart: -(start.Column - 1), decode: decode}
 	first, ok := p.firstToken()
 	if !ok {
-		return nil, false
+		return nil, nil, false
 	}
 	body, ok := p.body(true, new(hclsyntax.Body))
 	if !ok || p.i != len(src) {
-		return nil, false
+		return nil, nil, false
 	}
 	// The body runs from its first token to the end of the piece, where
 	// hclsyntax's end-of-file token is.
 	end := p.rng(p.i, p.i)
 	body.SrcRange = hcl.RangeBetween(first, end)
 	body.EndRange = end
-	return body, true
+	return body, p.decoded, true
 }
 
 // firstToken is the range of the piece's first token, a newline or a
@@ -70,6 +79,9 @@ type plainParser struct {
 	line      int
 	lineStart int
 	depth     int // of the lists and objects being read
+
+	decode  bool           // decode check blocks while reading them
+	decoded []plainDecoded // the check blocks decoded so far
 }
 
 // maxPlainDepth is as deep as the plain parse nests lists and objects;
@@ -178,6 +190,9 @@ func (p *plainParser) item(body *hclsyntax.Body, top bool) bool {
 		return false
 	}
 	if p.src[p.i] != '=' {
+		if k, isCheck := checks.Lookup(name); top && p.decode && isCheck && p.checkBlock(k, body, name, nameRange) {
+			return true
+		}
 		return p.block(body, name, nameRange)
 	}
 	if top {
