@@ -24,18 +24,18 @@ func loadPlan(paths []string, opts schema.Options, sel *selectFlags, c cli) (*ru
 
 // loadPlanDiags is loadPlan returning the suite and diagnostics too.
 func loadPlanDiags(paths []string, opts schema.Options, sel *selectFlags, c cli) (*runner.Plan, *schema.Suite, hcl.Diagnostics, int) {
-	// Loading allocates several times what it keeps (HCL's tokens, syntax
-	// trees of blocks already decoded), and a suite of thousands of checks
-	// would otherwise spend a third of its load time collecting garbage.
-	// A higher GC target while loading saves most of that, and the usual
-	// one is back for the run. 400 is where the peak memory stops being no
-	// higher: validate of 100,000 checks (medians of 5-7, alternating) at
-	// 200 took 1.62 s of CPU and 363 MiB, at 300 1.49 s and 374 MiB, at
-	// 400 1.26 s and 376 MiB (its largest of the runs 385 against 200's
-	// 410), at 600 1.89 s and 456 MiB; plan 2.15 → 1.76 s, 404 → 379 MiB.
-	// A memory limit (GOMEMLIMIT 250-280 MiB) held the peak under 300 MiB
-	// but cost 0.3-0.6 s of CPU.
-	gc := debug.SetGCPercent(400)
+	// Loading allocates several times what it keeps (syntax trees of
+	// blocks already decoded, values converted once), and a suite of
+	// thousands of checks would otherwise spend much of its load time
+	// collecting garbage. A higher GC target while loading saves most of
+	// that, and the usual one is back for the run. Since the plain parse
+	// decodes check blocks itself (schema/plaincheck.go), 200 and 400 cost
+	// the same CPU and 200 peaks lower: bench/peers, 7 alternating rounds,
+	// tcp 10,000 at 200 571 ms CPU and 41.5 MiB against 625 ms and
+	// 54.8 MiB at 400, tcp 50,000 4.01 s and 111.9 MiB against 4.04 s and
+	// 114.0 MiB; validate of 100,000 checks 195 MiB either way. (Before
+	// that, 400 saved a fifth of validate's CPU at the same peak.)
+	gc := debug.SetGCPercent(200)
 	suite, diags := schema.Load(paths, opts)
 	debug.SetGCPercent(gc)
 	if suite != nil && (len(suite.Instances) > 0 || !diags.HasErrors()) {
