@@ -191,6 +191,25 @@ func (e Expectation) Validated(v func(cty.Value) error) Expectation {
 	return e
 }
 
+// MetWhen returns the expectation judged first by met: when met says the
+// expected value is met by the result, that is the verdict, and otherwise
+// the expectation's own Compare judges, so every diff is that Compare's.
+// met answers false whenever it cannot tell. It is for an expectation
+// made with Expect, which decodes the whole result into the kind's Result
+// for every check it judges, when the usual verdict (met) can be told from
+// an attribute or two: for one status code or one open port, the decoding
+// costs more than the rest of judging the check.
+func (e Expectation) MetWhen(met func(want, result cty.Value) bool) Expectation {
+	compare := e.Compare
+	e.Compare = func(want, result cty.Value) *Diff {
+		if met(want, result) {
+			return nil
+		}
+		return compare(want, result)
+	}
+	return e
+}
+
 // Expect declares an expectation over the kind's own Go types: want is the
 // expected value as written in the expect block, decoded into W (its cty
 // type is the expectation's type), and got is the probe's result decoded

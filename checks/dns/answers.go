@@ -146,27 +146,22 @@ func containsExpectation() checks.Expectation {
 // result object with a known string type and a known list of answers, none
 // of them marked or null.
 func metOn(e checks.Expectation, met func(want []string, qtype string, answers []string) bool) checks.Expectation {
-	decoded := e.Compare
-	e.Compare = func(want, result cty.Value) *checks.Diff {
+	return e.MetWhen(func(want, result cty.Value) bool {
 		if !result.IsKnown() || result.IsNull() || !result.Type().IsObjectType() ||
 			!result.Type().HasAttribute("type") || !result.Type().HasAttribute("answers") {
-			return decoded(want, result)
+			return false
 		}
 		qtype := result.GetAttr("type")
 		if qtype.Type() != cty.String || !qtype.IsKnown() || qtype.IsNull() || qtype.IsMarked() {
-			return decoded(want, result)
+			return false
 		}
 		w, ok := plainStrings(want)
 		if !ok {
-			return decoded(want, result)
+			return false
 		}
 		answers, ok := plainStrings(result.GetAttr("answers"))
-		if !ok || !met(w, qtype.AsString(), answers) {
-			return decoded(want, result)
-		}
-		return nil
-	}
-	return e
+		return ok && met(w, qtype.AsString(), answers)
+	})
 }
 
 // plainStrings is the strings of a known list or set of known strings, in

@@ -1,10 +1,10 @@
 package dns
 
 import (
-	"reflect"
 	"testing"
 
 	"github.com/nettest/nettest/checks"
+	"github.com/nettest/nettest/checks/kindtest"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -139,40 +139,11 @@ func TestAnswersMetAsDecoded(t *testing.T) {
 		{"answers", answersExpectation(), answersExpectationDecoded()},
 		{"contains", containsExpectation(), containsExpectationDecoded()},
 	} {
-		for rname, r := range results {
-			for wname, w := range wants {
-				got, want := judge(e.fast.Compare, w, r), judge(e.decoded.Compare, w, r)
-				if !reflect.DeepEqual(got, want) {
-					t.Errorf("%s = %s, result %s: %+v, want %+v as judged on the decoded result", e.name, wname, rname, got, want)
-				}
-				if got.diff == nil && !got.panicked {
-					met++
-				}
-			}
-		}
+		met += kindtest.SameVerdicts(t, e.name, e.fast, e.decoded, wants, results)
 	}
 	if met < 20 {
 		t.Errorf("only %d pairs were met: the table no longer tells the fast path's answers apart", met)
 	}
-}
-
-type judged struct {
-	diff     any
-	panicked bool
-}
-
-// judge runs a Compare, noting a panic instead of failing, so that both
-// judges can be held to the same one.
-func judge(compare func(want, result cty.Value) *checks.Diff, want, result cty.Value) (j judged) {
-	defer func() {
-		if recover() != nil {
-			j = judged{panicked: true}
-		}
-	}()
-	if d := compare(want, result); d != nil {
-		return judged{diff: *d}
-	}
-	return judged{}
 }
 
 // TestAnswersMetWithoutDecoding: met answers cost a few allocations, not

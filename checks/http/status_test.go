@@ -1,10 +1,10 @@
 package http
 
 import (
-	"reflect"
 	"testing"
 
 	"github.com/nettest/nettest/checks"
+	"github.com/nettest/nettest/checks/kindtest"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -57,41 +57,9 @@ func TestStatusMetAsDecoded(t *testing.T) {
 		"[204, 200, 200]":       tuple(num(204), num(200), num(200)),
 		"list(200) unknown elt": cty.ListVal([]cty.Value{cty.UnknownVal(cty.Number), num(200)}),
 	}
-	fast, decoded := expectStatus().Compare, expectStatusDecoded().Compare
-	met := 0
-	for rname, r := range results {
-		for wname, w := range wants {
-			got, want := judge(fast, w, r), judge(decoded, w, r)
-			if !reflect.DeepEqual(got, want) {
-				t.Errorf("status = %s, result %s: %+v, want %+v as judged on the decoded result", wname, rname, got, want)
-			}
-			if got.diff == nil && !got.panicked {
-				met++
-			}
-		}
-	}
-	if met < 10 {
+	if met := kindtest.SameVerdicts(t, "status", expectStatus(), expectStatusDecoded(), wants, results); met < 10 {
 		t.Errorf("only %d pairs were met: the table no longer tells the fast path's answers apart", met)
 	}
-}
-
-type judged struct {
-	diff     any
-	panicked bool
-}
-
-// judge runs a Compare, noting a panic (an unknown list is not iterable)
-// instead of failing, so that both judges can be held to the same one.
-func judge(compare func(want, result cty.Value) *checks.Diff, want, result cty.Value) (j judged) {
-	defer func() {
-		if recover() != nil {
-			j = judged{panicked: true}
-		}
-	}()
-	if d := compare(want, result); d != nil {
-		return judged{diff: *d}
-	}
-	return judged{}
 }
 
 // TestStatusMetWithoutDecoding: a met status costs a few allocations, not

@@ -42,3 +42,46 @@ func Verdict(t testing.TB, kind string, result cty.Value, expect map[string]cty.
 	}
 	return diffs
 }
+
+// SameVerdicts holds an expectation made with MetWhen (fast) to the one it
+// wraps (decoded): for every expected value and every result, both must
+// give the same diff, or both panic (a result that is not wholly known,
+// which no probe returns, makes the decoded path panic). It returns how
+// many pairs were met, for the caller to check the table still has met
+// pairs for the fast path to tell.
+func SameVerdicts(t testing.TB, name string, fast, decoded checks.Expectation, wants, results map[string]cty.Value) (met int) {
+	t.Helper()
+	for rname, r := range results {
+		for wname, w := range wants {
+			got, want := judge(fast.Compare, w, r), judge(decoded.Compare, w, r)
+			if got != want {
+				t.Errorf("%s = %s, result %s: %+v, want %+v as judged on the decoded result", name, wname, rname, got, want)
+			}
+			if got.met {
+				met++
+			}
+		}
+	}
+	return met
+}
+
+// judged is what one Compare came to: met, a diff, or a panic.
+type judged struct {
+	met      bool
+	diff     checks.Diff
+	panicked bool
+}
+
+// judge runs a Compare, noting a panic instead of failing, so that both
+// judges can be held to the same one.
+func judge(compare func(want, result cty.Value) *checks.Diff, want, result cty.Value) (j judged) {
+	defer func() {
+		if recover() != nil {
+			j = judged{panicked: true}
+		}
+	}()
+	if d := compare(want, result); d != nil {
+		return judged{diff: *d}
+	}
+	return judged{met: true}
+}
