@@ -16,6 +16,7 @@ import (
 
 	"github.com/nettest/nettest/checks"
 	"github.com/nettest/nettest/checks/internal/icmperr"
+	"github.com/nettest/nettest/checks/internal/netx"
 	"golang.org/x/net/icmp"
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
@@ -508,24 +509,8 @@ func renumber(msg []byte, seq int, fam family) {
 	binary.BigEndian.PutUint16(msg[6:8], uint16(seq))
 	if fam == v4 {
 		msg[2], msg[3] = 0, 0
-		binary.BigEndian.PutUint16(msg[2:4], checksum(msg))
+		binary.BigEndian.PutUint16(msg[2:4], netx.Checksum(msg))
 	}
-}
-
-// checksum is the Internet checksum (RFC 1071) of an ICMP message whose
-// checksum field is zero.
-func checksum(b []byte) uint16 {
-	var s uint32
-	for i := 0; i+1 < len(b); i += 2 {
-		s += uint32(b[i])<<8 | uint32(b[i+1])
-	}
-	if len(b)%2 == 1 {
-		s += uint32(b[len(b)-1]) << 8
-	}
-	for s > 0xffff {
-		s = s>>16 + s&0xffff
-	}
-	return ^uint16(s)
 }
 
 // isError tells whether an ICMP type is one of the errors a request can

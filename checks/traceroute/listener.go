@@ -15,6 +15,7 @@ import (
 
 	"github.com/nettest/nettest/checks"
 	"github.com/nettest/nettest/checks/internal/icmperr"
+	"github.com/nettest/nettest/checks/internal/netx"
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
 	"golang.org/x/sys/unix"
@@ -247,7 +248,7 @@ func (l *listener) sendEcho(dst netip.Addr, id, seq uint16, ttl int) error {
 	copy(b[8:], payload)
 	// The kernel computes the ICMPv6 checksum of raw sockets itself.
 	if !l.key.v6 {
-		binary.BigEndian.PutUint16(b[2:], checksum(b))
+		binary.BigEndian.PutUint16(b[2:], netx.Checksum(b))
 	}
 	_, _, err := l.conn.WriteMsgIP(b, ttlControl(l.key.v6, ttl), &net.IPAddr{IP: dst.AsSlice()})
 	return err
@@ -272,20 +273,6 @@ func ttlControl(v6 bool, ttl int) []byte {
 // payload fills echo requests and UDP probes; its content does not matter,
 // its name makes the packets recognisable in a capture.
 var payload = []byte("nettest traceroute probe")
-
-func checksum(b []byte) uint16 {
-	var s uint32
-	for i := 0; i+1 < len(b); i += 2 {
-		s += uint32(b[i])<<8 | uint32(b[i+1])
-	}
-	if len(b)%2 == 1 {
-		s += uint32(b[len(b)-1]) << 8
-	}
-	for s>>16 != 0 {
-		s = s&0xffff + s>>16
-	}
-	return ^uint16(s)
-}
 
 // read is the one goroutine per listener. Reads of an IPv4 raw socket
 // through net.IPConn come without the IP header, as those of IPv6 do. It parses each message, finds its

@@ -113,3 +113,19 @@ func Classify(ctx context.Context, err error) Cause {
 	}
 	return Other
 }
+
+// Checksum is the Internet checksum (RFC 1071) of an ICMP message whose
+// checksum field is zero: what the kernel leaves to a raw socket's writer.
+func Checksum(b []byte) uint16 {
+	var s uint32
+	for i := 0; i+1 < len(b); i += 2 {
+		s += uint32(b[i])<<8 | uint32(b[i+1])
+	}
+	if len(b)%2 == 1 {
+		s += uint32(b[len(b)-1]) << 8
+	}
+	for s>>16 != 0 {
+		s = s&0xffff + s>>16
+	}
+	return ^uint16(s)
+}

@@ -78,3 +78,18 @@ func TestClassify(t *testing.T) {
 		}
 	}
 }
+
+// TestChecksum: an ICMP echo request with its checksum filled in sums to
+// zero, and a known message gives its known checksum (RFC 1071's example
+// words, and an odd length padded with a zero byte).
+func TestChecksum(t *testing.T) {
+	if got := Checksum([]byte{0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7}); got != ^uint16(0xddf2) {
+		t.Errorf("RFC 1071 example: %#04x, want %#04x", got, ^uint16(0xddf2))
+	}
+	msg := []byte{8, 0, 0, 0, 0x12, 0x34, 0, 1, 'n', 'e', 't'}
+	c := Checksum(msg)
+	msg[2], msg[3] = byte(c>>8), byte(c)
+	if got := Checksum(msg); got != 0 {
+		t.Errorf("a message with its checksum filled in sums to %#04x, want 0", got)
+	}
+}
