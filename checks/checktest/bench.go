@@ -68,14 +68,7 @@ func RunPlans(b *testing.B, src string, n, parallelism int) {
 	b.ResetTimer()
 	for range b.N {
 		b.StopTimer()
-		suite, diags := schema.Load([]string{file}, schema.Options{})
-		if diags.HasErrors() {
-			b.Fatal(diags.Error())
-		}
-		plan, diags := runner.NewPlan(suite, nil)
-		if diags.HasErrors() {
-			b.Fatal(diags.Error())
-		}
+		plan := PlanOf(b, file)
 		b.StartTimer()
 		cpu.Start()
 		sum := plan.Run(context.Background(), runner.Options{Parallelism: parallelism, Reporter: report.NewJSON(io.Discard)})
@@ -84,6 +77,20 @@ func RunPlans(b *testing.B, src string, n, parallelism int) {
 			b.Fatalf("%d of %d passed: %+v", sum.Passed, n, sum)
 		}
 	}
+}
+
+// PlanOf loads the suite file and plans all of it, failing tb on any error.
+func PlanOf(tb testing.TB, file string) *runner.Plan {
+	tb.Helper()
+	suite, diags := schema.Load([]string{file}, schema.Options{})
+	if diags.HasErrors() {
+		tb.Fatal(diags.Error())
+	}
+	plan, diags := runner.NewPlan(suite, nil)
+	if diags.HasErrors() {
+		tb.Fatal(diags.Error())
+	}
+	return plan
 }
 
 // CPUClock adds up the CPU time (user and system) of the process over the

@@ -95,15 +95,7 @@ func benchPlan(b *testing.B, targets []string) *runner.Plan {
 	if err := os.WriteFile(file, []byte(src.String()), 0o644); err != nil {
 		b.Fatal(err)
 	}
-	suite, diags := schema.Load([]string{file}, schema.Options{})
-	if diags.HasErrors() {
-		b.Fatal(diags.Error())
-	}
-	plan, diags := runner.NewPlan(suite, nil)
-	if diags.HasErrors() {
-		b.Fatal(diags.Error())
-	}
-	return plan
+	return checktest.PlanOf(b, file)
 }
 
 // bareDials is the floor: benchParallelism workers dialing each target
