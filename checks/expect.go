@@ -220,23 +220,35 @@ func (e Expectation) MetWhen(met func(want, result cty.Value) bool) Expectation 
 func Expect[W, R any](name, doc string, compare func(want W, got R) *Diff) Expectation {
 	rt := reflect.TypeFor[R]()
 	result := fieldsOf(rt, cty.NilType)
-	return Expectation{Name: name, Type: TypeOf[W](), Doc: doc, result: rt, Compare: func(wantV, resultV cty.Value) *Diff {
+	judge := func(wantV cty.Value, got *R) *Diff {
 		var want W
-		var got R
 		if err := fromCty(wantV, &want); err != nil {
 			return &Diff{Field: name, Expected: Show(wantV), Actual: "(internal error: " + err.Error() + ")"}
 		}
-		if resultV != cty.NilVal && resultV.IsKnown() && !resultV.IsNull() {
-			if err := result.decode(resultV, reflect.ValueOf(&got).Elem()); err != nil {
-				return &Diff{Field: name, Expected: Show(wantV), Actual: "(internal error: " + err.Error() + ")"}
-			}
-		}
-		d := compare(want, got)
+		d := compare(want, *got)
 		if d != nil && d.Field == "" {
 			d.Field = name
 		}
 		return d
-	}}
+	}
+	return Expectation{Name: name, Type: TypeOf[W](), Doc: doc, result: rt,
+		Compare: func(wantV, resultV cty.Value) *Diff {
+			var got R
+			if resultV != cty.NilVal && resultV.IsKnown() && !resultV.IsNull() {
+				if err := result.decode(resultV, reflect.ValueOf(&got).Elem()); err != nil {
+					return &Diff{Field: name, Expected: Show(wantV), Actual: "(internal error: " + err.Error() + ")"}
+				}
+			}
+			return judge(wantV, &got)
+		},
+		direct: func(wantV cty.Value, got any) (*Diff, bool) {
+			r, ok := got.(*R)
+			if !ok {
+				return nil, false
+			}
+			return judge(wantV, r), true
+		},
+	}
 }
 
 // fromCty is gocty.FromCtyValue, with the expected values most

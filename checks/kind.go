@@ -131,6 +131,9 @@ type Expectation struct {
 	// result is the Go type Expect decodes results into, which Register
 	// checks against the kind's result struct.
 	result reflect.Type
+	// direct is Expect's comparison of a result that is still the probe's
+	// Go struct (a *R), without its object; ok is false for another type.
+	direct func(want cty.Value, got any) (d *Diff, ok bool)
 }
 
 // Diff is one unmet expectation: a line of the expected-vs-actual report.
@@ -242,13 +245,15 @@ func (k *Kind) Judge(want map[string]cty.Value, result cty.Value) []Unmet {
 	for n, e := range k.Expect {
 		values[n] = want[e.Name] // cty.NilVal when absent
 	}
-	return k.JudgeValues(values, result)
+	return k.JudgeValues(values, ResultOf(result))
 }
 
 // JudgeValues is Judge with the expected values in the order of the
 // kind's Expect list, cty.NilVal for an expectation not written: how the
-// loader holds them, one slice a check rather than a map.
-func (k *Kind) JudgeValues(want []cty.Value, result cty.Value) []Unmet {
+// loader holds them, one slice a check rather than a map. An expectation
+// made with Expect judges a result that is still the probe's Go struct on
+// the struct itself; any other asks for the result's object.
+func (k *Kind) JudgeValues(want []cty.Value, result Result) []Unmet {
 	var unmet []Unmet
 	for n, e := range k.Expect {
 		w := want[n]
@@ -258,7 +263,14 @@ func (k *Kind) JudgeValues(want []cty.Value, result cty.Value) []Unmet {
 		if containsMarked(w) {
 			w, _ = w.UnmarkDeep()
 		}
-		if d := e.Compare(w, result); d != nil {
+		d, ok := (*Diff)(nil), false
+		if e.direct != nil && result.obs != nil {
+			d, ok = e.direct(w, result.goValue())
+		}
+		if !ok {
+			d = e.Compare(w, result.Value())
+		}
+		if d != nil {
 			unmet = append(unmet, Unmet{Name: e.Name, Index: n, Want: w, Diff: *d})
 		}
 	}

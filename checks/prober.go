@@ -36,7 +36,7 @@ type Connector interface {
 // result twice.
 type TimedProber interface {
 	Prober
-	ProbeTimed(ctx context.Context, k *Kind, args Args, start time.Time) (cty.Value, error)
+	ProbeTimed(ctx context.Context, k *Kind, args Args, start time.Time) (Result, error)
 }
 
 // Local probes in this process: the kind's own probe, called directly.
@@ -45,10 +45,11 @@ var Local Prober = local{}
 type local struct{}
 
 func (local) Probe(ctx context.Context, k *Kind, args Args) (cty.Value, error) {
-	return k.Probe.CallArgs(ctx, args, time.Time{})
+	r, err := k.Probe.CallArgs(ctx, args, time.Time{})
+	return r.Value(), err
 }
 
-func (local) ProbeTimed(ctx context.Context, k *Kind, args Args, start time.Time) (cty.Value, error) {
+func (local) ProbeTimed(ctx context.Context, k *Kind, args Args, start time.Time) (Result, error) {
 	return k.Probe.CallArgs(ctx, args, start)
 }
 

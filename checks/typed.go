@@ -53,14 +53,30 @@ type Probe struct {
 	// call probes with the arguments decoded from args or, when args is
 	// nil, from the object obj; with a start time, the result it encodes
 	// holds duration_ms too, from start to the probe's return.
-	call func(ctx context.Context, args Args, obj cty.Value, start time.Time) (cty.Value, error)
+	call func(ctx context.Context, args Args, obj cty.Value, start time.Time) (Result, error)
+	// asGo is GoResult's: the object decoded into the result struct.
+	asGo func(obj cty.Value) (Result, bool)
+}
+
+// GoResult is the result a local probe of k returns that observed the
+// object obj: obj decoded into the kind's Go result and held as that
+// struct, with obj's duration_ms. It is false for a kind whose results
+// are always objects (an Encoded result, a field gocty converts), and for
+// an object that does not decode. It is for tests that hold judging a
+// result on its Go struct to judging its object (kindtest.Verdict).
+func GoResult(k *Kind, obj cty.Value) (Result, bool) {
+	if k.Probe.asGo == nil || obj == cty.NilVal || !obj.IsWhollyKnown() || obj.IsNull() || !obj.Type().IsObjectType() {
+		return Result{}, false
+	}
+	return k.Probe.asGo(obj)
 }
 
 // Call observes once: obj, an object with an attribute per argument (a
 // missing one is null), is decoded into the kind's Config, and what the
 // probe returns is encoded with the kind's result type.
 func (p Probe) Call(ctx context.Context, obj cty.Value) (cty.Value, error) {
-	return p.call(ctx, nil, obj, time.Time{})
+	r, err := p.call(ctx, nil, obj, time.Time{})
+	return r.Value(), err
 }
 
 // CallArgs is Call of the arguments as the loader holds them, a value per
@@ -68,7 +84,9 @@ func (p Probe) Call(ctx context.Context, obj cty.Value) (cty.Value, error) {
 // when start is set: the time from start to the probe's return, as
 // WithDuration adds it. That makes the result one object instead of an
 // object copied into another with one attribute more, for every check.
-func (p Probe) CallArgs(ctx context.Context, args Args, start time.Time) (cty.Value, error) {
+// With start set, the result may stay the probe's Go struct until its
+// object is asked for (see Result).
+func (p Probe) CallArgs(ctx context.Context, args Args, start time.Time) (Result, error) {
 	return p.call(ctx, args, cty.NilVal, start)
 }
 
@@ -90,7 +108,7 @@ func WithDuration(res cty.Value, d time.Duration) cty.Value {
 
 // durationValue is duration_ms: milliseconds to the microsecond.
 func durationValue(d time.Duration) cty.Value {
-	return cty.NumberFloatVal(float64(d.Microseconds()) / 1000)
+	return cty.NumberFloatVal(durationMS(d))
 }
 
 // Typed makes a Probe of a function over the kind's own Go types. C is the
@@ -107,18 +125,44 @@ func durationValue(d time.Duration) cty.Value {
 func Typed[C, R any](defaults C, probe func(ctx context.Context, cfg C) (R, error)) Probe {
 	resultType := TypeOf[R]()
 	decode := fieldsOf(reflect.TypeFor[C](), cty.NilType)
-	// encode makes the result object, with duration_ms when start is set.
-	var encode func(r reflect.Value, start time.Time) (cty.Value, error)
+	// encode makes the result of r, with duration_ms when start is set.
+	var encode func(r R, start time.Time) (Result, error)
+	var asGo func(obj cty.Value) (Result, bool)
 	if _, ok := any(*new(R)).(Encoded); ok {
-		encode = func(r reflect.Value, start time.Time) (cty.Value, error) {
-			v := r.Interface().(Encoded).Object()
+		encode = func(r R, start time.Time) (Result, error) {
+			v := any(r).(Encoded).Object()
 			if !start.IsZero() {
 				v = WithDuration(v, time.Since(start))
 			}
-			return v, nil
+			return ResultOf(v), nil
 		}
 	} else {
-		encode = fieldsOf(reflect.TypeFor[R](), resultType).encode
+		c := newCodec(fieldsOf(reflect.TypeFor[R](), resultType))
+		asGo = func(obj cty.Value) (Result, bool) {
+			var r R
+			if !c.lazy || c.fields.decode(obj, reflect.ValueOf(&r).Elem()) != nil || !c.prepare(reflect.ValueOf(&r).Elem()) {
+				return Result{}, false
+			}
+			var d time.Duration
+			if obj.Type().HasAttribute("duration_ms") {
+				if ms := obj.GetAttr("duration_ms"); ms.Type() == cty.Number && !ms.IsNull() {
+					f, _ := ms.AsBigFloat().Float64()
+					d = time.Duration(f * float64(time.Millisecond))
+				}
+			}
+			return Result{obs: &lazy[R]{r: r, dur: d, codec: c}}, true
+		}
+		encode = func(r R, start time.Time) (Result, error) {
+			var d time.Duration
+			if !start.IsZero() {
+				d = time.Since(start)
+				if c.lazy && c.prepare(reflect.ValueOf(&r).Elem()) {
+					return Result{obs: &lazy[R]{r: r, dur: d, codec: c}}, nil
+				}
+			}
+			v, err := c.fields.encode(reflect.ValueOf(&r).Elem(), d, !start.IsZero())
+			return ResultOf(v), err
+		}
 	}
 	return Probe{
 		config:     reflect.TypeFor[C](),
@@ -126,7 +170,8 @@ func Typed[C, R any](defaults C, probe func(ctx context.Context, cfg C) (R, erro
 		result:     reflect.TypeFor[R](),
 		resultType: resultType,
 		names:      decode.names(),
-		call: func(ctx context.Context, args Args, obj cty.Value, start time.Time) (cty.Value, error) {
+		asGo:       asGo,
+		call: func(ctx context.Context, args Args, obj cty.Value, start time.Time) (Result, error) {
 			var cfg C
 			var err error
 			if args != nil {
@@ -135,17 +180,17 @@ func Typed[C, R any](defaults C, probe func(ctx context.Context, cfg C) (R, erro
 				err = decode.decode(obj, reflect.ValueOf(&cfg).Elem())
 			}
 			if err != nil {
-				return cty.NilVal, fmt.Errorf("internal error decoding arguments into %T: %w", cfg, err)
+				return Result{}, fmt.Errorf("internal error decoding arguments into %T: %w", cfg, err)
 			}
 			r, err := probe(ctx, cfg)
 			if err != nil {
-				return cty.NilVal, err
+				return Result{}, err
 			}
-			v, err := encode(reflect.ValueOf(r), start)
+			res, err := encode(r, start)
 			if err != nil {
-				return cty.NilVal, fmt.Errorf("internal error encoding %T: %w", r, err)
+				return Result{}, fmt.Errorf("internal error encoding %T: %w", r, err)
 			}
-			return v, nil
+			return res, nil
 		},
 	}
 }
@@ -319,12 +364,11 @@ func fieldsOf(t reflect.Type, obj cty.Type) fields {
 	return out
 }
 
-// encode makes the object of struct v, with duration_ms, the time since
-// start, when start is set.
-func (fs fields) encode(v reflect.Value, start time.Time) (cty.Value, error) {
+// encode makes the object of struct v, with duration_ms d when timed.
+func (fs fields) encode(v reflect.Value, d time.Duration, timed bool) (cty.Value, error) {
 	attrs := make(map[string]cty.Value, len(fs)+1)
-	if !start.IsZero() {
-		attrs["duration_ms"] = durationValue(time.Since(start))
+	if timed {
+		attrs["duration_ms"] = durationValue(d)
 	}
 	for _, f := range fs {
 		fv := v.Field(f.index)

@@ -40,11 +40,7 @@ func writeFast(b *bytes.Buffer, v cty.Value, depth int) bool {
 	t := v.Type()
 	switch {
 	case t == cty.String:
-		s := v.AsString()
-		if len(s) > valueLimit {
-			s = cty.StringVal(cut(s, valueLimit)).AsString() // as plain does
-		}
-		writeString(b, s)
+		writeText(b, v.AsString())
 	case t == cty.Number:
 		f := v.AsBigFloat()
 		if f.IsInf() {
@@ -106,6 +102,39 @@ func writeFast(b *bytes.Buffer, v cty.Value, depth int) bool {
 		return false
 	}
 	return true
+}
+
+// writeText writes a string of a result, s (in normal form C, as cty
+// holds strings), cut as plain cuts it.
+func writeText(b *bytes.Buffer, s string) {
+	if len(s) > valueLimit {
+		s = cty.StringVal(cut(s, valueLimit)).AsString() // as plain does
+	}
+	writeString(b, s)
+}
+
+// writeInt writes n as writeNumber writes cty.NumberIntVal(n).
+func writeInt(b *bytes.Buffer, n int64) {
+	if -1<<53 < n && n < 1<<53 {
+		var buf [24]byte
+		b.Write(strconv.AppendInt(buf[:0], n, 10))
+		return
+	}
+	writeNumber(b, new(big.Float).SetInt64(n))
+}
+
+// writeFloat writes x as writeNumber writes cty.NumberFloatVal(x), a
+// big.Float of 53 bits: its two strconv cases without making one.
+func writeFloat(b *bytes.Buffer, x float64) {
+	var buf [32]byte
+	switch k := math.Round(x * 1000); {
+	case x == math.Trunc(x) && math.Abs(x) < 1<<53 && !(x == 0 && math.Signbit(x)):
+		b.Write(strconv.AppendInt(buf[:0], int64(x), 10))
+	case math.Abs(k) < 1<<53 && k/1000 == x && x != 0:
+		b.Write(strconv.AppendFloat(buf[:0], x, 'f', -1, 64))
+	default:
+		writeNumber(b, new(big.Float).SetFloat64(x))
+	}
 }
 
 // writeNumber writes f as ctyjson does, f.Text('f', -1), which costs a

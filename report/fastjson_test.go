@@ -101,3 +101,49 @@ func TestWriteNumber(t *testing.T) {
 	check(new(big.Float).SetFloat64(1 << 60))
 	check(new(big.Float).SetFloat64(0.125))
 }
+
+// writeInt and writeFloat write a Go result's numbers as writeNumber
+// writes their cty values.
+func TestWriteIntAndFloat(t *testing.T) {
+	checkInt := func(n int64) {
+		t.Helper()
+		var got, want bytes.Buffer
+		writeInt(&got, n)
+		writeNumber(&want, cty.NumberIntVal(n).AsBigFloat())
+		if got.String() != want.String() {
+			t.Fatalf("writeInt(%d) = %s, want %s", n, got.String(), want.String())
+		}
+	}
+	checkFloat := func(x float64) {
+		t.Helper()
+		var got, want bytes.Buffer
+		writeFloat(&got, x)
+		writeNumber(&want, cty.NumberFloatVal(x).AsBigFloat())
+		if got.String() != want.String() {
+			t.Fatalf("writeFloat(%v) = %s, want %s", x, got.String(), want.String())
+		}
+	}
+	rnd := rand.New(rand.NewPCG(3, 4))
+	for k := int64(-2000); k < 20_000; k++ {
+		checkInt(k)
+		checkFloat(float64(k))
+		checkFloat(float64(k) / 1000)
+	}
+	for range 10_000 {
+		k := rnd.Int64N(1 << 62)
+		checkInt(k)
+		checkInt(-k)
+		checkFloat(float64(k))
+		checkFloat(float64(k) / 1000)
+		checkFloat(float64(rnd.Int64N(1e12)) / 1000)
+		checkFloat(rnd.NormFloat64())
+		checkFloat(rnd.NormFloat64() * 1e30)
+		checkFloat(math.Float64frombits(rnd.Uint64() &^ (0x7ff << 52))) // subnormals and tiny numbers
+	}
+	for _, n := range []int64{math.MaxInt64, math.MinInt64, 1 << 53, -1 << 53, 1<<53 - 1, -(1<<53 - 1), 1<<53 + 1} {
+		checkInt(n)
+	}
+	for _, x := range []float64{0, math.Copysign(0, -1), 1 << 53, 1<<53 + 2, -(1 << 53), 1e21, 1e-7, 0.1, 0.0005, 9007199254740.993, math.MaxFloat64, math.SmallestNonzeroFloat64} {
+		checkFloat(x)
+	}
+}

@@ -54,7 +54,7 @@ func (j *jsonLines) Finished(o runner.Outcome) {
 	r := newResult(o)
 	var ok bool
 	if j.scratch, ok = appendResult(j.scratch[:0], &r, o.Result); !ok {
-		r.Observed = jsonValue(o.Result, true)
+		r.Observed = observedJSON(o.Result)
 		j.line(r)
 		return
 	}

@@ -244,7 +244,7 @@ func (rep *Report) decodeLine(line []byte) error {
 // NewResult is the record of one outcome.
 func NewResult(o runner.Outcome) Result {
 	r := newResult(o)
-	r.Observed = jsonValue(o.Result, true)
+	r.Observed = observedJSON(o.Result)
 	return r
 }
 
@@ -294,6 +294,18 @@ func newResult(o runner.Outcome) Result {
 // each bad byte one), so that a report read back renders the same.
 func jsonText(s string, limit int) string {
 	return cut(strings.ToValidUTF8(s, "\uFFFD"), limit)
+}
+
+// observedJSON is what jsonValue(r.Value(), true) makes, written from
+// the probe's Go struct when the result still is one (appendObserved).
+func observedJSON(r checks.Result) json.RawMessage {
+	if r.IsNil() {
+		return nil
+	}
+	if b, ok := appendObserved(nil, r); ok {
+		return b
+	}
+	return jsonValue(r.Value(), true)
 }
 
 // jsonValue is v as plain JSON (see plain); nil for cty.NilVal, and for a
@@ -397,7 +409,6 @@ func (r Result) Outcome() runner.Outcome {
 		Duration:        time.Duration(r.DurationMS * float64(time.Millisecond)).Round(time.Microsecond),
 		AttemptsMade:    r.Attempts,
 		AttemptsAllowed: r.MaxAttempts,
-		Result:          cty.NilVal,
 		Capture:         r.Capture,
 		Interrupted:     r.Interrupted,
 	}
@@ -405,7 +416,7 @@ func (r Result) Outcome() runner.Outcome {
 	if len(r.Observed) > 0 {
 		if ty, err := ctyjson.ImpliedType(r.Observed); err == nil {
 			if v, err := ctyjson.Unmarshal(r.Observed, ty); err == nil {
-				o.Result = v
+				o.Result = checks.ResultOf(v)
 			}
 		}
 	}

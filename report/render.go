@@ -154,7 +154,7 @@ func explain(b *strings.Builder, o runner.Outcome, indent string, p painter, lim
 // fields lists what the check observed as name and value pairs, the values
 // written as HCL literals, in the order of the names.
 func fields(o runner.Outcome) [][2]string {
-	v := o.Result
+	v := o.Result.Value()
 	if v == cty.NilVal {
 		return nil
 	}

@@ -38,10 +38,10 @@ func outcomes() []runner.Outcome {
 		{
 			Address: `tcp.web["80"]`, Kind: "tcp", File: "web.nettest.hcl", Line: 10, Vantage: "blue",
 			Status: runner.Pass, Duration: 3 * time.Millisecond, AttemptsMade: 1, AttemptsAllowed: 1,
-			Result: cty.ObjectVal(map[string]cty.Value{
+			Result: checks.ResultOf(cty.ObjectVal(map[string]cty.Value{
 				"open": cty.True, "state": cty.StringVal("open"), "port": cty.NumberIntVal(80),
 				"duration_ms": cty.NumberIntVal(3),
-			}),
+			})),
 		},
 		{
 			Address: "dns.api", Kind: "dns", File: "dns.nettest.hcl", Line: 3,
@@ -66,9 +66,9 @@ func outcomes() []runner.Outcome {
 			Tags:     []string{"web", "health"},
 			Duration: 1234 * time.Millisecond, AttemptsMade: 1, AttemptsAllowed: 1,
 			Capture: "/tmp/pcaps/http.health.pcapng",
-			Result: cty.ObjectVal(map[string]cty.Value{
+			Result: checks.ResultOf(cty.ObjectVal(map[string]cty.Value{
 				"status": cty.NumberIntVal(503), "secret": cty.StringVal("hunter2").Mark("sensitive"),
-			}),
+			})),
 		},
 		{
 			Address: "http.api_by_dns", Kind: "http", File: "dns.nettest.hcl", Line: 15,

@@ -2,9 +2,13 @@ package report
 
 import (
 	"bytes"
+	"maps"
 	"math"
+	"reflect"
+	"slices"
 	"strconv"
 
+	"github.com/nettest/nettest/checks"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -22,7 +26,7 @@ import (
 // When r has no Observed, observed (the outcome's Result) is written in
 // its place as jsonValue writes it, straight into the line: that spares
 // every check a buffer of its own for it.
-func appendResult(b []byte, r *Result, observed cty.Value) ([]byte, bool) {
+func appendResult(b []byte, r *Result, observed checks.Result) ([]byte, bool) {
 	if r.Diffs == nil || !finiteFixed(r.DurationMS) {
 		return b, false
 	}
@@ -91,12 +95,12 @@ func appendResult(b []byte, r *Result, observed cty.Value) ([]byte, bool) {
 	}
 	if len(r.Observed) > 0 {
 		raw(`,"observed":`, r.Observed)
-	} else if observed != cty.NilVal {
+	} else if !observed.IsNil() {
 		mark := len(b)
 		var fast bool
 		if b, fast = appendObserved(append(b, `,"observed":`...), observed); !fast {
 			b = b[:mark]
-			if m := jsonValue(observed, true); len(m) > 0 {
+			if m := jsonValue(observed.Value(), true); len(m) > 0 {
 				raw(`,"observed":`, m)
 			}
 		}
@@ -111,15 +115,89 @@ func appendResult(b []byte, r *Result, observed cty.Value) ([]byte, bool) {
 	return b, ok
 }
 
-// appendObserved appends what jsonValue(v, true) makes of v by fastJSON,
-// or declines (and what it appended is to be cut off).
-func appendObserved(b []byte, v cty.Value) ([]byte, bool) {
-	if !v.Type().IsObjectType() || v.IsMarked() || !v.IsKnown() || v.IsNull() {
+// appendObserved appends what jsonValue(r.Value(), true) makes of the
+// result by fastJSON, or declines (and what it appended is to be cut off).
+// A result that is still the probe's Go struct is written from its fields
+// (appendAttrs), without making its object.
+func appendObserved(b []byte, r checks.Result) ([]byte, bool) {
+	buf := bytes.NewBuffer(b)
+	if appendAttrs(buf, r) {
+		return buf.Bytes(), true
+	}
+	buf.Truncate(len(b))
+	v := r.Value()
+	if v == cty.NilVal || !v.Type().IsObjectType() || v.IsMarked() || !v.IsKnown() || v.IsNull() {
 		return b, false
 	}
-	buf := bytes.NewBuffer(b)
 	ok := writeFast(buf, v, 0)
 	return buf.Bytes(), ok
+}
+
+// appendAttrs writes what writeFast writes of r's object from the probe's
+// Go struct, attribute by attribute (checks.Result.Attrs), or declines
+// when r is not such a struct or holds a map key writeFast would write
+// otherwise. TestAttrsAreTheObject holds the two to the same bytes.
+func appendAttrs(b *bytes.Buffer, r checks.Result) bool {
+	b.WriteByte('{')
+	first := true
+	ok := r.Attrs(func(a checks.Attr) bool {
+		if !first {
+			b.WriteByte(',')
+		}
+		first = false
+		writeString(b, a.Name)
+		b.WriteByte(':')
+		switch a.Kind {
+		case reflect.String:
+			writeText(b, a.String)
+		case reflect.Bool:
+			if a.Bool {
+				b.WriteString("true")
+			} else {
+				b.WriteString("false")
+			}
+		case reflect.Int64:
+			writeInt(b, a.Int)
+		case reflect.Float64:
+			writeFloat(b, a.Float)
+		case reflect.Slice:
+			if a.Strings == nil {
+				b.WriteString("null")
+				break
+			}
+			b.WriteByte('[')
+			for k, s := range a.Strings {
+				if k > 0 {
+					b.WriteByte(',')
+				}
+				writeText(b, s)
+			}
+			b.WriteByte(']')
+		case reflect.Map:
+			if a.Map == nil {
+				b.WriteString("null")
+				break
+			}
+			keys := slices.Sorted(maps.Keys(a.Map))
+			b.WriteByte('{')
+			for k, key := range keys {
+				if k > 0 {
+					b.WriteByte(',')
+				}
+				writeString(b, key)
+				b.WriteByte(':')
+				writeText(b, a.Map[key])
+			}
+			b.WriteByte('}')
+		default:
+			return false
+		}
+		return true
+	})
+	if ok {
+		b.WriteByte('}')
+	}
+	return ok
 }
 
 // appendASCII appends s between quotes as encoding/json writes it, when s

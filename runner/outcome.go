@@ -5,7 +5,6 @@ import (
 
 	"github.com/nettest/nettest/checks"
 	"github.com/nettest/nettest/schema"
-	"github.com/zclconf/go-cty/cty"
 )
 
 // Status is the verdict on one check.
@@ -56,8 +55,8 @@ type Outcome struct {
 	// AttemptsMade is the number of attempts made (0 for a check that
 	// never started); AttemptsAllowed is retries + 1.
 	AttemptsMade, AttemptsAllowed int
-	// Result is what the last attempt observed (cty.NilVal when none).
-	Result cty.Value
+	// Result is what the last attempt observed (nothing when none).
+	Result checks.Result
 	// Interrupted is true when the run was cancelled before this check
 	// could finish (an error) or start (a skip).
 	Interrupted bool

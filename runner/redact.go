@@ -26,7 +26,9 @@ func (o Outcome) Redacted(secrets *schema.Secrets) Outcome {
 		}
 		o.Diffs = diffs
 	}
-	o.Result = secrets.RedactValue(o.Result)
+	if !o.Result.IsNil() {
+		o.Result = checks.ResultOf(secrets.RedactValue(o.Result.Value()))
+	}
 	if o.DiffValues != nil {
 		values := make([]schema.DiffValues, len(o.DiffValues))
 		for k, v := range o.DiffValues {

@@ -265,7 +265,7 @@ func (p *Plan) Run(ctx context.Context, opts Options) Summary {
 	report := func(i *schema.Instance, o Outcome) {
 		status[i] = o.Status
 		if referred[i] {
-			results[i] = o.Result // unredacted: dependents use what was observed
+			results[i] = o.Result.Value() // unredacted: dependents use what was observed
 		}
 		sum.count(o.Status)
 		if o.Interrupted {
@@ -337,7 +337,7 @@ func (s *Summary) count(st Status) {
 func newOutcome(i *schema.Instance, st Status) Outcome {
 	r := i.Range()
 	o := Outcome{Address: i.Address, Kind: i.Kind().Name, File: r.Filename, Line: r.Start.Line,
-		Description: i.Description, Tags: i.Tags, Status: st, AttemptsAllowed: i.Retries + 1, Result: cty.NilVal, Vantage: i.Vantage}
+		Description: i.Description, Tags: i.Tags, Status: st, AttemptsAllowed: i.Retries + 1, Vantage: i.Vantage}
 	if len(i.Deps) > 0 {
 		o.DependsOn = make([]string, len(i.Deps))
 		for k, d := range i.Deps {
@@ -441,7 +441,7 @@ func verb(s Status) string {
 // attemptOutcome is what one attempt at a check came to.
 type attemptOutcome struct {
 	status   Status
-	result   cty.Value // cty.NilVal when the probe failed
+	result   checks.Result // nothing when the probe failed
 	diffs    []checks.Diff
 	values   []schema.DiffValues
 	messages []string
@@ -455,16 +455,16 @@ func (p *Plan) attempt(ctx context.Context, b schema.Bound, pr checks.Prober, ar
 		// Before the check's clock, its duration and the watchdog start:
 		// connecting bounds itself (see checks.Connector).
 		if err := c.Connect(ctx, i.Timeout); err != nil {
-			return attemptOutcome{status: Error, result: cty.NilVal, messages: []string{err.Error()}}, false
+			return attemptOutcome{status: Error, messages: []string{err.Error()}}, false
 		}
 	}
 	start := time.Now()
 	res, err, abandoned := probe(ctx, i, pr, args, wt, start)
 	if abandoned {
-		return attemptOutcome{status: Error, result: cty.NilVal}, true
+		return attemptOutcome{status: Error}, true
 	}
 	if err != nil {
-		return attemptOutcome{status: Error, result: cty.NilVal, messages: []string{err.Error()}}, false
+		return attemptOutcome{status: Error, messages: []string{err.Error()}}, false
 	}
 	v := b.Judge(res)
 	if v.Diags.HasErrors() {
@@ -483,7 +483,7 @@ func (p *Plan) attempt(ctx context.Context, b schema.Bound, pr checks.Prober, ar
 //
 // The result holds duration_ms, the time since start: the prober adds it
 // when it can (checks.TimedProber), the runner otherwise.
-func probe(ctx context.Context, i *schema.Instance, pr checks.Prober, args checks.Args, wt *watch, start time.Time) (v cty.Value, err error, abandoned bool) {
+func probe(ctx context.Context, i *schema.Instance, pr checks.Prober, args checks.Args, wt *watch, start time.Time) (r checks.Result, err error, abandoned bool) {
 	pctx, cancel := context.WithTimeout(checks.WithTimeout(ctx, i.Timeout), i.Timeout)
 	defer cancel()
 	wt.mu.Lock()
@@ -491,17 +491,20 @@ func probe(ctx context.Context, i *schema.Instance, pr checks.Prober, args check
 	wt.state.Store(running)
 	wt.mu.Unlock()
 	defer func() {
-		if r := recover(); r != nil {
-			v, err = cty.NilVal, fmt.Errorf("internal error in the %s check: %v\n%s", i.Kind().Name, r, debug.Stack())
+		if p := recover(); p != nil {
+			r, err = checks.Result{}, fmt.Errorf("internal error in the %s check: %v\n%s", i.Kind().Name, p, debug.Stack())
 		}
 		abandoned = !wt.state.CompareAndSwap(running, returned)
 	}()
 	if tp, ok := pr.(checks.TimedProber); ok {
-		v, err = tp.ProbeTimed(pctx, i.Kind(), args, start)
-	} else if v, err = pr.Probe(pctx, i.Kind(), args); err == nil {
-		v = checks.WithDuration(v, time.Since(start))
+		r, err = tp.ProbeTimed(pctx, i.Kind(), args, start)
+	} else {
+		var v cty.Value
+		if v, err = pr.Probe(pctx, i.Kind(), args); err == nil {
+			r = checks.ResultOf(checks.WithDuration(v, time.Since(start)))
+		}
 	}
-	return v, err, false
+	return r, err, false
 }
 
 // diagText flattens diagnostics into one message with their locations.

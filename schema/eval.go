@@ -360,12 +360,12 @@ type Verdict struct {
 
 // Judge compares what the probe observed with the instance's expectations
 // (through the kind's own Judge, as kinds' tests do) and asserts.
-func (b Bound) Judge(result cty.Value) Verdict {
+func (b Bound) Judge(result checks.Result) Verdict {
 	diffs, values, messages, diags := b.i.judge(b.ctx, result)
 	return Verdict{Diffs: diffs, Values: values, Messages: messages, Diags: diags}
 }
 
-func (i *Instance) judge(ctx *hcl.EvalContext, result cty.Value) (diffs []checks.Diff, values []DiffValues, messages []string, diags hcl.Diagnostics) {
+func (i *Instance) judge(ctx *hcl.EvalContext, result checks.Result) (diffs []checks.Diff, values []DiffValues, messages []string, diags hcl.Diagnostics) {
 	c := i.Check
 	// As known before the run, when that is all of it. c.Expect is nil
 	// once the expectations were all known at load (see dropFinalSyntax),
@@ -401,7 +401,7 @@ func (i *Instance) judge(ctx *hcl.EvalContext, result cty.Value) (diffs []checks
 	}
 	for _, u := range unmet {
 		diff := u.Diff
-		dv := DiffValues{Expected: u.Want, Observed: checks.Field(result, diff.Field)}
+		dv := DiffValues{Expected: u.Want, Observed: checks.Field(result.Value(), diff.Field)}
 		if want[u.Index].ContainsMarked() {
 			diff.Expected = "(sensitive value)"
 			dv.Expected = cty.NilVal
@@ -417,7 +417,7 @@ func (i *Instance) judge(ctx *hcl.EvalContext, result cty.Value) (diffs []checks
 		return diffs, values, messages, diags
 	}
 	self := i.child(ctx)
-	self.Variables["self"] = result
+	self.Variables["self"] = result.Value()
 	for _, a := range c.Asserts {
 		v, d := a.Condition.Value(self)
 		diags = append(diags, d...)

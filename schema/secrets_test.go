@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nettest/nettest/checks"
 	"github.com/nettest/nettest/schema"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -86,7 +87,7 @@ tcp "x" {
 	}
 	result := cty.ObjectVal(map[string]cty.Value{"open": cty.False, "state": cty.StringVal("closed"), "host": cty.StringVal("127.0.0.1"),
 		"port": cty.NumberIntVal(1), "address": cty.StringVal("127.0.0.1:1"), "error": cty.StringVal(""), "duration_ms": cty.NumberIntVal(1)})
-	v := inst.Bind(nil).Judge(result)
+	v := inst.Bind(nil).Judge(checks.ResultOf(result))
 	messages, d := v.Messages, v.Diags
 	if d.HasErrors() {
 		t.Fatal(text(d))

@@ -5,6 +5,7 @@
 package kindtest
 
 import (
+	"reflect"
 	"testing"
 
 	"github.com/nettest/nettest/checks"
@@ -15,7 +16,8 @@ import (
 // value) of the registered kind named kind, as the runner does: each wanted
 // value is validated first, as the loader would, then compared, in the
 // order of the kind's Expect list, by the same Kind.Judge the runner uses.
-// It returns the diffs, nil when every expectation is met. An unknown kind
+// It returns the diffs, nil when every expectation is met, and holds the
+// result judged as a local probe returns it, a Go struct, to them. An unknown kind
 // or expectation, or a wanted value that does not validate, fails the test.
 func Verdict(t testing.TB, kind string, result cty.Value, expect map[string]cty.Value) []checks.Diff {
 	t.Helper()
@@ -39,6 +41,21 @@ func Verdict(t testing.TB, kind string, result cty.Value, expect map[string]cty.
 	var diffs []checks.Diff
 	for _, u := range k.Judge(expect, result) {
 		diffs = append(diffs, u.Diff)
+	}
+	// A local probe's result is judged on its Go struct: that must come
+	// to the same diffs.
+	if r, ok := checks.GoResult(k, result); ok {
+		values := make([]cty.Value, len(k.Expect))
+		for n, e := range k.Expect {
+			values[n] = expect[e.Name]
+		}
+		var direct []checks.Diff
+		for _, u := range k.JudgeValues(values, r) {
+			direct = append(direct, u.Diff)
+		}
+		if !reflect.DeepEqual(direct, diffs) {
+			t.Errorf("%s judged on its Go result: %+v, but on its object: %+v", kind, direct, diffs)
+		}
 	}
 	return diffs
 }
