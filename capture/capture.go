@@ -24,9 +24,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/nettest/nettest/checks"
 	"github.com/nettest/nettest/runner"
 )
@@ -320,55 +317,22 @@ func (r *Recorder) write(path string, o runner.Outcome, names []string, packets 
 	if note != "" {
 		comment += "; " + note
 	}
-	opts := pcapgo.DefaultNgWriterOptions
-	opts.SectionInfo.Application = "nettest"
-	opts.SectionInfo.Comment = comment
-	ids := map[string]int{}
+	w := newPcapngWriter(f, comment)
+	// The first interface is described before any packet, so that even a
+	// file without packets has one (tcpdump refuses a file without).
 	first := "any"
 	if len(packets) > 0 {
 		first = packets[0].iface
 	}
-	w, err := pcapgo.NewNgWriterInterface(f, iface(first), opts)
-	if err != nil {
-		f.Close()
-		return err
-	}
-	ids[first] = 0
+	w.addInterface(first)
 	for _, p := range packets {
-		id, ok := ids[p.iface]
-		if !ok {
-			if id, err = w.AddInterface(iface(p.iface)); err != nil {
-				f.Close()
-				return err
-			}
-			ids[p.iface] = id
-		}
-		flags := pcapgo.NgEpbFlags{Direction: pcapgo.NgEpbFlagDirectionUnknown}
-		switch {
-		case p.outgoing:
-			flags.Direction = pcapgo.NgEpbFlagDirectionOutbound
-		case p.inbound:
-			flags.Direction = pcapgo.NgEpbFlagDirectionInbound
-		}
-		ci := gopacket.CaptureInfo{Timestamp: p.at, CaptureLength: len(p.data), Length: max(p.length, len(p.data)), InterfaceIndex: id}
-		if err := w.WritePacketWithOptions(ci, p.data, pcapgo.NgPacketOptions{Comments: []string{p.comment}, Flags: &flags}); err != nil {
-			f.Close()
-			return err
-		}
+		w.writePacket(p)
 	}
-	if err := w.Flush(); err != nil {
+	if err := w.flush(); err != nil {
 		f.Close()
 		return err
 	}
 	return f.Close()
-}
-
-// iface is the pcapng description of the interface named name: packets
-// that start at the IP header (LINKTYPE_RAW), since the sockets read past
-// the link layer of whatever interface (Ethernet, loopback, a tunnel) the
-// packet crossed.
-func iface(name string) pcapgo.NgInterface {
-	return pcapgo.NgInterface{Name: name, OS: "linux", LinkType: layers.LinkTypeRaw, SnapLength: snapLength, TimestampResolution: 9}
 }
 
 var interfaceNames sync.Map // index → name, in this process's namespace
