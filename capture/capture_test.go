@@ -17,6 +17,7 @@ import (
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
+	"github.com/nettest/nettest/capture/capturetest"
 	"github.com/nettest/nettest/checks"
 	"github.com/nettest/nettest/internal/lab"
 	"github.com/nettest/nettest/runner"
@@ -90,7 +91,7 @@ type captured struct {
 
 func readCapture(t *testing.T, path string) (section string, pkts []captured) {
 	t.Helper()
-	f, err := ReadFile(path)
+	f, err := capturetest.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nettest/nettest/capture"
+	"github.com/nettest/nettest/capture/capturetest"
 	"github.com/nettest/nettest/internal/lab"
 )
 
@@ -193,7 +193,7 @@ tcp "open" {
 // packetComments returns the set of packet comments in a pcapng file.
 func packetComments(t *testing.T, path string) map[string]bool {
 	t.Helper()
-	f, err := capture.ReadFile(path)
+	f, err := capturetest.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,10 @@
-package capture
+// Package capturetest reads back the capture files nettest writes, for
+// tests. It reads with gopacket's pcapgo, a reader independent of the
+// writer in package capture, so a test that passes shows the file is
+// pcapng as others read it. It lives apart from package capture so that
+// gopacket, whose generated tables cost every run memory and start-up
+// time, stays out of the nettest binary.
+package capturetest
 
 import (
 	"errors"
@@ -9,23 +15,23 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 )
 
-// File is a capture file as nettest wrote it, read back: for tools and
-// tests that look at what a check left.
+// File is a capture file as nettest wrote it, read back: for tests that
+// look at what a check left.
 type File struct {
 	// Comment is the section's comment: the check, its verdict and flows.
 	Comment string
-	Packets []FilePacket
+	Packets []Packet
 }
 
-// FilePacket is one packet of a File, starting at its IP header.
-type FilePacket struct {
+// Packet is one packet of a File, starting at its IP header.
+type Packet struct {
 	Data []byte
 	At   time.Time
 	// Comment names the check and the attempt.
 	Comment string
 }
 
-// ReadFile reads a pcapng file written by a Recorder.
+// ReadFile reads a pcapng file written by a capture.Recorder.
 func ReadFile(path string) (*File, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -45,7 +51,7 @@ func ReadFile(path string) (*File, error) {
 		if err != nil {
 			return nil, err
 		}
-		p := FilePacket{Data: data, At: ci.Timestamp}
+		p := Packet{Data: data, At: ci.Timestamp}
 		if len(opts.Comments) > 0 {
 			p.Comment = opts.Comments[0]
 		}
