@@ -252,8 +252,8 @@ func Expect[W, R any](name, doc string, compare func(want W, got R) *Diff) Expec
 }
 
 // fromCty is gocty.FromCtyValue, with the expected values most
-// expectations have (a bool, a string, a whole number) set without
-// reflection: they are decoded for every check that is judged.
+// expectations have (a bool, a string, a whole number, a list of strings:
+// answers) set without reflection: they are decoded for every check that is judged.
 func fromCty(v cty.Value, into any) error {
 	if v.IsKnown() && !v.IsNull() && !v.IsMarked() {
 		switch p := into.(type) {
@@ -271,6 +271,13 @@ func fromCty(v cty.Value, into any) error {
 			if v.Type() == cty.Number {
 				if n, acc := v.AsBigFloat().Int64(); acc == big.Exact && int64(int(n)) == n {
 					*p = int(n)
+					return nil
+				}
+			}
+		case *[]string:
+			if v.Type().Equals(cty.List(cty.String)) {
+				if l, ok := stringsOfList(v); ok {
+					*p = l
 					return nil
 				}
 			}

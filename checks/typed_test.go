@@ -76,3 +76,29 @@ func TestTypedDecodesAsGocty(t *testing.T) {
 		t.Errorf("a null element decoded with error %v, want gocty's error naming the attribute", err)
 	}
 }
+
+// fromCty sets what gocty.FromCtyValue sets, for the values it takes
+// without reflection and for those it leaves to gocty.
+func TestFromCtyIsGocty(t *testing.T) {
+	str := func(ss ...string) cty.Value {
+		vals := make([]cty.Value, len(ss))
+		for k, s := range ss {
+			vals[k] = cty.StringVal(s)
+		}
+		return cty.ListVal(vals)
+	}
+	values := []cty.Value{cty.ListValEmpty(cty.String), str("a"), str("b", "a", "é"), cty.NullVal(cty.List(cty.String)),
+		cty.ListVal([]cty.Value{cty.StringVal("a"), cty.NullVal(cty.String)}), cty.True, cty.StringVal("x"), cty.NumberIntVal(7), cty.NumberFloatVal(7.5)}
+	for _, v := range values {
+		var got, want []string
+		gerr, werr := fromCty(v, &got), gocty.FromCtyValue(v, &want)
+		if (gerr == nil) != (werr == nil) || !reflect.DeepEqual(got, want) {
+			t.Errorf("fromCty(%#v) = %#v, %v; gocty gives %#v, %v", v, got, gerr, want, werr)
+		}
+		var gi, wi int
+		gerr, werr = fromCty(v, &gi), gocty.FromCtyValue(v, &wi)
+		if (gerr == nil) != (werr == nil) || gi != wi {
+			t.Errorf("fromCty(%#v) into an int = %d, %v; gocty gives %d, %v", v, gi, gerr, wi, werr)
+		}
+	}
+}
