@@ -85,23 +85,16 @@ type decodedCheck struct {
 // whole after a syntax error, a block the root schema rejects) was decoded
 // for nothing. It returns the hcl.Block it decoded, for the file's root
 // content to hold (see blockFunc), or nil for a block it leaves alone.
-//
-// c is the check when the plain parse decoded the block itself (see
-// checkBlock), and its body is empty already.
-func (s *Suite) predecode(b *hclsyntax.Block, c *Check, src []byte) *hcl.Block {
-	var hb *hcl.Block
-	var diags hcl.Diagnostics
-	if c != nil {
-		hb = b.AsHCLBlock()
-	} else {
-		kind, ok := checks.Lookup(b.Type)
-		if !ok || len(b.Labels) != 1 {
-			return nil
-		}
-		hb = b.AsHCLBlock()
-		c, diags = decodeCheck(kind, hb, src)
-		*b.Body = hclsyntax.Body{SrcRange: b.Body.SrcRange, EndRange: b.Body.EndRange}
+// (A block the plain parse decoded itself never comes here: it is an
+// hcl.Block whose body is its Check, see decodedBlock.)
+func (s *Suite) predecode(b *hclsyntax.Block, src []byte) *hcl.Block {
+	kind, ok := checks.Lookup(b.Type)
+	if !ok || len(b.Labels) != 1 {
+		return nil
 	}
+	hb := b.AsHCLBlock()
+	c, diags := decodeCheck(kind, hb, src)
+	*b.Body = hclsyntax.Body{SrcRange: b.Body.SrcRange, EndRange: b.Body.EndRange}
 	s.predecodedMu.Lock()
 	if s.predecoded == nil {
 		s.predecoded = map[hcl.Body]decodedCheck{}
@@ -306,7 +299,9 @@ func (s *Suite) decode(blocks []*hcl.Block, parser *hclparse.Parser, opts Option
 			return
 		}
 		checkCount.Add(1)
-		if pre, ok := s.predecoded[b.Body]; ok {
+		if db, ok := b.Body.(*decodedBody); ok {
+			decoded[i] = db.check // by the plain parse (plaincheck.go)
+		} else if pre, ok := s.predecoded[b.Body]; ok {
 			decoded[i], decodeDiags[i] = pre.check, pre.diags
 		} else {
 			decoded[i], decodeDiags[i] = decodeCheck(kind, b, s.source(b.DefRange.Filename))

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclparse"
@@ -97,10 +98,10 @@ func (s *Suite) shedTrees(parser *hclparse.Parser) {
 }
 
 // blockFunc is handed each top-level block of a large file as its piece is
-// parsed, with its Check when the plain parse decoded it (its body is then
-// empty); it returns the block as an hcl.Block when it made one of it, for
-// the file's content to hold instead of another copy, or nil.
-type blockFunc func(b *hclsyntax.Block, c *Check, src []byte) *hcl.Block
+// parsed, but for those the plain parse decoded itself (see decodedBlock);
+// it returns the block as an hcl.Block when it made one of it, for the
+// file's content to hold instead of another copy, or nil.
+type blockFunc func(b *hclsyntax.Block, src []byte) *hcl.Block
 
 // parseChunked parses src in pieces and joins them into one file, or
 // returns nil when any piece does not parse cleanly into blocks alone.
@@ -125,6 +126,9 @@ func parseChunked(src []byte, name string, root *hcl.BodySchema, each blockFunc)
 			labels[b.Type] = len(b.LabelNames)
 		}
 	}
+	// hasDecoded is whether the plain parse decoded any block, which the
+	// joined tree then lacks.
+	var hasDecoded atomic.Bool
 	var next sync.WaitGroup
 	work := make(chan int)
 	for range min(runtime.GOMAXPROCS(0), len(starts)) {
@@ -147,24 +151,37 @@ func parseChunked(src []byte, name string, root *hcl.BodySchema, each blockFunc)
 				if !ok[i] {
 					continue
 				}
-				navs[i] = navBlocks(body.Blocks)
+				if len(decoded) > 0 {
+					hasDecoded.Store(true)
+				}
+				navs[i] = make([]navBlock, 0, len(body.Blocks)+len(decoded))
 				// The content for root is the hcl.Block of each block,
 				// when every block is of a type root has, with the labels
 				// it has: exactly when Content(root) raises nothing, the
-				// root schema having no arguments.
+				// root schema having no arguments. The blocks the plain
+				// parse decoded come in file order among the others, and
+				// fit root (a check kind's block with its one label).
 				var content []*hcl.Block
 				contentOK[i] = root != nil
 				if root != nil {
-					content = make([]*hcl.Block, len(body.Blocks))
+					content = make([]*hcl.Block, 0, len(body.Blocks)+len(decoded))
 				}
-				for k, b := range body.Blocks {
+				for k := 0; k <= len(body.Blocks); k++ {
+					for len(decoded) > 0 && decoded[0].at == k {
+						navs[i] = append(navs[i], decoded[0].nav)
+						if root != nil {
+							content = append(content, decoded[0].block)
+						}
+						decoded = decoded[1:]
+					}
+					if k == len(body.Blocks) {
+						break
+					}
+					b := body.Blocks[k]
+					navs[i] = append(navs[i], navOf(b))
 					var hb *hcl.Block
 					if each != nil {
-						var c *Check
-						if len(decoded) > 0 && decoded[0].block == b {
-							c, decoded = decoded[0].check, decoded[1:]
-						}
-						hb = each(b, c, src)
+						hb = each(b, src)
 					}
 					if root == nil {
 						continue
@@ -175,7 +192,7 @@ func parseChunked(src []byte, name string, root *hcl.BodySchema, each blockFunc)
 					if hb == nil {
 						hb = b.AsHCLBlock()
 					}
-					content[k] = hb
+					content = append(content, hb)
 				}
 				if contentOK[i] {
 					contents[i] = content
@@ -189,14 +206,22 @@ func parseChunked(src []byte, name string, root *hcl.BodySchema, each blockFunc)
 	close(work)
 	next.Wait()
 
-	n := 0
+	n, blockCount := 0, 0
 	haveContent := root != nil
 	for i, b := range bodies {
 		if !ok[i] {
 			return nil, nil
 		}
 		n += len(b.Blocks)
+		blockCount += len(navs[i])
 		haveContent = haveContent && contentOK[i]
+	}
+	if hasDecoded.Load() && !haveContent {
+		// The caller would ask the joined tree for the content, to say
+		// what is wrong in HCL's order, and the tree lacks the blocks the
+		// plain parse decoded: the file is parsed whole instead, as a
+		// file with an error in it is.
+		return nil, nil
 	}
 	first, last := bodies[0], bodies[len(bodies)-1]
 	body := &hclsyntax.Body{
@@ -213,7 +238,7 @@ func parseChunked(src []byte, name string, root *hcl.BodySchema, each blockFunc)
 		}
 	}
 	if haveContent {
-		blocks = make([]*hcl.Block, 0, n)
+		blocks = make([]*hcl.Block, 0, blockCount)
 		for _, c := range contents {
 			blocks = append(blocks, c...)
 		}
@@ -389,16 +414,12 @@ type navBlock struct {
 	labels     []string
 }
 
-// navBlocks is what the navigation keeps of blocks.
-func navBlocks(blocks hclsyntax.Blocks) []navBlock {
-	nav := make([]navBlock, len(blocks))
-	for i, b := range blocks {
-		r := b.Range()
-		// The labels are copied: the plain parse keeps a block's labels
-		// beside its body, which would keep the whole block.
-		nav[i] = navBlock{start: r.Start.Byte, end: r.End.Byte, def: b.DefRange(), typ: b.Type, labels: slices.Clone(b.Labels)}
-	}
-	return nav
+// navOf is what the navigation keeps of a block.
+func navOf(b *hclsyntax.Block) navBlock {
+	r := b.Range()
+	// The labels are copied: the plain parse keeps a block's labels beside
+	// its body, which would keep the whole block.
+	return navBlock{start: r.Start.Byte, end: r.End.Byte, def: b.DefRange(), typ: b.Type, labels: slices.Clone(b.Labels)}
 }
 
 func (n blockNav) block(offset int) *navBlock {

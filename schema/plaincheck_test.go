@@ -79,31 +79,44 @@ func checkPlainCheck(t *testing.T, src []byte) bool {
 	if !ok {
 		return false
 	}
-	if len(fast.Blocks) != len(tree.Blocks) || fast.SrcRange != tree.SrcRange {
-		t.Fatalf("%q: %d blocks in %s, want %d in %s", src, len(fast.Blocks), fast.SrcRange, len(tree.Blocks), tree.SrcRange)
+	if len(fast.Blocks)+len(decoded) != len(tree.Blocks) || fast.SrcRange != tree.SrcRange {
+		t.Fatalf("%q: %d blocks and %d decoded in %s, want %d in %s", src, len(fast.Blocks), len(decoded), fast.SrcRange, len(tree.Blocks), tree.SrcRange)
 	}
 	first := false
-	for i, b := range fast.Blocks {
-		if len(decoded) == 0 || decoded[0].block != b {
-			if !reflect.DeepEqual(b, tree.Blocks[i]) {
+	next := 0 // of fast's blocks
+	for i, want := range tree.Blocks {
+		if len(decoded) == 0 || decoded[0].at != next {
+			if !reflect.DeepEqual(fast.Blocks[next], want) {
 				t.Errorf("%q: block %d, not decoded, differs from hclsyntax's", src, i)
 			}
+			next++
 			continue
 		}
-		got := decoded[0].check
+		d := decoded[0]
+		got := d.check
 		decoded = decoded[1:]
 		first = first || i == 0
-		want := tree.Blocks[i]
 		k, _ := checks.Lookup(want.Type)
 		wantCheck, diags := decodeCheck(k, want.AsHCLBlock(), src)
 		if len(diags) > 0 {
 			t.Errorf("%q: the plain parse decoded block %d, which has diagnostics: %s", src, i, diags.Error())
 			continue
 		}
-		emptied := *want
-		emptied.Body = &hclsyntax.Body{SrcRange: want.Body.SrcRange, EndRange: want.Body.EndRange}
-		if !reflect.DeepEqual(b, &emptied) {
-			t.Errorf("%q: block %d left in the tree differs:\n got %#v\nwant %#v", src, i, b, &emptied)
+		// The block is hclsyntax's as an hcl.Block, its body the empty
+		// body predecode would leave, and the navigation keeps of it what
+		// it keeps of hclsyntax's.
+		gotBlock, wantBlock := *d.block, *want.AsHCLBlock()
+		gotBlock.Body, wantBlock.Body = nil, nil
+		if !reflect.DeepEqual(gotBlock, wantBlock) {
+			t.Errorf("%q: block %d:\n got %#v\nwant %#v", src, i, gotBlock, wantBlock)
+		}
+		emptied := &hclsyntax.Body{SrcRange: want.Body.SrcRange, EndRange: want.Body.EndRange}
+		if body, ok := d.block.Body.(*decodedBody); !ok || body.check != got || !reflect.DeepEqual(body.empty(), emptied) ||
+			d.block.Body.MissingItemRange() != emptied.MissingItemRange() {
+			t.Errorf("%q: block %d's body is not the emptied body of its check", src, i)
+		}
+		if !reflect.DeepEqual(d.nav, navOf(want)) {
+			t.Errorf("%q: block %d navigation %+v, want %+v", src, i, d.nav, navOf(want))
 		}
 		if got.Kind != wantCheck.Kind || got.Name != wantCheck.Name || got.DeclRange != wantCheck.DeclRange ||
 			got.ForEach != nil || got.DependsOn != nil || got.Meta != nil || got.Args != nil || got.Expect != nil || got.Asserts != nil ||
