@@ -19,7 +19,7 @@ import (
 // something asks for its object (Value): an assert or a dependent that
 // refers to it, a diff that shows what was observed, a report that walks
 // it. Judging an expectation made with Expect reads the struct itself, and
-// the JSON report writes it from its fields (Attrs), so a check that passes
+// the JSON report writes it from its fields (Attr), so a check that passes
 // never builds the object. For 10,000 checks, the objects (three maps and a
 // type each) and the report's walk over them cost a tenth of the run's CPU.
 type Result struct {
@@ -32,7 +32,7 @@ type observation interface {
 	value() cty.Value
 	// goValue is a pointer to the struct (*R).
 	goValue() any
-	attrs(fn func(Attr) bool) bool
+	attr(n int) (Attr, bool)
 }
 
 // ResultOf is the result that is the object v (cty.NilVal: nothing observed).
@@ -52,7 +52,7 @@ func (r Result) Value() cty.Value {
 func (r Result) IsNil() bool { return r.obs == nil && r.v == cty.NilVal }
 
 // Attr is one attribute of a result as the probe's Go struct holds it, for
-// a writer that writes a result without making its object (Result.Attrs).
+// a writer that writes a result without making its object (Result.Attr).
 // Kind says which of the value fields holds it:
 //
 //   - reflect.String: String, as the probe returned it (its object holds it
@@ -73,17 +73,21 @@ type Attr struct {
 	Map     map[string]string
 }
 
-// Attrs calls fn with each attribute of a result held as the probe's Go
-// struct, duration_ms included, in the order of their names (the order in
-// which an object's attributes iterate), until fn returns false. It
-// reports false when fn did, and when the result is not such a struct: the
-// caller then writes Value instead.
-func (r Result) Attrs(fn func(Attr) bool) bool {
+// Attr is the n-th attribute of a result held as the probe's Go struct,
+// duration_ms among them, in the order of their names (the order in which
+// an object's attributes iterate), for n from 0; false past the last one,
+// and for a result that is not such a struct (IsGo): the caller then
+// writes Value instead.
+func (r Result) Attr(n int) (Attr, bool) {
 	if r.obs == nil {
-		return false
+		return Attr{}, false
 	}
-	return r.obs.attrs(fn)
+	return r.obs.attr(n)
 }
+
+// IsGo reports whether the result is held as the probe's Go struct, whose
+// attributes Attr gives.
+func (r Result) IsGo() bool { return r.obs != nil }
 
 // goValue is the pointer to the probe's struct, or nil.
 func (r Result) goValue() any {
@@ -114,37 +118,32 @@ func (l *lazy[R]) value() cty.Value {
 
 func (l *lazy[R]) goValue() any { return &l.r }
 
-func (l *lazy[R]) attrs(fn func(Attr) bool) bool {
-	rv := reflect.ValueOf(&l.r).Elem()
-	for _, n := range l.codec.order {
-		if n < 0 {
-			if !fn(Attr{Name: "duration_ms", Kind: reflect.Float64, Float: durationMS(l.dur)}) {
-				return false
-			}
-			continue
-		}
-		f := l.codec.fields[n]
-		fv := rv.Field(f.index)
-		a := Attr{Name: f.name, Kind: f.kind}
-		switch f.kind {
-		case reflect.String:
-			a.String = fv.String()
-		case reflect.Bool:
-			a.Bool = fv.Bool()
-		case reflect.Int, reflect.Int64:
-			a.Kind, a.Int = reflect.Int64, fv.Int()
-		case reflect.Float64:
-			a.Float = fv.Float()
-		case reflect.Slice:
-			a.Strings = *fv.Addr().Interface().(*[]string)
-		case reflect.Map:
-			a.Map = *fv.Addr().Interface().(*map[string]string)
-		}
-		if !fn(a) {
-			return false
-		}
+func (l *lazy[R]) attr(n int) (Attr, bool) {
+	if n < 0 || n >= len(l.codec.order) {
+		return Attr{}, false
 	}
-	return true
+	k := l.codec.order[n]
+	if k < 0 {
+		return Attr{Name: "duration_ms", Kind: reflect.Float64, Float: durationMS(l.dur)}, true
+	}
+	f := l.codec.fields[k]
+	fv := reflect.ValueOf(&l.r).Elem().Field(f.index)
+	a := Attr{Name: f.name, Kind: f.kind}
+	switch f.kind {
+	case reflect.String:
+		a.String = fv.String()
+	case reflect.Bool:
+		a.Bool = fv.Bool()
+	case reflect.Int, reflect.Int64:
+		a.Kind, a.Int = reflect.Int64, fv.Int()
+	case reflect.Float64:
+		a.Float = fv.Float()
+	case reflect.Slice:
+		a.Strings = *fv.Addr().Interface().(*[]string)
+	case reflect.Map:
+		a.Map = *fv.Addr().Interface().(*map[string]string)
+	}
+	return a, true
 }
 
 // codec is how a kind's Go result becomes its object.

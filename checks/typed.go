@@ -156,8 +156,14 @@ func Typed[C, R any](defaults C, probe func(ctx context.Context, cfg C) (R, erro
 			var d time.Duration
 			if !start.IsZero() {
 				d = time.Since(start)
-				if c.lazy && c.prepare(reflect.ValueOf(&r).Elem()) {
-					return Result{obs: &lazy[R]{r: r, dur: d, codec: c}}, nil
+				if c.lazy {
+					// Readied where it stays, which spares r a copy on
+					// the heap of its own.
+					l := &lazy[R]{r: r, dur: d, codec: c}
+					if c.prepare(reflect.ValueOf(&l.r).Elem()) {
+						return Result{obs: l}, nil
+					}
+					r = l.r
 				}
 			}
 			v, err := c.fields.encode(reflect.ValueOf(&r).Elem(), d, !start.IsZero())

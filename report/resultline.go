@@ -120,31 +120,38 @@ func appendResult(b []byte, r *Result, observed checks.Result) ([]byte, bool) {
 // A result that is still the probe's Go struct is written from its fields
 // (appendAttrs), without making its object.
 func appendObserved(b []byte, r checks.Result) ([]byte, bool) {
-	buf := bytes.NewBuffer(b)
-	if appendAttrs(buf, r) {
-		return buf.Bytes(), true
+	buf := *bytes.NewBuffer(b) // on the stack: a result line is written for every check
+	if r.IsGo() {
+		if appendAttrs(&buf, r) {
+			return buf.Bytes(), true
+		}
+		buf.Truncate(len(b))
 	}
-	buf.Truncate(len(b))
 	v := r.Value()
 	if v == cty.NilVal || !v.Type().IsObjectType() || v.IsMarked() || !v.IsKnown() || v.IsNull() {
 		return b, false
 	}
-	ok := writeFast(buf, v, 0)
+	ok := writeFast(&buf, v, 0)
 	return buf.Bytes(), ok
 }
 
 // appendAttrs writes what writeFast writes of r's object from the probe's
-// Go struct, attribute by attribute (checks.Result.Attrs), or declines
-// when r is not such a struct or holds a map key writeFast would write
-// otherwise. TestAttrsAreTheObject holds the two to the same bytes.
+// Go struct, attribute by attribute (checks.Result.Attr), or declines when
+// r is not such a struct or holds an attribute it does not write.
+// TestAttrsAreTheObject holds the two to the same bytes.
 func appendAttrs(b *bytes.Buffer, r checks.Result) bool {
 	b.WriteByte('{')
-	first := true
-	ok := r.Attrs(func(a checks.Attr) bool {
-		if !first {
+	for n := 0; ; n++ {
+		a, ok := r.Attr(n)
+		if !ok {
+			if n == 0 {
+				return false
+			}
+			break
+		}
+		if n > 0 {
 			b.WriteByte(',')
 		}
-		first = false
 		writeString(b, a.Name)
 		b.WriteByte(':')
 		switch a.Kind {
@@ -192,12 +199,9 @@ func appendAttrs(b *bytes.Buffer, r checks.Result) bool {
 		default:
 			return false
 		}
-		return true
-	})
-	if ok {
-		b.WriteByte('}')
 	}
-	return ok
+	b.WriteByte('}')
+	return true
 }
 
 // appendASCII appends s between quotes as encoding/json writes it, when s
