@@ -82,6 +82,9 @@ type plainParser struct {
 
 	decode  bool           // decode check blocks while reading them
 	decoded []plainDecoded // the check blocks decoded so far
+	// strs and nums are the values of the string and number literals read
+	// so far, by their text (see remember).
+	strs, nums map[string]cty.Value
 }
 
 // maxPlainDepth is as deep as the plain parse nests lists and objects;

@@ -264,6 +264,20 @@ func (p *plainParser) literal(typ cty.Type, validate func(cty.Value) error) (cty
 	return conv, true
 }
 
+// remember keeps v, the value of the literal written text (a string's
+// without its quotes, a number's digits), in *m, for the piece's other
+// literals written the same: generated suites write the same host and the
+// same ports in thousands of checks, and a value is immutable, so they
+// share one (a number is a big.Float of 48 bytes, a string its text and
+// its box: ~70 bytes a check of what a run keeps).
+func remember(m *map[string]cty.Value, text string, v cty.Value) cty.Value {
+	if *m == nil {
+		*m = map[string]cty.Value{}
+	}
+	(*m)[text] = v
+	return v
+}
+
 // literalValue is the value of a quoted string, a whole number, true, false
 // or a list of them (not of lists), as hclsyntax's expressions for them
 // evaluate.
@@ -277,7 +291,10 @@ func (p *plainParser) literalValue() (cty.Value, bool) {
 		if !ok || text == "" {
 			return cty.NilVal, false
 		}
-		return cty.StringVal(text), true
+		if v, ok := p.strs[text]; ok {
+			return v, true
+		}
+		return remember(&p.strs, text, cty.StringVal(text)), true
 	case c >= '0' && c <= '9':
 		from := p.i
 		for p.i < len(p.src) && p.src[p.i] >= '0' && p.src[p.i] <= '9' {
@@ -286,8 +303,14 @@ func (p *plainParser) literalValue() (cty.Value, bool) {
 		if p.i < len(p.src) && (isIdentByte(p.src[p.i]) || p.src[p.i] == '.' || p.src[p.i] >= 0x80) {
 			return cty.NilVal, false
 		}
+		if v, ok := p.nums[string(p.src[from:p.i])]; ok {
+			return v, true
+		}
 		v, err := cty.ParseNumberVal(string(p.src[from:p.i]))
-		return v, err == nil
+		if err != nil {
+			return cty.NilVal, false
+		}
+		return remember(&p.nums, string(p.src[from:p.i]), v), true
 	case c == '[':
 		p.i++
 		var elems []cty.Value
