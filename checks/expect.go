@@ -15,13 +15,26 @@ import (
 // Equal is met when the result's field equals the expected value. Most
 // expectations are this: expect { open = true } compares result.open.
 func Equal(field string, typ cty.Type, doc string) Expectation {
-	return Expectation{Name: field, Type: typ, Doc: doc, Compare: func(want, result cty.Value) *Diff {
-		got := Field(result, field)
+	return onField(Expectation{Name: field, Type: typ, Doc: doc}, field, func(want, got cty.Value) *Diff {
 		if got.IsKnown() && !got.IsNull() && got.Equals(want).True() {
 			return nil
 		}
 		return &Diff{Field: field, Expected: Show(want), Actual: Show(got)}
-	}}
+	})
+}
+
+// onField is e judged by judge on the result's attribute field: on the
+// object's (Field), or, for a result that is still the probe's Go struct,
+// on that one attribute made from the struct's field.
+func onField(e Expectation, field string, judge func(want, got cty.Value) *Diff) Expectation {
+	e.Compare = func(want, result cty.Value) *Diff { return judge(want, Field(result, field)) }
+	return e.withDirect(func(want cty.Value, r Result) (*Diff, bool) {
+		got, ok := r.field(field)
+		if !ok {
+			return nil, false
+		}
+		return judge(want, got), true
+	})
 }
 
 // AtMost is met when the result's numeric field is at most the expected
@@ -36,20 +49,18 @@ func AtLeast(name, field, doc string) Expectation {
 }
 
 func bound(name, field, doc, phrase string, ok func(int) bool) Expectation {
-	return Expectation{Name: name, Type: cty.Number, Doc: doc, Compare: func(want, result cty.Value) *Diff {
-		got := Field(result, field)
+	return onField(Expectation{Name: name, Type: cty.Number, Doc: doc}, field, func(want, got cty.Value) *Diff {
 		if got.Type() == cty.Number && got.IsKnown() && !got.IsNull() && ok(got.AsBigFloat().Cmp(want.AsBigFloat())) {
 			return nil
 		}
 		return &Diff{Field: field, Expected: phrase + " " + Show(want), Actual: Show(got)}
-	}}
+	})
 }
 
 // SetEqual is met when the result's list of strings holds exactly the
 // expected strings, in any order.
 func SetEqual(field, doc string) Expectation {
-	return Expectation{Name: field, Type: cty.List(cty.String), Doc: doc, Compare: func(want, result cty.Value) *Diff {
-		got := Field(result, field)
+	return onField(Expectation{Name: field, Type: cty.List(cty.String), Doc: doc}, field, func(want, got cty.Value) *Diff {
 		w, g := Strings(want), Strings(got)
 		sort.Strings(w)
 		sort.Strings(g)
@@ -57,14 +68,13 @@ func SetEqual(field, doc string) Expectation {
 			return nil
 		}
 		return &Diff{Field: field, Expected: Show(want), Actual: Show(got)}
-	}}
+	})
 }
 
 // Contains is met when every expected string appears in the result's list
 // field (the expectation is named name, the field field).
 func Contains(name, field, doc string) Expectation {
-	return Expectation{Name: name, Type: cty.List(cty.String), Doc: doc, Compare: func(want, result cty.Value) *Diff {
-		got := Field(result, field)
+	return onField(Expectation{Name: name, Type: cty.List(cty.String), Doc: doc}, field, func(want, got cty.Value) *Diff {
 		have := map[string]bool{}
 		for _, s := range Strings(got) {
 			have[s] = true
@@ -79,20 +89,19 @@ func Contains(name, field, doc string) Expectation {
 			return nil
 		}
 		return &Diff{Field: field, Expected: "contains " + Show(want), Actual: Show(got) + " (missing " + strings.Join(quoteAll(missing), ", ") + ")"}
-	}}
+	})
 }
 
 // Matches is met when the result's string field matches the expected regular
 // expression (RE2 syntax, checked at load time).
 func Matches(name, field, doc string) Expectation {
-	return Expectation{Name: name, Type: cty.String, Doc: doc, Validate: ValidRegexp, Compare: func(want, result cty.Value) *Diff {
-		got := Field(result, field)
+	return onField(Expectation{Name: name, Type: cty.String, Doc: doc, Validate: ValidRegexp}, field, func(want, got cty.Value) *Diff {
 		re, err := regexp.Compile(want.AsString())
 		if err == nil && got.Type() == cty.String && !got.IsNull() && re.MatchString(got.AsString()) {
 			return nil
 		}
 		return &Diff{Field: field, Expected: "matches " + Show(want), Actual: Show(got)}
-	}}
+	})
 }
 
 // Field returns an attribute of a result object, or a null value when the
@@ -200,14 +209,45 @@ func (e Expectation) Validated(v func(cty.Value) error) Expectation {
 // an attribute or two: for one status code or one open port, the decoding
 // costs more than the rest of judging the check.
 func (e Expectation) MetWhen(met func(want, result cty.Value) bool) Expectation {
-	compare := e.Compare
+	compare, current := e.Compare, e.directFor == reflect.ValueOf(e.Compare).Pointer()
 	e.Compare = func(want, result cty.Value) *Diff {
 		if met(want, result) {
 			return nil
 		}
 		return compare(want, result)
 	}
+	if current {
+		// The same verdicts: the direct way stays.
+		e.directFor = reflect.ValueOf(e.Compare).Pointer()
+	}
 	return e
+}
+
+// Explained is e with explain called on each diff e gives, to add what
+// else the result tells (why it is what it is); field reads the result's
+// attributes, as Field does. Judging a Go result goes through it too, so a
+// kind can explain a diff without making every result an object.
+func (e Expectation) Explained(explain func(d *Diff, field func(name string) cty.Value)) Expectation {
+	compare, direct := e.Compare, e.direct
+	current := direct != nil && e.directFor == reflect.ValueOf(compare).Pointer()
+	e.Compare = func(want, result cty.Value) *Diff {
+		d := compare(want, result)
+		if d != nil {
+			explain(d, func(name string) cty.Value { return Field(result, name) })
+		}
+		return d
+	}
+	if !current {
+		e.direct = nil
+		return e
+	}
+	return e.withDirect(func(want cty.Value, r Result) (*Diff, bool) {
+		d, ok := direct(want, r)
+		if ok && d != nil {
+			explain(d, func(name string) cty.Value { v, _ := r.field(name); return v })
+		}
+		return d, ok
+	})
 }
 
 // Expect declares an expectation over the kind's own Go types: want is the
@@ -241,14 +281,13 @@ func Expect[W, R any](name, doc string, compare func(want W, got R) *Diff) Expec
 			}
 			return judge(wantV, &got)
 		},
-		direct: func(wantV cty.Value, got any) (*Diff, bool) {
-			r, ok := got.(*R)
-			if !ok {
-				return nil, false
-			}
-			return judge(wantV, r), true
-		},
-	}
+	}.withDirect(func(wantV cty.Value, res Result) (*Diff, bool) {
+		r, ok := res.goValue().(*R)
+		if !ok {
+			return nil, false
+		}
+		return judge(wantV, r), true
+	})
 }
 
 // fromCty is gocty.FromCtyValue, with the expected values most

@@ -131,9 +131,20 @@ type Expectation struct {
 	// result is the Go type Expect decodes results into, which Register
 	// checks against the kind's result struct.
 	result reflect.Type
-	// direct is Expect's comparison of a result that is still the probe's
-	// Go struct (a *R), without its object; ok is false for another type.
-	direct func(want cty.Value, got any) (d *Diff, ok bool)
+	// direct judges a result that is still the probe's Go struct without
+	// making its object, as Compare judges the object; ok is false when it
+	// cannot (a struct of another type). It is used only while Compare is
+	// the function it was made beside (directFor, its code pointer): a
+	// kind that wraps Compare in a function of its own judges the object.
+	direct    func(want cty.Value, r Result) (d *Diff, ok bool)
+	directFor uintptr
+}
+
+// withDirect is e with direct as the way to judge a Go result while
+// Compare is e's current one.
+func (e Expectation) withDirect(direct func(want cty.Value, r Result) (*Diff, bool)) Expectation {
+	e.direct, e.directFor = direct, reflect.ValueOf(e.Compare).Pointer()
+	return e
 }
 
 // Diff is one unmet expectation: a line of the expected-vs-actual report.
@@ -265,7 +276,7 @@ func (k *Kind) JudgeValues(want []cty.Value, result Result) []Unmet {
 		}
 		d, ok := (*Diff)(nil), false
 		if e.direct != nil && result.obs != nil {
-			d, ok = e.direct(w, result.goValue())
+			d, ok = e.direct(w, result)
 		}
 		if !ok {
 			d = e.Compare(w, result.Value())

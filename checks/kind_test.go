@@ -2,8 +2,10 @@ package checks
 
 import (
 	"context"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/gocty"
@@ -255,5 +257,65 @@ func TestExpectOverGoTypes(t *testing.T) {
 	want := Diff{Field: "open", Expected: "true", Actual: "false (closed)"}
 	if d := e.Compare(cty.True, closed); d == nil || *d != want {
 		t.Errorf("got %+v, want %+v", d, want)
+	}
+}
+
+// A result that is still the probe's Go struct is judged as its object
+// is: by an expectation's direct way while its Compare is the one it was
+// made with (Equal, AtMost, Expect, and MetWhen or Explained of them), and
+// by Compare on the object once a kind wrapped Compare in a function of
+// its own, so the wrapper's diff is the one reported.
+func TestGoResultJudgedAsItsObject(t *testing.T) {
+	type config struct{}
+	type result struct {
+		Open  bool     `cty:"open"`
+		State string   `cty:"state"`
+		RTT   *float64 `cty:"rtt"`
+	}
+	wrapped := Equal("state", cty.String, "")
+	equal := wrapped.Compare
+	wrapped.Compare = func(want, result cty.Value) *Diff {
+		d := equal(want, result)
+		if d != nil {
+			d.Actual += " (wrapped)"
+		}
+		return d
+	}
+	explained := Equal("open", cty.Bool, "").Explained(func(d *Diff, field func(string) cty.Value) {
+		d.Actual += " (" + field("state").AsString() + ")"
+	})
+	for _, r := range []result{{Open: true, State: "open", RTT: new(0.25)}, {State: "closed"}} {
+		k, err := derive(Kind{Name: "t", Docs: map[string]ArgDoc{}, Probe: Typed(config{}, func(context.Context, config) (result, error) { return r, nil }),
+			Expect: []Expectation{wrapped, explained, AtMost("max_rtt", "rtt", ""), Expect("is_open", "", func(want bool, got result) *Diff {
+				if got.Open == want {
+					return nil
+				}
+				return &Diff{Expected: Literal(want), Actual: Literal(got.Open) + " " + got.State}
+			}).MetWhen(func(want, result cty.Value) bool { return false })}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if k.Expect[0].direct != nil || k.Expect[1].direct == nil || k.Expect[2].direct == nil || k.Expect[3].direct == nil {
+			t.Fatalf("direct ways: %v %v %v %v, want only the wrapped one's taken away", k.Expect[0].direct != nil, k.Expect[1].direct != nil, k.Expect[2].direct != nil, k.Expect[3].direct != nil)
+		}
+		res, err := k.Probe.CallArgs(context.Background(), Args{}, time.Now())
+		if err != nil || !res.IsGo() {
+			t.Fatalf("the result is not a Go struct (%v)", err)
+		}
+		obj := ResultOf(res.Value())
+		for _, want := range [][]cty.Value{
+			{cty.StringVal("open"), cty.True, cty.NumberFloatVal(0.1), cty.True},
+			{cty.StringVal("closed"), cty.False, cty.NumberIntVal(1), cty.False},
+		} {
+			got, wantUnmet := k.JudgeValues(want, res), k.JudgeValues(want, obj)
+			if !reflect.DeepEqual(got, wantUnmet) {
+				t.Errorf("%+v judged as a Go struct: %+v, as its object: %+v", r, got, wantUnmet)
+			}
+			for _, u := range got {
+				if u.Name == "state" && !strings.HasSuffix(u.Diff.Actual, "(wrapped)") {
+					t.Errorf("the wrapped Compare was not used: %+v", u.Diff)
+				}
+			}
+		}
 	}
 }

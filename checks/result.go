@@ -33,6 +33,19 @@ type observation interface {
 	// goValue is a pointer to the struct (*R).
 	goValue() any
 	attr(n int) (Attr, bool)
+	field(name string) cty.Value
+}
+
+// field is Field(r.Value(), name), made from the probe's struct alone when
+// r is one; ok is false when r holds nothing observed.
+func (r Result) field(name string) (cty.Value, bool) {
+	switch {
+	case r.obs != nil:
+		return r.obs.field(name), true
+	case r.v == cty.NilVal:
+		return cty.NilVal, false
+	}
+	return Field(r.v, name), true
 }
 
 // ResultOf is the result that is the object v (cty.NilVal: nothing observed).
@@ -59,7 +72,8 @@ func (r Result) IsNil() bool { return r.obs == nil && r.v == cty.NilVal }
 //     in Unicode normal form C, as cty keeps every string);
 //   - reflect.Bool: Bool;
 //   - reflect.Int64: Int;
-//   - reflect.Float64: Float, a finite number;
+//   - reflect.Float64: Float, a finite number, or null when Null is set
+//     (a *float64 that is nil);
 //   - reflect.Slice: Strings, a list of strings, nil for null;
 //   - reflect.Map: Map, a map of strings, nil for null.
 type Attr struct {
@@ -69,6 +83,7 @@ type Attr struct {
 	Bool    bool
 	Int     int64
 	Float   float64
+	Null    bool
 	Strings []string
 	Map     map[string]string
 }
@@ -118,6 +133,19 @@ func (l *lazy[R]) value() cty.Value {
 
 func (l *lazy[R]) goValue() any { return &l.r }
 
+func (l *lazy[R]) field(name string) cty.Value {
+	n, ok := l.codec.byName[name]
+	switch {
+	case !ok:
+		return cty.NullVal(cty.DynamicPseudoType) // as Field has it
+	case n < 0:
+		return durationValue(l.dur)
+	}
+	f := l.codec.fields[n]
+	v, _ := f.value(reflect.ValueOf(&l.r).Elem().Field(f.index)) // lazy fields convert without fail
+	return v
+}
+
 func (l *lazy[R]) attr(n int) (Attr, bool) {
 	if n < 0 || n >= len(l.codec.order) {
 		return Attr{}, false
@@ -138,6 +166,11 @@ func (l *lazy[R]) attr(n int) (Attr, bool) {
 		a.Kind, a.Int = reflect.Int64, fv.Int()
 	case reflect.Float64:
 		a.Float = fv.Float()
+	case reflect.Pointer:
+		a.Kind = reflect.Float64
+		if a.Null = fv.IsNil(); !a.Null {
+			a.Float = fv.Elem().Float()
+		}
 	case reflect.Slice:
 		a.Strings = *fv.Addr().Interface().(*[]string)
 	case reflect.Map:
@@ -151,6 +184,8 @@ type codec struct {
 	fields fields
 	// order is the fields by attribute name, duration_ms (-1) among them.
 	order []int
+	// byName is the index of each attribute's field, -1 for duration_ms.
+	byName map[string]int
 	// lazy is whether results may stay Go structs: every field is one that
 	// encode converts itself (gocty's conversions can fail, and a failure
 	// is an error of the probe, told when it returns).
@@ -158,7 +193,7 @@ type codec struct {
 }
 
 func newCodec(fs fields) *codec {
-	c := &codec{fields: fs, lazy: true, order: []int{-1}}
+	c := &codec{fields: fs, lazy: true, order: []int{-1}, byName: map[string]int{"duration_ms": -1}}
 	names := map[int]string{-1: "duration_ms"}
 	for n, f := range fs {
 		if f.kind == reflect.Invalid || f.name == "duration_ms" {
@@ -166,6 +201,7 @@ func newCodec(fs fields) *codec {
 		}
 		c.order = append(c.order, n)
 		names[n] = f.name
+		c.byName[f.name] = n
 	}
 	sort.Slice(c.order, func(a, b int) bool { return names[c.order[a]] < names[c.order[b]] })
 	return c
@@ -185,6 +221,12 @@ func (c *codec) prepare(v reflect.Value) bool {
 		case reflect.Float64:
 			if x := fv.Float(); math.IsNaN(x) || math.IsInf(x, 0) {
 				return false
+			}
+		case reflect.Pointer:
+			if !fv.IsNil() {
+				if x := fv.Elem().Float(); math.IsNaN(x) || math.IsInf(x, 0) {
+					return false
+				}
 			}
 		case reflect.String:
 			if s := fv.String(); !ascii(s) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/big"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -245,6 +246,14 @@ func derive(k Kind) (*Kind, error) {
 	}
 	kind := k
 	kind.Args, kind.Result = args, k.Probe.resultType
+	// An expectation whose Compare a kind wrapped after it was made judges
+	// the object: its direct way is the unwrapped one's.
+	kind.Expect = slices.Clone(k.Expect)
+	for n, e := range kind.Expect {
+		if e.direct != nil && reflect.ValueOf(e.Compare).Pointer() != e.directFor {
+			kind.Expect[n].direct = nil
+		}
+	}
 	return &kind, nil
 }
 
@@ -358,12 +367,15 @@ func fieldsOf(t reflect.Type, obj cty.Type) fields {
 		}
 		// Maps and lists of strings (headers, answers, names) are common
 		// enough in results to encode without gocty's reflection too.
+		// So are numbers that may be null (ping's round-trip times).
 		switch {
 		case fl.kind != reflect.Invalid:
 		case fl.strs == reflect.Map && fl.typ.Equals(cty.Map(cty.String)):
 			fl.kind = reflect.Map
 		case fl.strs == reflect.Slice && fl.typ.Equals(cty.List(cty.String)):
 			fl.kind = reflect.Slice
+		case f.Type == reflect.TypeFor[*float64]() && fl.typ == cty.Number:
+			fl.kind = reflect.Pointer
 		}
 		out = append(out, fl)
 	}
@@ -377,29 +389,41 @@ func (fs fields) encode(v reflect.Value, d time.Duration, timed bool) (cty.Value
 		attrs["duration_ms"] = durationValue(d)
 	}
 	for _, f := range fs {
-		fv := v.Field(f.index)
-		switch f.kind {
-		case reflect.String:
-			attrs[f.name] = cty.StringVal(fv.String())
-		case reflect.Bool:
-			attrs[f.name] = cty.BoolVal(fv.Bool())
-		case reflect.Int, reflect.Int64:
-			attrs[f.name] = cty.NumberIntVal(fv.Int())
-		case reflect.Float64:
-			attrs[f.name] = cty.NumberFloatVal(fv.Float())
-		case reflect.Map:
-			attrs[f.name] = stringMap(fv)
-		case reflect.Slice:
-			attrs[f.name] = stringList(fv)
-		default:
-			cv, err := gocty.ToCtyValue(fv.Interface(), f.typ)
-			if err != nil {
-				return cty.NilVal, fmt.Errorf("field %s: %w", f.name, err)
-			}
-			attrs[f.name] = cv
+		cv, err := f.value(v.Field(f.index))
+		if err != nil {
+			return cty.NilVal, err
 		}
+		attrs[f.name] = cv
 	}
 	return cty.ObjectVal(attrs), nil
+}
+
+// value is the attribute of the field's value fv.
+func (f field) value(fv reflect.Value) (cty.Value, error) {
+	switch f.kind {
+	case reflect.String:
+		return cty.StringVal(fv.String()), nil
+	case reflect.Bool:
+		return cty.BoolVal(fv.Bool()), nil
+	case reflect.Int, reflect.Int64:
+		return cty.NumberIntVal(fv.Int()), nil
+	case reflect.Float64:
+		return cty.NumberFloatVal(fv.Float()), nil
+	case reflect.Map:
+		return stringMap(fv), nil
+	case reflect.Slice:
+		return stringList(fv), nil
+	case reflect.Pointer:
+		if fv.IsNil() {
+			return cty.NullVal(cty.Number), nil // as gocty encodes a nil *float64
+		}
+		return cty.NumberFloatVal(fv.Elem().Float()), nil
+	}
+	cv, err := gocty.ToCtyValue(fv.Interface(), f.typ)
+	if err != nil {
+		return cty.NilVal, fmt.Errorf("field %s: %w", f.name, err)
+	}
+	return cv, nil
 }
 
 // stringMap encodes a map of strings as gocty does: nil is null, empty is

@@ -166,7 +166,11 @@ func appendAttrs(b *bytes.Buffer, r checks.Result) bool {
 		case reflect.Int64:
 			writeInt(b, a.Int)
 		case reflect.Float64:
-			writeFloat(b, a.Float)
+			if a.Null {
+				b.WriteString("null")
+			} else {
+				writeFloat(b, a.Float)
+			}
 		case reflect.Slice:
 			if a.Strings == nil {
 				b.WriteString("null")

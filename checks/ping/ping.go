@@ -154,24 +154,17 @@ func init() {
 // unreachable from 198.18.1.254)" tells a router's refusal from a black hole.
 func reachableExpectation() checks.Expectation {
 	e := checks.Equal("reachable", cty.Bool, "Whether at least one echo reply must come back (true) or none may (false).")
-	equal := e.Compare
-	e.Compare = func(want, result cty.Value) *checks.Diff {
-		d := equal(want, result)
-		if d == nil {
-			return nil
+	return e.Explained(func(d *checks.Diff, field func(string) cty.Value) {
+		if got := field("reachable"); got.Type() != cty.Bool || got.IsNull() || got.True() {
+			return
 		}
-		if got := checks.Field(result, "reachable"); got.Type() != cty.Bool || got.IsNull() || got.True() {
-			return d
-		}
-		kind, from := checks.Field(result, "unreachable"), checks.Field(result, "unreachable_from")
+		kind, from := field("unreachable"), field("unreachable_from")
 		if kind.Type() == cty.String && from.Type() == cty.String && !kind.IsNull() && !from.IsNull() && kind.AsString() != "" {
 			if a, err := netip.ParseAddr(from.AsString()); err == nil {
 				d.Actual += " (" + icmpError{kind: kind.AsString(), from: a}.phrase() + ")"
 			}
 		}
-		return d
-	}
-	return e
+	})
 }
 
 func nonEmpty(v cty.Value) error {
