@@ -85,6 +85,10 @@ type plainParser struct {
 	// strs and nums are the values of the string and number literals read
 	// so far, by their text (see remember).
 	strs, nums map[string]cty.Value
+	// folded are the arguments and expectations of the checks decoded so
+	// far, converted and validated, by slot and the text of their line
+	// (see literal).
+	folded map[foldSlot]map[string]cty.Value
 }
 
 // maxPlainDepth is as deep as the plain parse nests lists and objects;

@@ -1,6 +1,8 @@
 package schema
 
 import (
+	"bytes"
+
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/nettest/nettest/checks"
@@ -165,7 +167,7 @@ func (p *plainParser) readCheck(k *checks.Kind, typ string, typeRange hcl.Range)
 		}
 		p.i++
 		p.spaces()
-		v, ok := p.literal(k.Args[n].Type, k.Args[n].Validate)
+		v, ok := p.literal(foldSlot{k, n}, k.Args[n].Type, k.Args[n].Validate)
 		if !ok || !p.endOfLine() {
 			return fail, false
 		}
@@ -234,7 +236,7 @@ func (p *plainParser) readExpect(pc *plainCheck) bool {
 		}
 		p.i++
 		p.spaces()
-		v, ok := p.literal(k.Expect[n].Type, k.Expect[n].Validate)
+		v, ok := p.literal(foldSlot{k, len(k.Args) + n}, k.Expect[n].Type, k.Expect[n].Validate)
 		if !ok || !p.endOfLine() {
 			return false
 		}
@@ -249,7 +251,21 @@ func (p *plainParser) readExpect(pc *plainCheck) bool {
 // evaluation would: what foldConstant gives for the expression value
 // builds. A null, an empty string, an object, a value that does not convert
 // or validate, give false.
-func (p *plainParser) literal(typ cty.Type, validate func(cty.Value) error) (cty.Value, bool) {
+//
+// A literal that is the rest of its line is remembered by its text for the
+// argument or expectation slot it is in, converted and validated: the same
+// line there again (answers = ["127.0.0.1"] in every check of a generated
+// suite) is that value, without reading, converting or validating it again.
+func (p *plainParser) literal(slot foldSlot, typ cty.Type, validate func(cty.Value) error) (cty.Value, bool) {
+	line := p.src[p.i:]
+	if nl := bytes.IndexByte(line, '\n'); nl >= 0 {
+		line = line[:nl]
+	}
+	if v, ok := p.folded[slot][string(line)]; ok {
+		p.i += len(line)
+		return v, true
+	}
+	from := p.i
 	v, ok := p.literalValue()
 	if !ok {
 		return cty.NilVal, false
@@ -261,7 +277,25 @@ func (p *plainParser) literal(typ cty.Type, validate func(cty.Value) error) (cty
 	if validate != nil && validate(conv) != nil {
 		return cty.NilVal, false
 	}
+	if rest := line[min(p.i-from, len(line)):]; p.i-from <= len(line) && len(bytes.Trim(rest, " \t")) == 0 {
+		if p.folded == nil {
+			p.folded = map[foldSlot]map[string]cty.Value{}
+		}
+		m := p.folded[slot]
+		if m == nil {
+			m = map[string]cty.Value{}
+			p.folded[slot] = m
+		}
+		m[string(line)] = conv
+	}
 	return conv, true
+}
+
+// foldSlot is an argument (n, in the order of the kind's Args) or an
+// expectation (len(Args) + its index in Expect) of a kind.
+type foldSlot struct {
+	kind *checks.Kind
+	n    int
 }
 
 // remember keeps v, the value of the literal written text (a string's

@@ -27,6 +27,12 @@ var plainChecks = []struct {
 	{"ping p {\n  host    = \"127.0.0.1\"\n  packets = 3\n  expect {\n    reachable = true\n  }\n}\n", true},
 	{"tcp \"a\" {\n  host = \"127.0.0.1\"\n  port = 1\n  expect {\n    open = true\n  }\n}\n\ntcp \"b\" {\n  host = \"127.0.0.1\"\n  port = 2\n  timeout = \"1s\"\n  expect {\n    open = true\n  }\n}\n", true},
 
+	// Lines read again in the same slot (literal's folded values), in
+	// another slot, with spaces after, and a list that starts the same but
+	// goes on to the next line.
+	{"tcp \"a\" {\n  host = \"open\"\n  port = 80\n  expect {\n    state = \"open\"\n  }\n}\n\ntcp \"b\" {\n  host = \"open\"  \n  port = 80\n  expect {\n    state = \"open\"\n    open = true\n  }\n}\n\ntcp \"c\" {\n  host = \"127.0.0.1\"\n  port = \"80\"\n  expect {\n    open = \"true\"\n  }\n}\n\ntcp \"d\" {\n  host = \"80\"\n  port = 80\n  expect {\n    open = true\n  }\n}\n", true},
+	{"dns \"a\" {\n  name = \"a.lab.test\"\n  expect {\n    answers = [\"127.0.0.1\"]\n  }\n}\n\ndns \"b\" {\n  name = \"a.lab.test\"\n  expect {\n    answers = [\"127.0.0.1\",\n      \"::1\"]\n  }\n}\n\ndns \"c\" {\n  name = \"a.lab.test\"\n  expect {\n    answers = [\"127.0.0.1\"]\n  }\n}\n", true},
+	{"tcp \"a\" {\n  host = \"127.0.0.1\"\n  port = 70000\n  expect {\n    open = true\n  }\n}\n\ntcp \"b\" {\n  host = \"127.0.0.1\"\n  port = 70000\n  expect {\n    open = true\n  }\n}\n", false},
 	{"tcp \"web\" {\n  host = \"127.0.0.1\"\n  port = 70000\n  expect {\n    open = true\n  }\n}\n", false},
 	{"tcp \"web\" {\n  host = \"127.0.0.1\"\n  port = 80\n  expect {\n  }\n}\n", false},
 	{"tcp \"web\" {\n  host = \"127.0.0.1\"\n  port = 80\n}\n", false},
