@@ -18,8 +18,9 @@ import (
 // A local probe's result stays the Go struct the probe returned until
 // something asks for its object (Value): an assert or a dependent that
 // refers to it, a diff that shows what was observed, a report that walks
-// it. Judging an expectation made with Expect reads the struct itself, and
-// the JSON report writes it from its fields (Attr), so a check that passes
+// it. Judging an expectation reads the struct itself (Expect's, and the
+// one attribute Equal and the other field expectations compare), and the
+// JSON report writes it from its fields (Attr), so a check that passes
 // never builds the object. For 10,000 checks, the objects (three maps and a
 // type each) and the report's walk over them cost a tenth of the run's CPU.
 type Result struct {
@@ -68,8 +69,8 @@ func (r Result) IsNil() bool { return r.obs == nil && r.v == cty.NilVal }
 // a writer that writes a result without making its object (Result.Attr).
 // Kind says which of the value fields holds it:
 //
-//   - reflect.String: String, as the probe returned it (its object holds it
-//     in Unicode normal form C, as cty keeps every string);
+//   - reflect.String: String, in Unicode normal form C as its object
+//     holds it (the struct's strings are normalised when it is kept);
 //   - reflect.Bool: Bool;
 //   - reflect.Int64: Int;
 //   - reflect.Float64: Float, a finite number, or null when Null is set
