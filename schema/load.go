@@ -85,8 +85,8 @@ type decodedCheck struct {
 // whole after a syntax error, a block the root schema rejects) was decoded
 // for nothing. It returns the hcl.Block it decoded, for the file's root
 // content to hold (see blockFunc), or nil for a block it leaves alone.
-// (A block the plain parse decoded itself never comes here: it is an
-// hcl.Block whose body is its Check, see decodedBlock.)
+// (A block the plain parse decoded itself never comes here: see
+// decodedRun.)
 func (s *Suite) predecode(b *hclsyntax.Block, src []byte) *hcl.Block {
 	kind, ok := checks.Lookup(b.Type)
 	if !ok || len(b.Labels) != 1 {
@@ -288,20 +288,33 @@ func (s *Suite) decode(blocks []*hcl.Block, parser *hclparse.Parser, opts Option
 	// type and each check's name there cost ~50 ms at 100,000 checks, most
 	// of it waiting for memory.
 	type checkKey struct{ kind, name string } // not joined: a string a check
-	decoded := make([]*Check, len(blocks))
-	keys := make([]checkKey, len(blocks))
-	decodeDiags := make([]hcl.Diagnostics, len(blocks))
+	// A run of check blocks the plain parse decoded is one block of blocks
+	// (see decodedRun); here each of its checks is an item of its own.
+	items, given := blocks, []*Check(nil)
+	for _, b := range blocks {
+		if _, ok := b.Body.(*decodedRun); ok {
+			items, given = withRuns(blocks)
+			break
+		}
+	}
+	decoded := make([]*Check, len(items))
+	keys := make([]checkKey, len(items))
+	decodeDiags := make([]hcl.Diagnostics, len(items))
 	var checkCount atomic.Int64
-	eachIndex(len(blocks), func(i int) {
-		b := blocks[i]
+	eachIndex(len(items), func(i int) {
+		if given != nil && given[i] != nil {
+			c := given[i] // decoded by the plain parse (plaincheck.go)
+			checkCount.Add(1)
+			decoded[i], keys[i] = c, checkKey{c.Kind.Name, c.Name}
+			return
+		}
+		b := items[i]
 		kind, ok := checks.Lookup(b.Type)
 		if !ok {
 			return
 		}
 		checkCount.Add(1)
-		if db, ok := b.Body.(*decodedBody); ok {
-			decoded[i] = db.check // by the plain parse (plaincheck.go)
-		} else if pre, ok := s.predecoded[b.Body]; ok {
+		if pre, ok := s.predecoded[b.Body]; ok {
 			decoded[i], decodeDiags[i] = pre.check, pre.diags
 		} else {
 			decoded[i], decodeDiags[i] = decodeCheck(kind, b, s.source(b.DefRange.Filename))
@@ -337,6 +350,32 @@ func (s *Suite) decode(blocks []*hcl.Block, parser *hclparse.Parser, opts Option
 	diags = append(diags, s.expand()...)
 	s.explainReferences(diags)
 	return dedupe(diags)
+}
+
+// withRuns is blocks with each run of checks the plain parse decoded
+// (a decodedRun) in place of its block: a nil block and the check, where
+// every other block has its block and a nil check.
+func withRuns(blocks []*hcl.Block) (items []*hcl.Block, given []*Check) {
+	n := 0
+	for _, b := range blocks {
+		if run, ok := b.Body.(*decodedRun); ok {
+			n += len(run.checks)
+		} else {
+			n++
+		}
+	}
+	items, given = make([]*hcl.Block, 0, n), make([]*Check, 0, n)
+	for _, b := range blocks {
+		run, ok := b.Body.(*decodedRun)
+		if !ok {
+			items, given = append(items, b), append(given, nil)
+			continue
+		}
+		for _, c := range run.checks {
+			items, given = append(items, nil), append(given, c)
+		}
+	}
+	return items, given
 }
 
 // collectFrom is the number of check blocks from which Load collects

@@ -164,15 +164,19 @@ func parseChunked(src []byte, name string, root *hcl.BodySchema, each blockFunc)
 				var content []*hcl.Block
 				contentOK[i] = root != nil
 				if root != nil {
-					content = make([]*hcl.Block, 0, len(body.Blocks)+len(decoded))
+					content = make([]*hcl.Block, 0, 2*len(body.Blocks)+1)
 				}
 				for k := 0; k <= len(body.Blocks); k++ {
-					for len(decoded) > 0 && decoded[0].at == k {
-						navs[i] = append(navs[i], decoded[0].nav)
+					run := 0
+					for run < len(decoded) && decoded[run].at == k {
+						navs[i] = append(navs[i], decoded[run].nav)
+						run++
+					}
+					if run > 0 {
 						if root != nil {
-							content = append(content, decoded[0].block)
+							content = append(content, runBlock(decoded[:run]))
 						}
-						decoded = decoded[1:]
+						decoded = decoded[run:]
 					}
 					if k == len(body.Blocks) {
 						break
@@ -206,14 +210,14 @@ func parseChunked(src []byte, name string, root *hcl.BodySchema, each blockFunc)
 	close(work)
 	next.Wait()
 
-	n, blockCount := 0, 0
+	n, contentCount := 0, 0
 	haveContent := root != nil
 	for i, b := range bodies {
 		if !ok[i] {
 			return nil, nil
 		}
 		n += len(b.Blocks)
-		blockCount += len(navs[i])
+		contentCount += len(contents[i])
 		haveContent = haveContent && contentOK[i]
 	}
 	if hasDecoded.Load() && !haveContent {
@@ -238,7 +242,7 @@ func parseChunked(src []byte, name string, root *hcl.BodySchema, each blockFunc)
 		}
 	}
 	if haveContent {
-		blocks = make([]*hcl.Block, 0, blockCount)
+		blocks = make([]*hcl.Block, 0, contentCount)
 		for _, c := range contents {
 			blocks = append(blocks, c...)
 		}

@@ -47,63 +47,56 @@ func (p *plainParser) checkBlock(k *checks.Kind, parent *hclsyntax.Body, typ str
 	return true
 }
 
-// plainDecoded is a check block the plain parse decoded: its hcl.Block,
-// whose body is a decodedBody, and what the navigation keeps of it. at is
-// the number of the piece's other top-level blocks that come before it.
+// plainDecoded is a check block the plain parse decoded: its Check and
+// what the navigation keeps of it. at is the number of the piece's other
+// top-level blocks that come before it.
 type plainDecoded struct {
-	block *hcl.Block
 	check *Check
 	nav   navBlock
 	at    int
 }
 
-// decodedBlock is the hcl.Block of a check block the plain parse decoded,
-// allocated with its body and its label. It is all that is made of such a
-// block: no syntax tree, no hclsyntax.Block, nothing for predecode to
-// empty, so a suite of 10,000 generated checks keeps ~5 MB less while it
-// loads (and allocates that much less).
-type decodedBlock struct {
-	block       hcl.Block
-	body        decodedBody
-	labels      [1]string
-	labelRanges [1]hcl.Range
+// decodedRun is the body of a run of consecutive check blocks the plain
+// parse decoded: their Checks, in file order. One hcl.Block of no type
+// stands for the run in the file's content (decode takes the checks off
+// it), and nothing else is made of those blocks: no syntax tree, no
+// hclsyntax.Block, no hcl.Block each, so a suite of 10,000 generated
+// checks keeps ~9 MB less while it loads than with all three (and
+// allocates that much less). As an hcl.Body it is empty.
+type decodedRun struct {
+	checks []*Check
+	empty  hclsyntax.Body
 }
 
-// decodedBody is the body of a check block the plain parse decoded: its
-// Check, and nothing left to read. As an hcl.Body it is the empty body
-// predecode leaves of a decoded block, from after the opening brace's
-// start to the closing brace's end.
-type decodedBody struct {
-	check      *Check
-	start, end hcl.Pos
+func (r *decodedRun) Content(s *hcl.BodySchema) (*hcl.BodyContent, hcl.Diagnostics) {
+	return r.empty.Content(s)
 }
 
-// empty is the body as the empty hclsyntax.Body predecode leaves.
-func (b *decodedBody) empty() *hclsyntax.Body {
-	name := b.check.DeclRange.Filename
-	return &hclsyntax.Body{SrcRange: hcl.Range{Filename: name, Start: b.start, End: b.end},
-		EndRange: hcl.Range{Filename: name, Start: b.end, End: b.end}}
+func (r *decodedRun) PartialContent(s *hcl.BodySchema) (*hcl.BodyContent, hcl.Body, hcl.Diagnostics) {
+	return r.empty.PartialContent(s)
 }
 
-func (b *decodedBody) Content(s *hcl.BodySchema) (*hcl.BodyContent, hcl.Diagnostics) {
-	return b.empty().Content(s)
+func (r *decodedRun) JustAttributes() (hcl.Attributes, hcl.Diagnostics) {
+	return r.empty.JustAttributes()
 }
 
-func (b *decodedBody) PartialContent(s *hcl.BodySchema) (*hcl.BodyContent, hcl.Body, hcl.Diagnostics) {
-	return b.empty().PartialContent(s)
+func (r *decodedRun) MissingItemRange() hcl.Range {
+	return r.empty.MissingItemRange()
 }
 
-func (b *decodedBody) JustAttributes() (hcl.Attributes, hcl.Diagnostics) {
-	return b.empty().JustAttributes()
-}
-
-func (b *decodedBody) MissingItemRange() hcl.Range {
-	return b.empty().MissingItemRange()
+// runBlock is the hcl.Block that stands for a run of decoded checks.
+func runBlock(decoded []plainDecoded) *hcl.Block {
+	run := &decodedRun{checks: make([]*Check, len(decoded))}
+	for k, d := range decoded {
+		run.checks[k] = d.check
+	}
+	first, last := decoded[0].check.DeclRange, decoded[len(decoded)-1].nav
+	run.empty = hclsyntax.Body{SrcRange: hcl.Range{Filename: first.Filename, Start: first.Start, End: last.def.End}}
+	return &hcl.Block{Body: run, DefRange: first}
 }
 
 func (p *plainParser) readCheck(k *checks.Kind, typ string, typeRange hcl.Range) (plainDecoded, bool) {
 	var fail plainDecoded
-	var openBrace hcl.Range
 	// The one label, quoted or a name, and the opening brace.
 	var name string
 	var labelRange hcl.Range
@@ -128,7 +121,6 @@ func (p *plainParser) readCheck(k *checks.Kind, typ string, typeRange hcl.Range)
 	if p.i == len(p.src) || p.src[p.i] != '{' {
 		return fail, false
 	}
-	openBrace = p.rng(p.i, p.i+1)
 	p.i++
 	pc := plainCheck{kind: k, args: make(checks.Args, len(k.Args))}
 	expectBlock := false
@@ -193,16 +185,12 @@ func (p *plainParser) readCheck(k *checks.Kind, typ string, typeRange hcl.Range)
 			pc.args[n] = cty.NullVal(arg.Type)
 		}
 	}
-	// The block as hclsyntax's AsHCLBlock gives it, and what navBlocks
-	// keeps of it: its range runs from its type to its closing brace, its
-	// definition to its label.
+	// What navOf keeps of the block: its range runs from its type to its
+	// closing brace, its definition to its label, as hclsyntax has them.
 	def := hcl.RangeBetween(typeRange, labelRange)
 	c := &Check{Kind: k, Name: name, DeclRange: def, args: pc.args, expect: pc.expect}
-	n := &decodedBlock{body: decodedBody{check: c, start: openBrace.Start, end: closeBrace.End}}
-	n.labels[0], n.labelRanges[0] = name, labelRange
-	n.block = hcl.Block{Type: typ, Labels: n.labels[:], Body: &n.body, DefRange: def, TypeRange: typeRange, LabelRanges: n.labelRanges[:]}
 	nav := navBlock{start: typeRange.Start.Byte, end: closeBrace.End.Byte, def: def, typ: typ, labels: []string{name}}
-	return plainDecoded{block: &n.block, check: c, nav: nav}, true
+	return plainDecoded{check: c, nav: nav}, true
 }
 
 // readExpect reads an expect block from its opening brace: literal
