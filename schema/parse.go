@@ -98,7 +98,7 @@ func (s *Suite) shedTrees(parser *hclparse.Parser) {
 }
 
 // blockFunc is handed each top-level block of a large file as its piece is
-// parsed, but for those the plain parse decoded itself (see decodedBlock);
+// parsed, but for those the plain parse decoded itself (see decodedRun);
 // it returns the block as an hcl.Block when it made one of it, for the
 // file's content to hold instead of another copy, or nil.
 type blockFunc func(b *hclsyntax.Block, src []byte) *hcl.Block
