@@ -82,9 +82,6 @@ type plainParser struct {
 
 	decode  bool           // decode check blocks while reading them
 	decoded []plainDecoded // the check blocks decoded so far
-	// strs and nums are the values of the string and number literals read
-	// so far, by their text (see remember).
-	strs, nums map[string]cty.Value
 	// folded are the arguments and expectations of the checks decoded so
 	// far, converted and validated, by slot and the text of their line
 	// (see literal).

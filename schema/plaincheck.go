@@ -242,8 +242,9 @@ func (p *plainParser) readExpect(pc *plainCheck) bool {
 //
 // A literal that is the rest of its line is remembered by its text for the
 // argument or expectation slot it is in, converted and validated: the same
-// line there again (answers = ["127.0.0.1"] in every check of a generated
-// suite) is that value, without reading, converting or validating it again.
+// line there again (answers = ["127.0.0.1"] or the same host in every check
+// of a generated suite) is that value, without reading, converting or
+// validating it again, and the checks share it (a value is immutable).
 func (p *plainParser) literal(slot foldSlot, typ cty.Type, validate func(cty.Value) error) (cty.Value, bool) {
 	line := p.src[p.i:]
 	if nl := bytes.IndexByte(line, '\n'); nl >= 0 {
@@ -271,33 +272,26 @@ func (p *plainParser) literal(slot foldSlot, typ cty.Type, validate func(cty.Val
 		}
 		m := p.folded[slot]
 		if m == nil {
-			m = map[string]cty.Value{}
+			m = make(map[string]cty.Value, foldedPerSlot)
 			p.folded[slot] = m
 		}
-		m[string(line)] = conv
+		if len(m) < foldedPerSlot {
+			m[string(line)] = conv
+		}
 	}
 	return conv, true
 }
+
+// foldedPerSlot is as many lines as literal remembers for a slot: a slot
+// whose every check has its own value (the name of each) would otherwise
+// grow a map of them all for nothing.
+const foldedPerSlot = 8
 
 // foldSlot is an argument (n, in the order of the kind's Args) or an
 // expectation (len(Args) + its index in Expect) of a kind.
 type foldSlot struct {
 	kind *checks.Kind
 	n    int
-}
-
-// remember keeps v, the value of the literal written text (a string's
-// without its quotes, a number's digits), in *m, for the piece's other
-// literals written the same: generated suites write the same host and the
-// same ports in thousands of checks, and a value is immutable, so they
-// share one (a number is a big.Float of 48 bytes, a string its text and
-// its box: ~70 bytes a check of what a run keeps).
-func remember(m *map[string]cty.Value, text string, v cty.Value) cty.Value {
-	if *m == nil {
-		*m = map[string]cty.Value{}
-	}
-	(*m)[text] = v
-	return v
 }
 
 // literalValue is the value of a quoted string, a whole number, true, false
@@ -313,10 +307,7 @@ func (p *plainParser) literalValue() (cty.Value, bool) {
 		if !ok || text == "" {
 			return cty.NilVal, false
 		}
-		if v, ok := p.strs[text]; ok {
-			return v, true
-		}
-		return remember(&p.strs, text, cty.StringVal(text)), true
+		return cty.StringVal(text), true
 	case c >= '0' && c <= '9':
 		from := p.i
 		for p.i < len(p.src) && p.src[p.i] >= '0' && p.src[p.i] <= '9' {
@@ -325,14 +316,8 @@ func (p *plainParser) literalValue() (cty.Value, bool) {
 		if p.i < len(p.src) && (isIdentByte(p.src[p.i]) || p.src[p.i] == '.' || p.src[p.i] >= 0x80) {
 			return cty.NilVal, false
 		}
-		if v, ok := p.nums[string(p.src[from:p.i])]; ok {
-			return v, true
-		}
 		v, err := cty.ParseNumberVal(string(p.src[from:p.i]))
-		if err != nil {
-			return cty.NilVal, false
-		}
-		return remember(&p.nums, string(p.src[from:p.i]), v), true
+		return v, err == nil
 	case c == '[':
 		p.i++
 		var elems []cty.Value
