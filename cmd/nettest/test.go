@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -57,11 +56,6 @@ type testFlags struct {
 	progress    time.Duration
 	capture     string
 }
-
-// collectBeforeRun is the number of checks from which the test command
-// collects garbage once, between loading and running: below it the heap is
-// small and the collection would cost more than it saves.
-const collectBeforeRun = 5000
 
 func cmdTest(args []string, c cli) int {
 	stdout, stderr := c.stdout, c.stderr
@@ -209,15 +203,7 @@ func cmdTest(args []string, c cli) int {
 	// Vantages connect when their first check runs, and Close ends their
 	// agents (and removes what was copied to the far side) before exiting.
 	vantages := vantage.NewSet(ctx, plan.Suite.Vantages, vantage.Options{Parallelism: f.parallelism, Version: buildVersion()})
-	if len(plan.Order) >= collectBeforeRun {
-		// The run would start with a heap goal of twice what was live at
-		// the last collection, during loading, with the syntax trees and
-		// the files' text still held (loadPlanDiags lets go of them).
-		// 50,000 tcp checks: peak RSS 107-109 -> 92-93 MiB, CPU no higher
-		// (3 alternating runs each); 10,000: 35.8 -> 33.0 MiB, CPU within
-		// noise (medians of 14).
-		runtime.GC()
-	}
+	readyHeap(len(plan.Order))
 	sum := plan.Run(ctx, runner.Options{Parallelism: f.parallelism, Reporter: report.Multi(reporters...), Vantages: vantages.Prober, Recorder: recorder})
 	vantages.Close()
 	stop()
