@@ -38,11 +38,17 @@ func readyHeap(n int) {
 	if _, set := os.LookupEnv("GOGC"); set {
 		return
 	}
-	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	// The heap marked live by the last collection; before any, what the
+	// heap holds, garbage and all (more than is live).
+	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/memory/classes/heap/objects:bytes"}}
 	metrics.Read(sample)
-	if sample[0].Value.Kind() == metrics.KindUint64 {
-		debug.SetGCPercent(runGCPercent(sample[0].Value.Uint64()))
+	var live uint64
+	for _, s := range sample {
+		if live == 0 && s.Value.Kind() == metrics.KindUint64 {
+			live = s.Value.Uint64()
+		}
 	}
+	debug.SetGCPercent(runGCPercent(live))
 }
 
 // runGCPercent is the GC target for a run whose live heap is live bytes:
