@@ -292,8 +292,19 @@ func (k *Kind) JudgeValues(want []cty.Value, result Result) []Unmet {
 // string with closures and paths; a primitive value holds no other value
 // to be marked, so its own mark is the answer.
 func containsMarked(v cty.Value) bool {
-	if v.Type().IsPrimitiveType() {
+	t := v.Type()
+	switch {
+	case t.IsPrimitiveType():
 		return v.IsMarked()
+	case t.IsListType() && t.ElementType().IsPrimitiveType() && !v.IsMarked() && v.IsKnown() && !v.IsNull():
+		// A list of strings (answers, status codes): its elements, each
+		// looked at without a walk's closures and paths.
+		for i := range v.LengthInt() {
+			if v.Index(cty.NumberIntVal(int64(i))).IsMarked() {
+				return true
+			}
+		}
+		return false
 	}
 	return v.ContainsMarked()
 }

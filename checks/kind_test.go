@@ -319,3 +319,16 @@ func TestGoResultJudgedAsItsObject(t *testing.T) {
 		}
 	}
 }
+
+// containsMarked is ContainsMarked, for the lists it looks at itself too.
+func TestContainsMarked(t *testing.T) {
+	secret := cty.StringVal("s").Mark("sensitive")
+	for _, v := range []cty.Value{cty.StringVal("a"), secret, cty.ListValEmpty(cty.String), cty.ListVal([]cty.Value{cty.StringVal("a")}),
+		cty.ListVal([]cty.Value{cty.StringVal("a"), secret}), cty.ListVal([]cty.Value{cty.StringVal("a")}).Mark("sensitive"),
+		cty.NullVal(cty.List(cty.String)), cty.UnknownVal(cty.List(cty.String)), cty.TupleVal([]cty.Value{secret}),
+		cty.ListVal([]cty.Value{cty.NumberIntVal(1), cty.NumberIntVal(2).Mark("sensitive")})} {
+		if got, want := containsMarked(v), v.ContainsMarked(); got != want {
+			t.Errorf("containsMarked(%#v) = %v, want %v", v, got, want)
+		}
+	}
+}

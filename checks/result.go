@@ -70,7 +70,8 @@ func (r Result) IsNil() bool { return r.obs == nil && r.v == cty.NilVal }
 // Kind says which of the value fields holds it:
 //
 //   - reflect.String: String, in Unicode normal form C as its object
-//     holds it (the struct's strings are normalised when it is kept);
+//     holds it (the struct's strings are normalised when it is kept), or
+//     null when Null is set (a *string that is nil);
 //   - reflect.Bool: Bool;
 //   - reflect.Int64: Int;
 //   - reflect.Float64: Float, a finite number, or null when Null is set
@@ -168,8 +169,10 @@ func (l *lazy[R]) attr(n int) (Attr, bool) {
 	case reflect.Float64:
 		a.Float = fv.Float()
 	case reflect.Pointer:
-		a.Kind = reflect.Float64
-		if a.Null = fv.IsNil(); !a.Null {
+		a.Kind = f.elem
+		if a.Null = fv.IsNil(); !a.Null && f.elem == reflect.String {
+			a.String = fv.Elem().String()
+		} else if !a.Null {
 			a.Float = fv.Elem().Float()
 		}
 	case reflect.Slice:
@@ -224,7 +227,14 @@ func (c *codec) prepare(v reflect.Value) bool {
 				return false
 			}
 		case reflect.Pointer:
-			if !fv.IsNil() {
+			switch {
+			case fv.IsNil():
+			case f.elem == reflect.String:
+				if s := fv.Elem().String(); !ascii(s) {
+					n := cty.NormalizeString(s)
+					fv.Set(reflect.ValueOf(&n)) // a new string: the probe's is not written to
+				}
+			default:
 				if x := fv.Elem().Float(); math.IsNaN(x) || math.IsInf(x, 0) {
 					return false
 				}

@@ -324,6 +324,7 @@ type field struct {
 	name  string
 	index int
 	kind  reflect.Kind // of the field; reflect.Invalid sends it through gocty
+	elem  reflect.Kind // for kind reflect.Pointer: what it points to (Float64, String)
 	typ   cty.Type     // the attribute's type, for encoding
 	// strs is reflect.Map for a map[string]string field and reflect.Slice
 	// for a []string one (headers, answers, names): common enough in
@@ -374,8 +375,10 @@ func fieldsOf(t reflect.Type, obj cty.Type) fields {
 			fl.kind = reflect.Map
 		case fl.strs == reflect.Slice && fl.typ.Equals(cty.List(cty.String)):
 			fl.kind = reflect.Slice
-		case f.Type == reflect.TypeFor[*float64]() && fl.typ == cty.Number:
-			fl.kind = reflect.Pointer
+		case f.Type == reflect.TypeFor[*float64]() && (obj == cty.NilType || fl.typ == cty.Number):
+			fl.kind, fl.elem = reflect.Pointer, reflect.Float64
+		case f.Type == reflect.TypeFor[*string]() && (obj == cty.NilType || fl.typ == cty.String):
+			fl.kind, fl.elem = reflect.Pointer, reflect.String
 		}
 		out = append(out, fl)
 	}
@@ -414,8 +417,13 @@ func (f field) value(fv reflect.Value) (cty.Value, error) {
 	case reflect.Slice:
 		return stringList(fv), nil
 	case reflect.Pointer:
-		if fv.IsNil() {
-			return cty.NullVal(cty.Number), nil // as gocty encodes a nil *float64
+		switch {
+		case f.elem == reflect.String && fv.IsNil():
+			return cty.NullVal(cty.String), nil // as gocty encodes a nil *string
+		case f.elem == reflect.String:
+			return cty.StringVal(fv.Elem().String()), nil
+		case fv.IsNil():
+			return cty.NullVal(cty.Number), nil
 		}
 		return cty.NumberFloatVal(fv.Elem().Float()), nil
 	}
@@ -550,6 +558,14 @@ func (f field) set(av cty.Value, fv reflect.Value) error {
 	case f.kind == reflect.Float64 && av.Type() == cty.Number:
 		n, _ := av.AsBigFloat().Float64()
 		fv.SetFloat(n)
+		return nil
+	case f.kind == reflect.Pointer && f.elem == reflect.String && av.Type() == cty.String:
+		str := av.AsString()
+		fv.Set(reflect.ValueOf(&str))
+		return nil
+	case f.kind == reflect.Pointer && f.elem == reflect.Float64 && av.Type() == cty.Number:
+		n, _ := av.AsBigFloat().Float64()
+		fv.Set(reflect.ValueOf(&n))
 		return nil
 	case f.strs == reflect.Map && av.Type().Equals(cty.Map(cty.String)):
 		if m, ok := stringsOfMap(av); ok {

@@ -18,6 +18,8 @@ type typedResult struct {
 	Headers map[string]string `cty:"headers"`
 	Answers []string          `cty:"answers"`
 	Hops    []int             `cty:"hops"`
+	RTT     *float64          `cty:"rtt"`
+	Via     *string           `cty:"via"`
 }
 
 // Typed's own encoding of strings, numbers, bools and maps and lists of
@@ -27,6 +29,8 @@ func TestTypedEncodesAsGocty(t *testing.T) {
 		{},
 		{Name: "e\u0301", Headers: map[string]string{}, Answers: []string{}, Hops: []int{}},
 		{Name: "web", Count: 3, Ratio: 0.5, OK: true, Headers: map[string]string{"Server": "nginx", "X": ""}, Answers: []string{"b", "a", "a"}, Hops: []int{1, 2}},
+		{RTT: new(0.125), Via: new("e\u0301")},
+		{RTT: new(0.0), Via: new("")},
 	} {
 		probe := Typed(struct{}{}, func(context.Context, struct{}) (typedResult, error) { return r, nil })
 		got, err := probe.Call(context.Background(), cty.EmptyObjectVal)
@@ -51,6 +55,8 @@ func TestTypedDecodesAsGocty(t *testing.T) {
 		{},
 		{Name: "e\u0301", Headers: map[string]string{}, Answers: []string{}, Hops: []int{}},
 		{Name: "web", Count: 3, Ratio: 0.5, OK: true, Headers: map[string]string{"Server": "nginx", "X": ""}, Answers: []string{"b", "a", "a"}, Hops: []int{1, 2}},
+		{RTT: new(0.125), Via: new("e\u0301")},
+		{RTT: new(0.0), Via: new("")},
 	} {
 		v, err := gocty.ToCtyValue(r, TypeOf[typedResult]())
 		if err != nil {

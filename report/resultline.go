@@ -156,7 +156,11 @@ func appendAttrs(b *bytes.Buffer, r checks.Result) bool {
 		b.WriteByte(':')
 		switch a.Kind {
 		case reflect.String:
-			writeText(b, a.String)
+			if a.Null {
+				b.WriteString("null")
+			} else {
+				writeText(b, a.String)
+			}
 		case reflect.Bool:
 			if a.Bool {
 				b.WriteString("true")

@@ -100,6 +100,7 @@ func TestAttrsAreTheObject(t *testing.T) {
 		Count  int64             `cty:"count"`
 		Ratio  float64           `cty:"ratio"`
 		RTT    *float64          `cty:"rtt"`
+		Via    *string           `cty:"via"`
 		Names  []string          `cty:"names"`
 		Header map[string]string `cty:"header"`
 	}
@@ -107,7 +108,7 @@ func TestAttrsAreTheObject(t *testing.T) {
 	var results []result
 	for k, s := range texts {
 		results = append(results,
-			result{Text: s, Open: k%2 == 0, Port: k * 1000, Count: int64(k) << 55, Ratio: float64(k) / 7, RTT: new(float64(k) * 0.125), Names: []string{s, "b"}, Header: map[string]string{"b": s, "a": "x"}},
+			result{Text: s, Open: k%2 == 0, Port: k * 1000, Count: int64(k) << 55, Ratio: float64(k) / 7, RTT: new(float64(k) * 0.125), Via: new(s), Names: []string{s, "b"}, Header: map[string]string{"b": s, "a": "x"}},
 			result{Text: s, Port: -k, Count: -1 << 60, Ratio: float64(k) * 1e22, Names: []string{}, Header: map[string]string{}},
 			result{Text: s, Ratio: math.Copysign(0, -1)},
 		)
