@@ -67,17 +67,16 @@ func (r Result) IsNil() bool { return r.obs == nil && r.v == cty.NilVal }
 
 // Attr is one attribute of a result as the probe's Go struct holds it, for
 // a writer that writes a result without making its object (Result.Attr).
+// Null says it is null (a nil *string, *float64, list or map); otherwise
 // Kind says which of the value fields holds it:
 //
 //   - reflect.String: String, in Unicode normal form C as its object
-//     holds it (the struct's strings are normalised when it is kept), or
-//     null when Null is set (a *string that is nil);
+//     holds it (the struct's strings are normalised when it is kept);
 //   - reflect.Bool: Bool;
 //   - reflect.Int64: Int;
-//   - reflect.Float64: Float, a finite number, or null when Null is set
-//     (a *float64 that is nil);
-//   - reflect.Slice: Strings, a list of strings, nil for null;
-//   - reflect.Map: Map, a map of strings, nil for null.
+//   - reflect.Float64: Float, a finite number;
+//   - reflect.Slice: Strings, a list of strings;
+//   - reflect.Map: Map, a map of strings.
 type Attr struct {
 	Name    string
 	Kind    reflect.Kind
@@ -177,8 +176,10 @@ func (l *lazy[R]) attr(n int) (Attr, bool) {
 		}
 	case reflect.Slice:
 		a.Strings = *fv.Addr().Interface().(*[]string)
+		a.Null = a.Strings == nil
 	case reflect.Map:
 		a.Map = *fv.Addr().Interface().(*map[string]string)
+		a.Null = a.Map == nil
 	}
 	return a, true
 }

@@ -154,13 +154,13 @@ func appendAttrs(b *bytes.Buffer, r checks.Result) bool {
 		}
 		writeString(b, a.Name)
 		b.WriteByte(':')
+		if a.Null {
+			b.WriteString("null")
+			continue
+		}
 		switch a.Kind {
 		case reflect.String:
-			if a.Null {
-				b.WriteString("null")
-			} else {
-				writeText(b, a.String)
-			}
+			writeText(b, a.String)
 		case reflect.Bool:
 			if a.Bool {
 				b.WriteString("true")
@@ -170,16 +170,8 @@ func appendAttrs(b *bytes.Buffer, r checks.Result) bool {
 		case reflect.Int64:
 			writeInt(b, a.Int)
 		case reflect.Float64:
-			if a.Null {
-				b.WriteString("null")
-			} else {
-				writeFloat(b, a.Float)
-			}
+			writeFloat(b, a.Float)
 		case reflect.Slice:
-			if a.Strings == nil {
-				b.WriteString("null")
-				break
-			}
 			b.WriteByte('[')
 			for k, s := range a.Strings {
 				if k > 0 {
@@ -189,10 +181,6 @@ func appendAttrs(b *bytes.Buffer, r checks.Result) bool {
 			}
 			b.WriteByte(']')
 		case reflect.Map:
-			if a.Map == nil {
-				b.WriteString("null")
-				break
-			}
 			keys := slices.Sorted(maps.Keys(a.Map))
 			b.WriteByte('{')
 			for k, key := range keys {
