@@ -299,8 +299,12 @@ func containsMarked(v cty.Value) bool {
 	case t.IsListType() && t.ElementType().IsPrimitiveType() && !v.IsMarked() && v.IsKnown() && !v.IsNull():
 		// A list of strings (answers, status codes): its elements, each
 		// looked at without a walk's closures and paths.
-		for i := range v.LengthInt() {
-			if v.Index(cty.NumberIntVal(int64(i))).IsMarked() {
+		n := v.LengthInt()
+		if n > len(smallIndexes) {
+			break
+		}
+		for _, i := range smallIndexes[:n] {
+			if v.Index(i).IsMarked() {
 				return true
 			}
 		}
@@ -308,3 +312,12 @@ func containsMarked(v cty.Value) bool {
 	}
 	return v.ContainsMarked()
 }
+
+// smallIndexes are the indexes of a short list, made once: an index made
+// for each element would be a big.Float each time.
+var smallIndexes = func() (out [16]cty.Value) {
+	for i := range out {
+		out[i] = cty.NumberIntVal(int64(i))
+	}
+	return out
+}()

@@ -323,7 +323,12 @@ func TestGoResultJudgedAsItsObject(t *testing.T) {
 // containsMarked is ContainsMarked, for the lists it looks at itself too.
 func TestContainsMarked(t *testing.T) {
 	secret := cty.StringVal("s").Mark("sensitive")
-	for _, v := range []cty.Value{cty.StringVal("a"), secret, cty.ListValEmpty(cty.String), cty.ListVal([]cty.Value{cty.StringVal("a")}),
+	long := make([]cty.Value, 20)
+	for i := range long {
+		long[i] = cty.StringVal("a")
+	}
+	longMarked := append(append([]cty.Value(nil), long...), secret)
+	for _, v := range []cty.Value{cty.ListVal(long), cty.ListVal(longMarked), cty.ListVal(longMarked[4:]), cty.StringVal("a"), secret, cty.ListValEmpty(cty.String), cty.ListVal([]cty.Value{cty.StringVal("a")}),
 		cty.ListVal([]cty.Value{cty.StringVal("a"), secret}), cty.ListVal([]cty.Value{cty.StringVal("a")}).Mark("sensitive"),
 		cty.NullVal(cty.List(cty.String)), cty.UnknownVal(cty.List(cty.String)), cty.TupleVal([]cty.Value{secret}),
 		cty.ListVal([]cty.Value{cty.NumberIntVal(1), cty.NumberIntVal(2).Mark("sensitive")})} {

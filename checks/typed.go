@@ -489,7 +489,19 @@ func stringsOfList(v cty.Value) ([]string, bool) {
 	if !v.IsWhollyKnown() || v.IsMarked() {
 		return nil, false
 	}
-	l := make([]string, 0, v.LengthInt())
+	n := v.LengthInt()
+	l := make([]string, 0, n)
+	if n <= len(smallIndexes) {
+		// By index: an iterator makes each element's index anew.
+		for _, i := range smallIndexes[:n] {
+			e := v.Index(i)
+			if e.IsNull() {
+				return nil, false
+			}
+			l = append(l, e.AsString())
+		}
+		return l, true
+	}
 	for it := v.ElementIterator(); it.Next(); {
 		_, e := it.Element()
 		if e.IsNull() {

@@ -2,6 +2,7 @@ package checks
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -93,7 +94,11 @@ func TestFromCtyIsGocty(t *testing.T) {
 		}
 		return cty.ListVal(vals)
 	}
-	values := []cty.Value{cty.ListValEmpty(cty.String), str("a"), str("b", "a", "é"), cty.NullVal(cty.List(cty.String)),
+	many := make([]string, 20)
+	for i := range many {
+		many[i] = fmt.Sprint(i)
+	}
+	values := []cty.Value{cty.ListValEmpty(cty.String), str("a"), str("b", "a", "é"), str(many...), str(many[:16]...), cty.NullVal(cty.List(cty.String)),
 		cty.ListVal([]cty.Value{cty.StringVal("a"), cty.NullVal(cty.String)}), cty.True, cty.StringVal("x"), cty.NumberIntVal(7), cty.NumberFloatVal(7.5)}
 	for _, v := range values {
 		var got, want []string
