@@ -136,6 +136,12 @@ func quoteAll(ss []string) []string {
 	return out
 }
 
+// IsTrue reports whether v is true: known, not null, not marked. It is
+// v.True() without its cost where that is checked already: cty's True
+// compares v with Equals, which first walks both values for marks, and a
+// bool is read for every argument and expectation of every check.
+func IsTrue(v cty.Value) bool { return v == cty.True }
+
 // Show writes a value the way a user would write it in HCL: "open", 200,
 // true, ["a", "b"], { k = "v" }. Unknown values read "(known after run)",
 // null reads null.
@@ -298,7 +304,7 @@ func fromCty(v cty.Value, into any) error {
 		switch p := into.(type) {
 		case *bool:
 			if v.Type() == cty.Bool {
-				*p = v.True()
+				*p = IsTrue(v)
 				return nil
 			}
 		case *string:
@@ -314,7 +320,7 @@ func fromCty(v cty.Value, into any) error {
 				}
 			}
 		case *[]string:
-			if v.Type().Equals(cty.List(cty.String)) {
+			if t := v.Type(); t.IsListType() && t.ElementType() == cty.String {
 				if l, ok := stringsOfList(v); ok {
 					*p = l
 					return nil

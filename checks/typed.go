@@ -560,7 +560,7 @@ func (f field) set(av cty.Value, fv reflect.Value) error {
 		fv.SetString(av.AsString())
 		return nil
 	case f.kind == reflect.Bool && av.Type() == cty.Bool:
-		fv.SetBool(av.True())
+		fv.SetBool(IsTrue(av))
 		return nil
 	case (f.kind == reflect.Int || f.kind == reflect.Int64) && av.Type() == cty.Number:
 		if n, acc := av.AsBigFloat().Int64(); acc == big.Exact {
@@ -579,12 +579,12 @@ func (f field) set(av cty.Value, fv reflect.Value) error {
 		n, _ := av.AsBigFloat().Float64()
 		fv.Set(reflect.ValueOf(&n))
 		return nil
-	case f.strs == reflect.Map && av.Type().Equals(cty.Map(cty.String)):
+	case f.strs == reflect.Map && av.Type().IsMapType() && av.Type().ElementType() == cty.String:
 		if m, ok := stringsOfMap(av); ok {
 			fv.Set(reflect.ValueOf(m))
 			return nil
 		}
-	case f.strs == reflect.Slice && av.Type().Equals(cty.List(cty.String)):
+	case f.strs == reflect.Slice && av.Type().IsListType() && av.Type().ElementType() == cty.String:
 		if l, ok := stringsOfList(av); ok {
 			fv.Set(reflect.ValueOf(l))
 			return nil

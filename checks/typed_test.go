@@ -112,4 +112,39 @@ func TestFromCtyIsGocty(t *testing.T) {
 			t.Errorf("fromCty(%#v) into an int = %d, %v; gocty gives %d, %v", v, gi, gerr, wi, werr)
 		}
 	}
+	for _, v := range []cty.Value{cty.True, cty.False, cty.NullVal(cty.Bool), cty.StringVal("true"), cty.ListVal([]cty.Value{cty.True})} {
+		var got, want bool
+		gerr, werr := fromCty(v, &got), gocty.FromCtyValue(v, &want)
+		if (gerr == nil) != (werr == nil) || got != want {
+			t.Errorf("fromCty(%#v) into a bool = %t, %v; gocty gives %t, %v", v, got, gerr, want, werr)
+		}
+	}
+}
+
+// IsTrue is True for the known, unmarked true alone, and neither panics
+// nor is fooled by a value of another type.
+func TestIsTrue(t *testing.T) {
+	for _, c := range []struct {
+		v    cty.Value
+		want bool
+	}{
+		{cty.True, true},
+		{cty.BoolVal(true), true},
+		{cty.False, false},
+		{cty.True.Mark("sensitive"), false},
+		{cty.UnknownVal(cty.Bool), false},
+		{cty.NullVal(cty.Bool), false},
+		{cty.NilVal, false},
+		{cty.StringVal("true"), false},
+		{cty.ListVal([]cty.Value{cty.True}), false},
+		{cty.ObjectVal(map[string]cty.Value{"a": cty.True}), false},
+		{cty.MapVal(map[string]cty.Value{"a": cty.True}), false},
+	} {
+		if got := IsTrue(c.v); got != c.want {
+			t.Errorf("IsTrue(%#v) = %t, want %t", c.v, got, c.want)
+		}
+		if c.v.Type() == cty.Bool && c.v.IsKnown() && !c.v.IsNull() && !c.v.IsMarked() && c.v.True() != c.want {
+			t.Errorf("IsTrue(%#v) is not True()", c.v)
+		}
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 
+	"github.com/nettest/nettest/checks"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -48,7 +49,7 @@ func writeFast(b *bytes.Buffer, v cty.Value, depth int) bool {
 		}
 		writeNumber(b, f)
 	case t == cty.Bool:
-		if v.True() {
+		if checks.IsTrue(v) {
 			b.WriteString("true")
 		} else {
 			b.WriteString("false")

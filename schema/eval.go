@@ -86,6 +86,8 @@ func (i *Instance) evaluate() hcl.Diagnostics {
 			}
 		}
 	}
+	// Expectations known now are final: judging uses them as they are.
+	i.expectFinal = allKnown(i.expect) && (i.expect != nil || len(c.Expect) == 0)
 	if len(c.Asserts) == 0 {
 		if written(i.expect) > 0 && allNull(i.expect) {
 			diags = append(diags, expectsNothing(c, c.DeclRange))
@@ -367,38 +369,67 @@ func (b Bound) Judge(result checks.Result) Verdict {
 
 func (i *Instance) judge(ctx *hcl.EvalContext, result checks.Result) (diffs []checks.Diff, values []DiffValues, messages []string, diags hcl.Diagnostics) {
 	c := i.Check
-	// As known before the run, when that is all of it. c.Expect is nil
-	// once the expectations were all known at load (see dropFinalSyntax),
-	// and i.expect is then all of them.
+	// As known before the run, when that is all of it (see eval). The
+	// rare rest, expectations that refer to other checks and asserts,
+	// is in functions of their own, which keeps the frame of the path
+	// nearly every check takes small.
 	want := i.expect
-	if !allKnown(want) || (want == nil && len(c.Expect) > 0) {
-		want = make([]cty.Value, len(c.Kind.Expect))
-		for n, e := range c.Kind.Expect {
-			var w cty.Value
-			if i.expect != nil {
-				w = i.expect[n]
-			}
-			a, ok := c.Expect[e.Name]
-			if !ok {
-				want[n] = w // folded at decode, or not written
-				continue
-			}
-			if w == cty.NilVal || !w.IsWhollyKnown() { // it depends on another check's result
-				var d hcl.Diagnostics
-				w, d = evalTyped(a, ctx, e.Type, e.Validate, "expectation")
-				diags = append(diags, d...)
-				if d.HasErrors() {
-					continue
-				}
-				i.suite.secrets.AddMarked(w)
-			}
-			want[n] = w
+	if !i.expectFinal {
+		want, diags = i.expectations(ctx)
+	}
+	if want != nil {
+		if unmet := c.Kind.JudgeValues(want, result); len(unmet) > 0 {
+			diffs, values = unmetDiffs(unmet, want, result)
 		}
 	}
-	var unmet []checks.Unmet
-	if want != nil {
-		unmet = c.Kind.JudgeValues(want, result)
+	if len(c.Asserts) > 0 {
+		return i.asserts(ctx, result, diffs, values, diags)
 	}
+	if !i.expectFinal && !diags.HasErrors() && written(want) > 0 && allNull(want) {
+		// Every expectation was null once known: nothing was checked. (A
+		// final one was told at load.)
+		diags = append(diags, expectsNothing(c, c.DeclRange))
+	}
+	return diffs, values, nil, diags
+}
+
+// expectations are the instance's expected values, evaluated now when
+// some were not known before the run. c.Expect is nil once the
+// expectations were all known at load (see dropFinalSyntax), and i.expect
+// is then all of them.
+func (i *Instance) expectations(ctx *hcl.EvalContext) (want []cty.Value, diags hcl.Diagnostics) {
+	c := i.Check
+	want = i.expect
+	if allKnown(want) && (want != nil || len(c.Expect) == 0) {
+		return want, nil
+	}
+	want = make([]cty.Value, len(c.Kind.Expect))
+	for n, e := range c.Kind.Expect {
+		var w cty.Value
+		if i.expect != nil {
+			w = i.expect[n]
+		}
+		a, ok := c.Expect[e.Name]
+		if !ok {
+			want[n] = w // folded at decode, or not written
+			continue
+		}
+		if w == cty.NilVal || !w.IsWhollyKnown() { // it depends on another check's result
+			var d hcl.Diagnostics
+			w, d = evalTyped(a, ctx, e.Type, e.Validate, "expectation")
+			diags = append(diags, d...)
+			if d.HasErrors() {
+				continue
+			}
+			i.suite.secrets.AddMarked(w)
+		}
+		want[n] = w
+	}
+	return want, diags
+}
+
+// unmetDiffs are the diffs of the unmet expectations and their values.
+func unmetDiffs(unmet []checks.Unmet, want []cty.Value, result checks.Result) (diffs []checks.Diff, values []DiffValues) {
 	for _, u := range unmet {
 		diff := u.Diff
 		dv := DiffValues{Expected: u.Want, Observed: checks.Field(result.Value(), diff.Field)}
@@ -409,16 +440,16 @@ func (i *Instance) judge(ctx *hcl.EvalContext, result checks.Result) (diffs []ch
 		diffs = append(diffs, diff)
 		values = append(values, dv)
 	}
-	if len(c.Asserts) == 0 {
-		if !diags.HasErrors() && written(want) > 0 && allNull(want) {
-			// Every expectation was null once known: nothing was checked.
-			diags = append(diags, expectsNothing(c, c.DeclRange))
-		}
-		return diffs, values, messages, diags
-	}
+	return diffs, values
+}
+
+// asserts adds the verdicts of the check's assert blocks on result to
+// those of its expectations.
+func (i *Instance) asserts(ctx *hcl.EvalContext, result checks.Result, diffs []checks.Diff, values []DiffValues, diags hcl.Diagnostics) ([]checks.Diff, []DiffValues, []string, hcl.Diagnostics) {
+	var messages []string
 	self := i.child(ctx)
 	self.Variables["self"] = result.Value()
-	for _, a := range c.Asserts {
+	for _, a := range i.Check.Asserts {
 		v, d := a.Condition.Value(self)
 		diags = append(diags, d...)
 		if d.HasErrors() {

@@ -55,6 +55,30 @@ func TestSameSet(t *testing.T) {
 	}
 }
 
+// sameAnswers, which compares one address as written when it is the
+// answer, is the set comparison of the normalised expectations, for
+// answers as format writes them.
+func TestSameAnswersIsSameSetOfNormalised(t *testing.T) {
+	answers := map[string][][]string{
+		"A":     {{}, {"192.0.2.10"}, {"192.0.2.10", "192.0.2.11"}},
+		"AAAA":  {{"2001:db8::10"}, {"1.2.3.4"}}, // a v4-mapped AAAA reads as its IPv4 address
+		"CNAME": {{"api.example.test."}},
+		"TXT":   {{"v=spf1 -all"}, {" padded "}},
+	}
+	wants := [][]string{{}, {"192.0.2.10"}, {" 192.0.2.10"}, {"192.0.2.010"}, {"192.0.2.11", "192.0.2.10"},
+		{"2001:DB8::10"}, {"2001:db8::10"}, {"::ffff:1.2.3.4"}, {"1.2.3.4"}, {"Api.Example.Test"}, {"api.example.test."},
+		{"v=spf1 -all"}, {" padded "}, {"padded"}}
+	for qtype, sets := range answers {
+		for _, got := range sets {
+			for _, want := range wants {
+				if a, b := sameAnswers(want, qtype, got), sameSet(normalised(want, qtype), got); a != b {
+					t.Errorf("%s: sameAnswers(%q, %q) = %t, sameSet of normalised %t", qtype, want, got, a, b)
+				}
+			}
+		}
+	}
+}
+
 // TestAnswersMetAsDecoded: the answers and contains expectations, which
 // tell met answers from the result's type and answers alone, judge every
 // expected value and result as the expectations over the decoded result
