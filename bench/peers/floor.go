@@ -59,12 +59,20 @@ func runFloor(kind, file string, p int) int {
 			resp.Body.Close()
 			return resp.StatusCode == 200
 		}
-	case "dns":
+	case "dns", "dns-plain":
+		// The query a dns check sends: EDNS0 with a 1232-byte UDP buffer,
+		// as dig and resolvers do (checks/dns), the answer read into a
+		// buffer of that size. dns-plain is the classic query without
+		// EDNS0, into miekg's 512-byte default, for reference.
+		edns := kind == "dns"
 		do = func(line string) bool {
 			name, server, _ := strings.Cut(line, " ")
 			c := &dns.Client{Timeout: 5 * time.Second}
 			m := new(dns.Msg)
 			m.SetQuestion(dns.Fqdn(name), dns.TypeA)
+			if edns {
+				m.SetEdns0(1232, false) // miekg reads into a buffer of the size the query advertises
+			}
 			r, _, err := c.Exchange(m, server)
 			if err != nil || len(r.Answer) != 1 {
 				return false

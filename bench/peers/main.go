@@ -173,7 +173,13 @@ func main() {
 				}
 			}
 		default:
-			runners = append(runners, floorOf(w.kind, "floor: bare Go loop", write(base, "targets", t.lines)))
+			targetsFile := write(base, "targets", t.lines)
+			runners = append(runners, floorOf(w.kind, "floor: bare Go loop", targetsFile))
+			if w.kind == "dns" {
+				// The floor sends the query a check sends (EDNS0); the
+				// plain query is shown beside it, not judged against.
+				runners = append(runners, floorOf("dns-plain", "bare Go loop, query without EDNS0", targetsFile))
+			}
 			suite := write(filepath.Join(base, "suite"), "bench.nettest.hcl", t.nettest)
 			for _, bin := range binaries(*nettest, *baseline) {
 				runners = append(runners, runner{name: bin.label + "test --json", role: roleNettest, cmd: []string{bin.path, "test", "--json", "--parallelism=" + strconv.Itoa(*parallelism), suite}, check: nettestResult})

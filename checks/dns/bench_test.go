@@ -16,7 +16,8 @@ import (
 
 // BenchmarkQueries1000 measures 1,000 A queries to a server on loopback,
 // 50 at a time, as bench/peers runs them (one op is the 1,000): the bare
-// loop (a miekg client per query: floor), the kind's Probe function on its
+// loop (a miekg client per query, sending the query the check sends, with
+// EDNS0: floor), the kind's Probe function on its
 // Go Config (probe), the probe as the runner calls it, its arguments
 // decoded from cty and its result encoded to cty by checks.Typed (typed),
 // and the whole runner on a loaded plan with the JSON report, loading not
@@ -47,6 +48,7 @@ func BenchmarkQueries1000(b *testing.B) {
 			c := &miekg.Client{Timeout: 5 * time.Second}
 			m := new(miekg.Msg)
 			m.SetQuestion(miekg.Fqdn(names[i]), miekg.TypeA)
+			m.SetEdns0(1232, false)
 			r, _, err := c.Exchange(m, server)
 			if err == nil && (len(r.Answer) != 1 || r.Answer[0].(*miekg.A).A.String() != "127.0.0.1") {
 				err = fmt.Errorf("unexpected answer %v", r.Answer)
