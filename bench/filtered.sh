@@ -36,7 +36,7 @@ trap cleanup EXIT INT TERM
 bin=${1:-}
 if [[ -z $bin ]]; then
 	bin=$work/nettest
-	go build -o "$bin" ./cmd/nettest
+	CGO_ENABLED=0 go build -o "$bin" ./cmd/nettest
 fi
 
 ip netns add "$client"

@@ -25,7 +25,7 @@ trap 'rm -rf "$work"' EXIT INT TERM
 bin=${1:-}
 if [[ -z $bin ]]; then
 	bin=$work/nettest
-	go build -o "$bin" ./cmd/nettest
+	CGO_ENABLED=0 go build -o "$bin" ./cmd/nettest
 fi
 
 suite=$work/suite

@@ -66,7 +66,7 @@ fi
 bin=${1:-}
 if [[ -z $bin ]]; then
 	bin=$work/nettest
-	go build -o "$bin" ./cmd/nettest
+	CGO_ENABLED=0 go build -o "$bin" ./cmd/nettest
 else
 	cp "$bin" "$work/nettest"
 	bin=$work/nettest
