@@ -135,6 +135,11 @@ func (w *pool) worker() {
 	w.mu.Lock()
 	w.watches[wt] = struct{}{}
 	w.mu.Unlock()
+	// The worker's own child of the run's context, cancelled with it: each
+	// probe's context hangs below this one, not beside the other workers'
+	// on the run's, whose lock and list of children they would all share.
+	ctx, cancel := context.WithCancel(w.ctx)
+	defer cancel()
 	for j := range w.work {
 		w.mu.Lock()
 		w.queued--
@@ -146,7 +151,7 @@ func (w *pool) worker() {
 		if start {
 			go w.worker()
 		}
-		o, abandoned := w.p.execute(w.ctx, j.bound, w.prober(j.inst), wt, w.rec)
+		o, abandoned := w.p.execute(ctx, j.bound, w.prober(j.inst), wt, w.rec)
 		if abandoned {
 			return // the watchdog reported this check and started a replacement
 		}

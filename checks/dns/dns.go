@@ -117,7 +117,7 @@ func Probe(ctx context.Context, cfg Config) (Result, error) {
 	if q.protocol == "" {
 		q.protocol = "udp"
 	}
-	if _, err := netip.ParseAddr(cfg.Name); err == nil && qtype != "PTR" {
+	if qtype != "PTR" && isAddress(cfg.Name) {
 		return Result{}, fmt.Errorf("name %q is an IP address, which has no %s record; set type = \"PTR\" to look up the name of an address", cfg.Name, qtype)
 	}
 	if cfg.Server == nil {
@@ -375,6 +375,9 @@ func (q query) budget(ctx context.Context) time.Duration {
 // serverAddress turns the server argument into an address to dial. A host
 // name is resolved by the system resolver, like dig @name does.
 func serverAddress(ctx context.Context, server string) (string, error) {
+	if ap, err := netip.ParseAddrPort(server); err == nil && ap.Port() != 0 {
+		return server, nil // IP:port, as most suites write it: what the rest makes of it
+	}
 	host, port, err := splitServer(server)
 	if err != nil {
 		return "", err
@@ -387,6 +390,21 @@ func serverAddress(ctx context.Context, server string) (string, error) {
 		return "", fmt.Errorf("cannot resolve the server name %q: %v; check the name, /etc/hosts and /etc/resolv.conf, or give the server's IP address", host, err)
 	}
 	return net.JoinHostPort(ips[0].String(), port), nil
+}
+
+// isAddress tells whether name is an IP address. A name with a character
+// no address has before its zone is told without parsing it (and making
+// the error a failed parse returns): it is asked for every query.
+func isAddress(name string) bool {
+	for i := 0; i < len(name) && name[i] != '%'; i++ {
+		switch c := name[i]; {
+		case c >= '0' && c <= '9', c >= 'a' && c <= 'f', c >= 'A' && c <= 'F', c == '.', c == ':':
+		default:
+			return false
+		}
+	}
+	_, err := netip.ParseAddr(name)
+	return err == nil
 }
 
 // splitServer reads "host", "host:port", "IPv6" or "[IPv6]:port".

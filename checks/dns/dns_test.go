@@ -3,6 +3,7 @@ package dns
 import (
 	"context"
 	"net"
+	"net/netip"
 	"reflect"
 	"regexp"
 	"strings"
@@ -455,4 +456,33 @@ func mustRR(t *testing.T, s string) miekg.RR {
 		t.Fatal(err)
 	}
 	return rr
+}
+
+// isAddress, which tells most names from addresses without parsing them,
+// is netip.ParseAddr's answer.
+func TestIsAddressIsParseAddr(t *testing.T) {
+	for _, name := range []string{"192.0.2.1", "::1", "2001:db8::1", "::ffff:192.0.2.1", "fe80::1%eth0", "FE80::1%Eth0", "fe80::1%",
+		"c0.bench.test", "dead.beef", "abc", "1.2.3", "1.2.3.4.5", "", ".", ":", "192.0.2.1.", "example.test", "a:b"} {
+		_, err := netip.ParseAddr(name)
+		if got := isAddress(name); got != (err == nil) {
+			t.Errorf("isAddress(%q) = %t, ParseAddr says %v", name, got, err)
+		}
+	}
+}
+
+// A server written as IP:port is dialled as written, which is what
+// splitting and joining it gives; anything else goes that way.
+func TestServerAddressOfIPAndPort(t *testing.T) {
+	for _, server := range []string{"127.0.0.1:53", "127.0.0.1:053", "[::1]:5353", "[fe80::1%lo]:53", "127.0.0.1", "::1", "127.0.0.1:0", "[::1]:70000", "127.0.0.1:x"} {
+		got, gerr := serverAddress(context.Background(), server)
+		want, werr := "", error(nil)
+		if host, port, err := splitServer(server); err != nil {
+			werr = err
+		} else {
+			want = net.JoinHostPort(host, port)
+		}
+		if got != want || (gerr == nil) != (werr == nil) {
+			t.Errorf("serverAddress(%q) = %q, %v; splitting gives %q, %v", server, got, gerr, want, werr)
+		}
+	}
 }
