@@ -1,7 +1,7 @@
 // Package checks defines what a check kind is and holds the one registry of
 // kinds. The loader and the runner know kinds only through this package: a
-// kind is a folder below checks/ that calls Register from its init function,
-// and one line in checks/all that imports it.
+// kind is a folder below checks/ that calls RegisterFunc from its init
+// function, and one line in checks/all that imports it.
 package checks
 
 import (
@@ -172,46 +172,103 @@ func Headline(diffs []Diff) string {
 
 var (
 	mu       sync.RWMutex
-	registry = map[string]*Kind{}
+	registry = map[string]*entry{}
 )
 
-// Register adds a kind. It is called from the kind package's init function
-// and panics on a programming error, so that a mistake fails every test
-// rather than decoding as a zero value: an empty or duplicate name, a
-// missing probe, an argument without documentation or documentation for no
-// argument, a cty tag option other than ",optional", a default for a
-// required argument, Args or Result written by hand, an expectation
-// declared twice or over another kind's result.
+// entry is a registered kind, made when it is first looked up when it was
+// registered with RegisterFunc.
+type entry struct {
+	once  sync.Once
+	build func() Kind // nil once kind is made
+	kind  *Kind
+}
+
+func (e *entry) get(name string) *Kind {
+	e.once.Do(func() {
+		if e.build == nil {
+			return
+		}
+		k := e.build()
+		if k.Name != name {
+			panic(fmt.Sprintf("checks: kind registered as %q is named %q", name, k.Name))
+		}
+		e.kind, e.build = mustDerive(k), nil
+	})
+	return e.kind
+}
+
+// Register adds a kind. It panics on a programming error, so that a
+// mistake fails every test rather than decoding as a zero value: an empty
+// or duplicate name, a missing probe, an argument without documentation or
+// documentation for no argument, a cty tag option other than ",optional",
+// a default for a required argument, Args or Result written by hand, an
+// expectation declared twice or over another kind's result.
 func Register(k Kind) {
+	add(k.Name, &entry{kind: mustDerive(k)})
+}
+
+// RegisterFunc adds the kind named name that build makes, as Register
+// would, when the kind is first looked up (Lookup, Kinds). A kind package
+// registers this way from its init function: making a kind (its Go types
+// read by reflection, its expectations and documentation) costs about
+// 0.05 ms, a run needs the few kinds its suite uses, and every nettest
+// command starts with the init functions of all of them. Its mistakes
+// panic when it is made; checks/all's test makes every kind.
+func RegisterFunc(name string, build func() Kind) {
+	if name == "" {
+		panic("checks: a kind needs a name")
+	}
+	add(name, &entry{build: build})
+}
+
+func add(name string, e *entry) {
+	mu.Lock()
+	defer mu.Unlock()
+	if _, dup := registry[name]; dup {
+		panic(fmt.Sprintf("checks: kind %q registered twice", name))
+	}
+	registry[name] = e
+}
+
+func mustDerive(k Kind) *Kind {
 	kind, err := derive(k)
 	if err != nil {
 		panic(fmt.Sprintf("checks: kind %q: %v", k.Name, err))
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if _, dup := registry[k.Name]; dup {
-		panic(fmt.Sprintf("checks: kind %q registered twice", k.Name))
-	}
-	registry[k.Name] = kind
+	return kind
 }
 
 // Lookup returns the kind registered under name.
 func Lookup(name string) (*Kind, bool) {
 	mu.RLock()
+	e, ok := registry[name]
+	mu.RUnlock()
+	if !ok {
+		return nil, false
+	}
+	return e.get(name), true
+}
+
+// Names returns the names of the registered kinds, sorted, without making
+// the kinds.
+func Names() []string {
+	mu.RLock()
 	defer mu.RUnlock()
-	k, ok := registry[name]
-	return k, ok
+	out := make([]string, 0, len(registry))
+	for name := range registry {
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Kinds returns every registered kind, sorted by name.
 func Kinds() []*Kind {
-	mu.RLock()
-	defer mu.RUnlock()
-	out := make([]*Kind, 0, len(registry))
-	for _, k := range registry {
-		out = append(out, k)
+	names := Names()
+	out := make([]*Kind, len(names))
+	for i, name := range names {
+		out[i], _ = Lookup(name)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
 

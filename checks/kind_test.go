@@ -3,6 +3,7 @@ package checks
 import (
 	"context"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -206,6 +207,62 @@ func TestRegisterRefusesMismatches(t *testing.T) {
 			Register(tt.kind)
 		})
 	}
+}
+
+// A kind registered with RegisterFunc is made when it is first looked up,
+// once, and refuses what Register refuses then; its name is known before.
+func TestRegisterFuncMakesTheKindWhenLookedUp(t *testing.T) {
+	type cfg struct {
+		Host string `cty:"host"`
+	}
+	type result struct {
+		OK bool `cty:"ok"`
+	}
+	t.Cleanup(func() { // the broken ones would panic in a later Kinds()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, name := range []string{"lazy_test", "lazy_test_misnamed", "lazy_test_broken"} {
+			delete(registry, name)
+		}
+	})
+	made := 0
+	RegisterFunc("lazy_test", func() Kind {
+		made++
+		return Kind{Name: "lazy_test", Docs: map[string]ArgDoc{"host": {Doc: "Host."}}, Probe: Typed(cfg{}, echoResult[cfg, result])}
+	})
+	if !slices.Contains(Names(), "lazy_test") || made != 0 {
+		t.Fatalf("registered: in Names %t, made %d times before a lookup", slices.Contains(Names(), "lazy_test"), made)
+	}
+	k1, ok1 := Lookup("lazy_test")
+	k2, ok2 := Lookup("lazy_test")
+	if !ok1 || !ok2 || k1 != k2 || made != 1 || len(k1.Args) != 1 || k1.Args[0].Name != "host" {
+		t.Fatalf("Lookup twice: %v %v, the same kind %t, made %d times, args %v", ok1, ok2, k1 == k2, made, k1.Args)
+	}
+	for _, tt := range []struct {
+		name, want string
+		kind       Kind
+	}{
+		{"lazy_test_misnamed", `registered as "lazy_test_misnamed" is named "other"`, Kind{Name: "other"}},
+		{"lazy_test_broken", "needs a probe", Kind{Name: "lazy_test_broken"}},
+	} {
+		RegisterFunc(tt.name, func() Kind { return tt.kind })
+		func() {
+			defer func() {
+				if msg, _ := recover().(string); !strings.Contains(msg, tt.want) {
+					t.Errorf("Lookup(%q) panicked with %q, want it to contain %q", tt.name, msg, tt.want)
+				}
+			}()
+			Lookup(tt.name)
+		}()
+	}
+	func() {
+		defer func() {
+			if msg, _ := recover().(string); !strings.Contains(msg, "registered twice") {
+				t.Errorf("a second RegisterFunc of a name panicked with %q", msg)
+			}
+		}()
+		RegisterFunc("lazy_test", func() Kind { return Kind{} })
+	}()
 }
 
 func echoResult[C, R any](context.Context, C) (R, error) {

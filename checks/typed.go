@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/zclconf/go-cty/cty"
@@ -601,13 +602,15 @@ func (f field) set(av cty.Value, fv reflect.Value) error {
 // loader calls it only when every argument is known; fn sees them decoded
 // as the probe would.
 func ValidateConfig[C any](fn func(cfg C) error) func(args cty.Value) error {
-	decode := fieldsOf(reflect.TypeFor[C](), cty.NilType)
+	// Read when first used: a kind's package makes its validator when it
+	// starts, and most runs never use most kinds.
+	decode := sync.OnceValue(func() fields { return fieldsOf(reflect.TypeFor[C](), cty.NilType) })
 	return func(args cty.Value) error {
 		if !args.IsWhollyKnown() {
 			return nil
 		}
 		var cfg C
-		if err := decode.decode(args, reflect.ValueOf(&cfg).Elem()); err != nil {
+		if err := decode().decode(args, reflect.ValueOf(&cfg).Elem()); err != nil {
 			return nil // a type problem the loader reports on its own
 		}
 		return fn(cfg)

@@ -246,8 +246,8 @@ func (s *Suite) newInstance(c *Check, key string, k, value cty.Value) *Instance 
 // are type-checked (a misspelt field is a diagnostic) without running.
 func (s *Suite) unknownResults(byCheck map[*Check][]*Instance) map[string]cty.Value {
 	perKind := map[string]map[string]cty.Value{}
-	for _, k := range checks.Kinds() {
-		perKind[k.Name] = map[string]cty.Value{}
+	for _, name := range checks.Names() {
+		perKind[name] = map[string]cty.Value{}
 	}
 	for _, c := range s.Checks {
 		rt := ResultType(c.Kind)

@@ -391,8 +391,8 @@ func rootSchema() *hcl.BodySchema {
 		{Type: "defaults"},
 		{Type: "vantage", LabelNames: []string{"name"}},
 	}}
-	for _, k := range checks.Kinds() {
-		sc.Blocks = append(sc.Blocks, hcl.BlockHeaderSchema{Type: k.Name, LabelNames: []string{"name"}})
+	for _, name := range checks.Names() {
+		sc.Blocks = append(sc.Blocks, hcl.BlockHeaderSchema{Type: name, LabelNames: []string{"name"}})
 	}
 	return sc
 }

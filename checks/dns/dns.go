@@ -73,27 +73,29 @@ type Result struct {
 }
 
 func init() {
-	checks.Register(checks.Kind{
-		Name:    "dns",
-		Summary: "Asks a DNS server, or the system resolver, for a record and reports the response code and answers.",
-		Docs: map[string]checks.ArgDoc{
-			"name":              {Doc: "The name to look up; for type PTR also an IP address, which is turned into its in-addr.arpa or ip6.arpa name.", Validate: validName},
-			"type":              {Doc: "Record type: " + strings.Join(Types, ", ") + " (any case).", Validate: validType},
-			"server":            {Doc: "The server to ask, host:port, the port defaulting to 53; left out, the system resolver answers (/etc/hosts, then /etc/resolv.conf).", Validate: validServer},
-			"protocol":          {Doc: `Transport, "udp" or "tcp"; a truncated UDP answer is asked again over TCP.`, Validate: checks.OneOf("udp", "tcp")},
-			"recursion_desired": {Doc: "Whether the query sets the RD flag; false asks a recursive server only for what it has cached or is authoritative for."},
-		},
-		Expect: []checks.Expectation{
-			rcodeExpectation(),
-			answersExpectation(),
-			containsExpectation(),
-			checks.AtLeast("min_answers", "answer_count", "The least number of answers of the asked type."),
-			checks.AtMost("max_answers", "answer_count", "The greatest number of answers of the asked type."),
-			checks.AtLeast("min_ttl", "ttl", "The least TTL, in seconds, that the lowest-TTL answer may have."),
-			checks.AtMost("max_ttl", "ttl", "The greatest TTL, in seconds, that the lowest-TTL answer may have."),
-			checks.Equal("authoritative", cty.Bool, "Whether the answer must carry the AA flag (the server is authoritative for the name)."),
-		},
-		Probe: checks.Typed(Defaults, Probe),
+	checks.RegisterFunc("dns", func() checks.Kind {
+		return checks.Kind{
+			Name:    "dns",
+			Summary: "Asks a DNS server, or the system resolver, for a record and reports the response code and answers.",
+			Docs: map[string]checks.ArgDoc{
+				"name":              {Doc: "The name to look up; for type PTR also an IP address, which is turned into its in-addr.arpa or ip6.arpa name.", Validate: validName},
+				"type":              {Doc: "Record type: " + strings.Join(Types, ", ") + " (any case).", Validate: validType},
+				"server":            {Doc: "The server to ask, host:port, the port defaulting to 53; left out, the system resolver answers (/etc/hosts, then /etc/resolv.conf).", Validate: validServer},
+				"protocol":          {Doc: `Transport, "udp" or "tcp"; a truncated UDP answer is asked again over TCP.`, Validate: checks.OneOf("udp", "tcp")},
+				"recursion_desired": {Doc: "Whether the query sets the RD flag; false asks a recursive server only for what it has cached or is authoritative for."},
+			},
+			Expect: []checks.Expectation{
+				rcodeExpectation(),
+				answersExpectation(),
+				containsExpectation(),
+				checks.AtLeast("min_answers", "answer_count", "The least number of answers of the asked type."),
+				checks.AtMost("max_answers", "answer_count", "The greatest number of answers of the asked type."),
+				checks.AtLeast("min_ttl", "ttl", "The least TTL, in seconds, that the lowest-TTL answer may have."),
+				checks.AtMost("max_ttl", "ttl", "The greatest TTL, in seconds, that the lowest-TTL answer may have."),
+				checks.Equal("authoritative", cty.Bool, "Whether the answer must carry the AA flag (the server is authoritative for the name)."),
+			},
+			Probe: checks.Typed(Defaults, Probe),
+		}
 	})
 }
 

@@ -103,33 +103,35 @@ type Result struct {
 }
 
 func init() {
-	checks.Register(checks.Kind{
-		Name:    "http",
-		Summary: "Sends one HTTP(S) request and reports the status, headers, body and TLS certificate of the answer.",
-		Docs: map[string]checks.ArgDoc{
-			"url":                  {Doc: "Absolute http:// or https:// URL to request.", Validate: validURL},
-			"method":               {Doc: `Request method, such as "GET", "HEAD" or "POST"; sent as written.`, Validate: validMethod},
-			"headers":              {Doc: "Request headers by name. A Host entry works like host_header.", Validate: validRequestHeaders},
-			"body":                 {Doc: "Request body, sent as written."},
-			"follow_redirects":     {Doc: fmt.Sprintf("Follow redirects (at most %d) and report the last answer; by default the answer of the URL as written is reported, like curl -I.", MaxRedirects)},
-			"insecure_skip_verify": {Doc: "Accept any server certificate; the certificate is still reported."},
-			"ca_file":              {Doc: "PEM file of the CA certificates that sign the server's certificate, used instead of the system's."},
-			"client_cert_file":     {Doc: "PEM file of a client certificate to present (mutual TLS)."},
-			"client_key_file":      {Doc: "PEM file of the client certificate's private key; omitted, the key is read from client_cert_file."},
-			"host_header":          {Doc: "Host header to send instead of the URL's host, to reach a virtual host by address.", Validate: validHostHeader},
-			"server_name":          {Doc: "TLS server name (SNI) to send and verify the certificate against; defaults to host_header's host, else the URL's.", Validate: validServerName},
-			"body_limit":           {Doc: "Bytes of the body read at most (default 64 KiB); 0 reads no body at all.", Validate: checks.IntRange(0, MaxBodyLimit)},
-		},
-		Expect: []checks.Expectation{
-			expectStatus(),
-			expectBodyContains(),
-			expectBodyMatches(),
-			expectHeaders(),
-			expectHeadersMatch(),
-			expectHeadersAbsent(),
-			expectCertDaysLeftMin(),
-		},
-		Probe: checks.Typed(Defaults, Probe),
+	checks.RegisterFunc("http", func() checks.Kind {
+		return checks.Kind{
+			Name:    "http",
+			Summary: "Sends one HTTP(S) request and reports the status, headers, body and TLS certificate of the answer.",
+			Docs: map[string]checks.ArgDoc{
+				"url":                  {Doc: "Absolute http:// or https:// URL to request.", Validate: validURL},
+				"method":               {Doc: `Request method, such as "GET", "HEAD" or "POST"; sent as written.`, Validate: validMethod},
+				"headers":              {Doc: "Request headers by name. A Host entry works like host_header.", Validate: validRequestHeaders},
+				"body":                 {Doc: "Request body, sent as written."},
+				"follow_redirects":     {Doc: fmt.Sprintf("Follow redirects (at most %d) and report the last answer; by default the answer of the URL as written is reported, like curl -I.", MaxRedirects)},
+				"insecure_skip_verify": {Doc: "Accept any server certificate; the certificate is still reported."},
+				"ca_file":              {Doc: "PEM file of the CA certificates that sign the server's certificate, used instead of the system's."},
+				"client_cert_file":     {Doc: "PEM file of a client certificate to present (mutual TLS)."},
+				"client_key_file":      {Doc: "PEM file of the client certificate's private key; omitted, the key is read from client_cert_file."},
+				"host_header":          {Doc: "Host header to send instead of the URL's host, to reach a virtual host by address.", Validate: validHostHeader},
+				"server_name":          {Doc: "TLS server name (SNI) to send and verify the certificate against; defaults to host_header's host, else the URL's.", Validate: validServerName},
+				"body_limit":           {Doc: "Bytes of the body read at most (default 64 KiB); 0 reads no body at all.", Validate: checks.IntRange(0, MaxBodyLimit)},
+			},
+			Expect: []checks.Expectation{
+				expectStatus(),
+				expectBodyContains(),
+				expectBodyMatches(),
+				expectHeaders(),
+				expectHeadersMatch(),
+				expectHeadersAbsent(),
+				expectCertDaysLeftMin(),
+			},
+			Probe: checks.Typed(Defaults, Probe),
+		}
 	})
 }
 

@@ -72,25 +72,27 @@ type Result struct {
 }
 
 func init() {
-	checks.Register(checks.Kind{
-		Name:     "iptables",
-		Summary:  "Reads an iptables chain: whether a rule or a port forward is installed, and the chain's policy. Never changes a rule.",
-		Validate: Validate,
-		Docs: map[string]checks.ArgDoc{
-			"table":      {Doc: `Table to read: "filter", "nat", "mangle", "raw" or "security". Default "nat" for the port-forward form, "filter" otherwise.`, Validate: checks.OneOf(Tables...)},
-			"chain":      {Doc: `Chain to read, such as "INPUT", "PREROUTING" or a user-defined chain.`, Validate: validChain},
-			"ipv6":       {Doc: "Read the IPv6 rules (ip6tables) instead of the IPv4 ones."},
-			"rule":       {Doc: `A rule as written after "iptables -A CHAIN", such as "-p tcp --dport 22 -j ACCEPT".`, Validate: validRule},
-			"protocol":   {Doc: `Port-forward form: the protocol of the forwarded port, "tcp", "udp" or "sctp".`, Validate: checks.OneOf(Protocols...)},
-			"from_port":  {Doc: "Port-forward form: the destination port packets arrive for.", Validate: checks.ValidPort},
-			"to_port":    {Doc: "Port-forward form: the port they must be sent on to.", Validate: checks.ValidPort},
-			"to_address": {Doc: "Port-forward form: the address they must be sent on to (a DNAT); without it, any address of this machine.", Validate: validAddress},
-		},
-		Expect: []checks.Expectation{
-			presentExpectation(),
-			checks.Equal("policy", cty.String, `The chain's policy: "ACCEPT" or "DROP" (built-in chains only).`).Validated(checks.OneOf("ACCEPT", "DROP")),
-		},
-		Probe: checks.Typed(Config{}, Probe),
+	checks.RegisterFunc("iptables", func() checks.Kind {
+		return checks.Kind{
+			Name:     "iptables",
+			Summary:  "Reads an iptables chain: whether a rule or a port forward is installed, and the chain's policy. Never changes a rule.",
+			Validate: Validate,
+			Docs: map[string]checks.ArgDoc{
+				"table":      {Doc: `Table to read: "filter", "nat", "mangle", "raw" or "security". Default "nat" for the port-forward form, "filter" otherwise.`, Validate: checks.OneOf(Tables...)},
+				"chain":      {Doc: `Chain to read, such as "INPUT", "PREROUTING" or a user-defined chain.`, Validate: validChain},
+				"ipv6":       {Doc: "Read the IPv6 rules (ip6tables) instead of the IPv4 ones."},
+				"rule":       {Doc: `A rule as written after "iptables -A CHAIN", such as "-p tcp --dport 22 -j ACCEPT".`, Validate: validRule},
+				"protocol":   {Doc: `Port-forward form: the protocol of the forwarded port, "tcp", "udp" or "sctp".`, Validate: checks.OneOf(Protocols...)},
+				"from_port":  {Doc: "Port-forward form: the destination port packets arrive for.", Validate: checks.ValidPort},
+				"to_port":    {Doc: "Port-forward form: the port they must be sent on to.", Validate: checks.ValidPort},
+				"to_address": {Doc: "Port-forward form: the address they must be sent on to (a DNAT); without it, any address of this machine.", Validate: validAddress},
+			},
+			Expect: []checks.Expectation{
+				presentExpectation(),
+				checks.Equal("policy", cty.String, `The chain's policy: "ACCEPT" or "DROP" (built-in chains only).`).Validated(checks.OneOf("ACCEPT", "DROP")),
+			},
+			Probe: checks.Typed(Config{}, Probe),
+		}
 	})
 }
 

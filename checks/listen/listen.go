@@ -61,21 +61,23 @@ type Result struct {
 }
 
 func init() {
-	checks.Register(checks.Kind{
-		Name:    "listen",
-		Summary: "Reports whether a local TCP or UDP port is listening, on which addresses, and which process and user hold it.",
-		Docs: map[string]checks.ArgDoc{
-			"port":     {Doc: "The local port, 1 to 65535.", Validate: checks.ValidPort},
-			"protocol": {Doc: `"tcp" (a socket in LISTEN) or "udp" (a bound, unconnected socket).`, Validate: checks.OneOf(TCP, UDP)},
-			"address":  {Doc: "A local IP address the port must accept connections on; a socket bound to the wildcard (0.0.0.0, ::) covers it. Unset, any address counts.", Validate: validAddress},
-		},
-		Expect: []checks.Expectation{
-			listeningExpectation(),
-			anyOwner("process", "A process of this name (its command name, as ps shows it) must hold the listening socket.", func(p Process) string { return p.Name }),
-			anyOwner("user", "A process run by this user (name, or number without a passwd entry) must hold the listening socket.", func(p Process) string { return p.User }),
-			checks.SetEqual("addresses", `The port must be bound on exactly these addresses, in any order ("0.0.0.0:80", "[::]:80").`),
-		},
-		Probe: checks.Typed(Defaults, Probe),
+	checks.RegisterFunc("listen", func() checks.Kind {
+		return checks.Kind{
+			Name:    "listen",
+			Summary: "Reports whether a local TCP or UDP port is listening, on which addresses, and which process and user hold it.",
+			Docs: map[string]checks.ArgDoc{
+				"port":     {Doc: "The local port, 1 to 65535.", Validate: checks.ValidPort},
+				"protocol": {Doc: `"tcp" (a socket in LISTEN) or "udp" (a bound, unconnected socket).`, Validate: checks.OneOf(TCP, UDP)},
+				"address":  {Doc: "A local IP address the port must accept connections on; a socket bound to the wildcard (0.0.0.0, ::) covers it. Unset, any address counts.", Validate: validAddress},
+			},
+			Expect: []checks.Expectation{
+				listeningExpectation(),
+				anyOwner("process", "A process of this name (its command name, as ps shows it) must hold the listening socket.", func(p Process) string { return p.Name }),
+				anyOwner("user", "A process run by this user (name, or number without a passwd entry) must hold the listening socket.", func(p Process) string { return p.User }),
+				checks.SetEqual("addresses", `The port must be bound on exactly these addresses, in any order ("0.0.0.0:80", "[::]:80").`),
+			},
+			Probe: checks.Typed(Defaults, Probe),
+		}
 	})
 }
 

@@ -78,21 +78,23 @@ const resolveLimit = 3500 * time.Millisecond
 const pollInterval = 20 * time.Millisecond
 
 func init() {
-	checks.Register(checks.Kind{
-		Name:    "neighbor",
-		Summary: "Looks up an address in the kernel's neighbour table (ARP for IPv4, NDP for IPv6): present, MAC address, state.",
-		Docs: map[string]checks.ArgDoc{
-			"address":   {Doc: "The IPv4 or IPv6 address of the neighbour.", Validate: validIP},
-			"interface": {Doc: "Only look at entries on this interface (needed for an IPv6 link-local address)."},
-			"resolve":   {Doc: "First make the kernel resolve the address, by sending one empty UDP datagram to its discard port (9), and wait until the resolution ends or the timeout nears."},
-		},
-		Expect: []checks.Expectation{
-			checks.Equal("present", cty.Bool, "Whether the kernel must have a usable entry (true: any state but failed and incomplete) or must not (false)."),
-			macExpectation(),
-			checks.Equal("state", cty.String, `The exact state: "reachable", "stale", "delay", "probe", "failed", "incomplete", "permanent" or "noarp".`).Validated(checks.OneOf(States...)),
-			checks.Equal("interface", cty.String, "The interface the entry is on."),
-		},
-		Probe: checks.Typed(Config{}, Probe),
+	checks.RegisterFunc("neighbor", func() checks.Kind {
+		return checks.Kind{
+			Name:    "neighbor",
+			Summary: "Looks up an address in the kernel's neighbour table (ARP for IPv4, NDP for IPv6): present, MAC address, state.",
+			Docs: map[string]checks.ArgDoc{
+				"address":   {Doc: "The IPv4 or IPv6 address of the neighbour.", Validate: validIP},
+				"interface": {Doc: "Only look at entries on this interface (needed for an IPv6 link-local address)."},
+				"resolve":   {Doc: "First make the kernel resolve the address, by sending one empty UDP datagram to its discard port (9), and wait until the resolution ends or the timeout nears."},
+			},
+			Expect: []checks.Expectation{
+				checks.Equal("present", cty.Bool, "Whether the kernel must have a usable entry (true: any state but failed and incomplete) or must not (false)."),
+				macExpectation(),
+				checks.Equal("state", cty.String, `The exact state: "reachable", "stale", "delay", "probe", "failed", "incomplete", "permanent" or "noarp".`).Validated(checks.OneOf(States...)),
+				checks.Equal("interface", cty.String, "The interface the entry is on."),
+			},
+			Probe: checks.Typed(Config{}, Probe),
+		}
 	})
 }
 

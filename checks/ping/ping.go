@@ -128,24 +128,26 @@ type Result struct {
 }
 
 func init() {
-	checks.Register(checks.Kind{
-		Name:    "ping",
-		Summary: "Sends ICMP echo requests to a host and reports replies, loss and round-trip times.",
-		Docs: map[string]checks.ArgDoc{
-			"host":     {Doc: "Host name, IPv4 or IPv6 address to ping.", Validate: nonEmpty},
-			"packets":  {Doc: "Number of echo requests to send, 1 to 65535.", Validate: checks.IntRange(1, 65535)},
-			"interval": {Doc: "Pause between two echo requests, a duration of at least 1ms.", Validate: validInterval},
-			"size":     {Doc: "Payload bytes per echo request, 0 to 65507.", Validate: checks.IntRange(0, maxSize)},
-			"ttl":      {Doc: "IPv4 time to live or IPv6 hop limit of the requests, 1 to 255; the system default (usually 64) when unset.", Validate: checks.IntRange(1, 255)},
-			"family":   {Doc: `"ip4" or "ip6": which address of a host name to ping; unset, the first address the resolver returns.`, Validate: checks.OneOf("ip4", "ip6")},
-		},
-		Expect: []checks.Expectation{
-			reachableExpectation(),
-			checks.AtMost("max_loss_percent", "loss_percent", "Highest share of requests, in percent, that may go unanswered.").Validated(percent),
-			checks.AtMost("max_avg_rtt_ms", "rtt_avg_ms", "Highest average round-trip time in milliseconds.").Validated(nonNegative),
-			checks.AtMost("max_rtt_ms", "rtt_max_ms", "Highest round-trip time of any reply, in milliseconds.").Validated(nonNegative),
-		},
-		Probe: checks.Typed(Defaults, Probe),
+	checks.RegisterFunc("ping", func() checks.Kind {
+		return checks.Kind{
+			Name:    "ping",
+			Summary: "Sends ICMP echo requests to a host and reports replies, loss and round-trip times.",
+			Docs: map[string]checks.ArgDoc{
+				"host":     {Doc: "Host name, IPv4 or IPv6 address to ping.", Validate: nonEmpty},
+				"packets":  {Doc: "Number of echo requests to send, 1 to 65535.", Validate: checks.IntRange(1, 65535)},
+				"interval": {Doc: "Pause between two echo requests, a duration of at least 1ms.", Validate: validInterval},
+				"size":     {Doc: "Payload bytes per echo request, 0 to 65507.", Validate: checks.IntRange(0, maxSize)},
+				"ttl":      {Doc: "IPv4 time to live or IPv6 hop limit of the requests, 1 to 255; the system default (usually 64) when unset.", Validate: checks.IntRange(1, 255)},
+				"family":   {Doc: `"ip4" or "ip6": which address of a host name to ping; unset, the first address the resolver returns.`, Validate: checks.OneOf("ip4", "ip6")},
+			},
+			Expect: []checks.Expectation{
+				reachableExpectation(),
+				checks.AtMost("max_loss_percent", "loss_percent", "Highest share of requests, in percent, that may go unanswered.").Validated(percent),
+				checks.AtMost("max_avg_rtt_ms", "rtt_avg_ms", "Highest average round-trip time in milliseconds.").Validated(nonNegative),
+				checks.AtMost("max_rtt_ms", "rtt_max_ms", "Highest round-trip time of any reply, in milliseconds.").Validated(nonNegative),
+			},
+			Probe: checks.Typed(Defaults, Probe),
+		}
 	})
 }
 

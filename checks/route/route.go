@@ -78,23 +78,25 @@ var refusals = map[syscall.Errno]int{
 }
 
 func init() {
-	checks.Register(checks.Kind{
-		Name:    "route",
-		Summary: "Asks the kernel which route it would choose for a destination, as `ip route get` does.",
-		Docs: map[string]checks.ArgDoc{
-			"destination": {Doc: `An IPv4 or IPv6 address, or a prefix ("10.20.0.0/16"), whose network address is looked up.`, Validate: validDestination},
-			"source":      {Doc: "Look up the route for packets from this local address, as `ip route get … from`, which policy routing rules may select on.", Validate: validIP},
-			"interface":   {Doc: "Look up the route for packets forced out of this interface, as `ip route get … oif`."},
-		},
-		Expect: []checks.Expectation{
-			checks.Equal("reachable", cty.Bool, "Whether a usable route must exist (true) or there must be none (false: no route, or an unreachable, prohibit, blackhole or throw route)."),
-			address("gateway", `The next hop; "" means the destination must be on-link (directly connected).`, func(r Result) string { return r.Gateway }),
-			checks.Equal("interface", cty.String, "The outgoing interface."),
-			address("source", "The source address the kernel picks.", func(r Result) string { return r.Source }),
-			prefix(),
-			checks.Equal("type", cty.String, `The route type: "unicast", "local", "broadcast", "multicast", "anycast", "unreachable", "prohibit", "blackhole", "throw".`).Validated(checks.OneOf("unicast", "local", "broadcast", "multicast", "anycast", "unreachable", "prohibit", "blackhole", "throw", "nat", "xresolve")),
-		},
-		Probe: checks.Typed(Config{}, Probe),
+	checks.RegisterFunc("route", func() checks.Kind {
+		return checks.Kind{
+			Name:    "route",
+			Summary: "Asks the kernel which route it would choose for a destination, as `ip route get` does.",
+			Docs: map[string]checks.ArgDoc{
+				"destination": {Doc: `An IPv4 or IPv6 address, or a prefix ("10.20.0.0/16"), whose network address is looked up.`, Validate: validDestination},
+				"source":      {Doc: "Look up the route for packets from this local address, as `ip route get … from`, which policy routing rules may select on.", Validate: validIP},
+				"interface":   {Doc: "Look up the route for packets forced out of this interface, as `ip route get … oif`."},
+			},
+			Expect: []checks.Expectation{
+				checks.Equal("reachable", cty.Bool, "Whether a usable route must exist (true) or there must be none (false: no route, or an unreachable, prohibit, blackhole or throw route)."),
+				address("gateway", `The next hop; "" means the destination must be on-link (directly connected).`, func(r Result) string { return r.Gateway }),
+				checks.Equal("interface", cty.String, "The outgoing interface."),
+				address("source", "The source address the kernel picks.", func(r Result) string { return r.Source }),
+				prefix(),
+				checks.Equal("type", cty.String, `The route type: "unicast", "local", "broadcast", "multicast", "anycast", "unreachable", "prohibit", "blackhole", "throw".`).Validated(checks.OneOf("unicast", "local", "broadcast", "multicast", "anycast", "unreachable", "prohibit", "blackhole", "throw", "nat", "xresolve")),
+			},
+			Probe: checks.Typed(Config{}, Probe),
+		}
 	})
 }
 

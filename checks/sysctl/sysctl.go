@@ -82,21 +82,23 @@ func (r Result) Object() cty.Value {
 }
 
 func init() {
-	checks.Register(checks.Kind{
-		Name:    "sysctl",
-		Summary: "Reads a kernel parameter from /proc/sys and compares its value.",
-		Docs: map[string]checks.ArgDoc{
-			"key": {Doc: `The parameter, dotted as sysctl(8) writes it ("net.core.somaxconn") or as a path below /proc/sys ("net/core/somaxconn").`, Validate: ValidKey},
-		},
-		Expect: []checks.Expectation{
-			{Name: "value", Type: cty.String, Compare: compareValue,
-				Doc: `The exact value, compared after turning runs of whitespace into one space: "32768 60999" matches the kernel's "32768\t60999".`},
-			bound("min", "at least", func(c int) bool { return c >= 0 },
-				"The value must be a single whole number at least this large."),
-			bound("max", "at most", func(c int) bool { return c <= 0 },
-				"The value must be a single whole number at most this large."),
-		},
-		Probe: checks.Typed(Config{}, Probe),
+	checks.RegisterFunc("sysctl", func() checks.Kind {
+		return checks.Kind{
+			Name:    "sysctl",
+			Summary: "Reads a kernel parameter from /proc/sys and compares its value.",
+			Docs: map[string]checks.ArgDoc{
+				"key": {Doc: `The parameter, dotted as sysctl(8) writes it ("net.core.somaxconn") or as a path below /proc/sys ("net/core/somaxconn").`, Validate: ValidKey},
+			},
+			Expect: []checks.Expectation{
+				{Name: "value", Type: cty.String, Compare: compareValue,
+					Doc: `The exact value, compared after turning runs of whitespace into one space: "32768 60999" matches the kernel's "32768\t60999".`},
+				bound("min", "at least", func(c int) bool { return c >= 0 },
+					"The value must be a single whole number at least this large."),
+				bound("max", "at most", func(c int) bool { return c <= 0 },
+					"The value must be a single whole number at most this large."),
+			},
+			Probe: checks.Typed(Config{}, Probe),
+		}
 	})
 }
 

@@ -45,18 +45,20 @@ type Result struct {
 }
 
 func init() {
-	checks.Register(checks.Kind{
-		Name:    "tcp",
-		Summary: "Connects to host:port and reports whether the port is open, closed or filtered.",
-		Docs: map[string]checks.ArgDoc{
-			"host": {Doc: "Host name, IPv4 or IPv6 address to connect to."},
-			"port": {Doc: "TCP port, 1 to 65535.", Validate: checks.ValidPort},
-		},
-		Expect: []checks.Expectation{
-			expectOpen(),
-			checks.Equal("state", cty.String, `The exact state: "open", "closed" (refused) or "filtered" (no answer or ICMP unreachable).`).Validated(checks.OneOf(Open, Closed, Filtered)),
-		},
-		Probe: checks.Typed(Config{}, Probe),
+	checks.RegisterFunc("tcp", func() checks.Kind {
+		return checks.Kind{
+			Name:    "tcp",
+			Summary: "Connects to host:port and reports whether the port is open, closed or filtered.",
+			Docs: map[string]checks.ArgDoc{
+				"host": {Doc: "Host name, IPv4 or IPv6 address to connect to."},
+				"port": {Doc: "TCP port, 1 to 65535.", Validate: checks.ValidPort},
+			},
+			Expect: []checks.Expectation{
+				expectOpen(),
+				checks.Equal("state", cty.String, `The exact state: "open", "closed" (refused) or "filtered" (no answer or ICMP unreachable).`).Validated(checks.OneOf(Open, Closed, Filtered)),
+			},
+			Probe: checks.Typed(Config{}, Probe),
+		}
 	})
 }
 

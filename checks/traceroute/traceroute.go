@@ -102,23 +102,25 @@ type Result struct {
 }
 
 func init() {
-	checks.Register(checks.Kind{
-		Name:    "traceroute",
-		Summary: "Traces the path to a host hop by hop and reports the routers on it and whether the host was reached.",
-		Docs: map[string]checks.ArgDoc{
-			"host":        {Doc: "Host name, IPv4 or IPv6 address to trace the path to."},
-			"max_hops":    {Doc: "Largest TTL probed, 1 to 64.", Validate: checks.IntRange(1, 64)},
-			"protocol":    {Doc: `What the probes are: "icmp" echo requests, "udp" datagrams to unused ports, or "tcp" SYNs to port.`, Validate: checks.OneOf(ICMP, UDP, TCP)},
-			"hop_timeout": {Doc: "How long each probe waits for its answer.", Validate: validHopTimeout},
-			"queries":     {Doc: "Probes per hop, 1 to 10.", Validate: checks.IntRange(1, 10)},
-			"port":        {Doc: "udp: first destination port (default 33434, one more per probe); tcp: destination port (default 80).", Validate: checks.ValidPort},
-		},
-		Expect: []checks.Expectation{
-			checks.Equal("reached", cty.Bool, "Whether the destination must answer within max_hops (true) or must not (false)."),
-			checks.AtMost("max_hops", "hop_count", "The path may be at most this many hops long."),
-			Via(),
-		},
-		Probe: checks.Typed(Defaults, Probe),
+	checks.RegisterFunc("traceroute", func() checks.Kind {
+		return checks.Kind{
+			Name:    "traceroute",
+			Summary: "Traces the path to a host hop by hop and reports the routers on it and whether the host was reached.",
+			Docs: map[string]checks.ArgDoc{
+				"host":        {Doc: "Host name, IPv4 or IPv6 address to trace the path to."},
+				"max_hops":    {Doc: "Largest TTL probed, 1 to 64.", Validate: checks.IntRange(1, 64)},
+				"protocol":    {Doc: `What the probes are: "icmp" echo requests, "udp" datagrams to unused ports, or "tcp" SYNs to port.`, Validate: checks.OneOf(ICMP, UDP, TCP)},
+				"hop_timeout": {Doc: "How long each probe waits for its answer.", Validate: validHopTimeout},
+				"queries":     {Doc: "Probes per hop, 1 to 10.", Validate: checks.IntRange(1, 10)},
+				"port":        {Doc: "udp: first destination port (default 33434, one more per probe); tcp: destination port (default 80).", Validate: checks.ValidPort},
+			},
+			Expect: []checks.Expectation{
+				checks.Equal("reached", cty.Bool, "Whether the destination must answer within max_hops (true) or must not (false)."),
+				checks.AtMost("max_hops", "hop_count", "The path may be at most this many hops long."),
+				Via(),
+			},
+			Probe: checks.Typed(Defaults, Probe),
+		}
 	})
 }
 

@@ -99,28 +99,30 @@ type Result struct {
 }
 
 func init() {
-	checks.Register(checks.Kind{
-		Name:    "udp",
-		Summary: "Sends one datagram to host:port and reports what came back (open, closed, filtered, open|filtered) and, with a witness at the destination, whether it arrived.",
-		Docs: map[string]checks.ArgDoc{
-			"host":        {Doc: "Host name, IPv4 or IPv6 address to send to."},
-			"port":        {Doc: "UDP port, 1 to 65535.", Validate: checks.ValidPort},
-			"payload":     {Doc: "The datagram's bytes, as text (the default: an empty datagram)."},
-			"payload_hex": {Doc: "The datagram's bytes in hex, for binary protocols (a DNS query); instead of payload.", Validate: validHex},
-			"witness":     {Doc: "A vantage at the destination (vantage.NAME) that watches for the datagram arriving there; delivered says whether it did."},
-		},
-		Validate: checks.ValidateConfig(func(cfg Config) error {
-			if cfg.Payload != nil && cfg.PayloadHex != nil {
-				return errors.New("set payload or payload_hex, not both")
-			}
-			return nil
-		}),
-		Expect: []checks.Expectation{
-			checks.Expect("state", `The exact state: "open" (a reply), "closed" (ICMP port unreachable), "filtered" (another ICMP unreachable) or "open|filtered" (silence).`, compareState).Validated(checks.OneOf(Open, Closed, Filtered, OpenFiltered)),
-			checks.Expect("reply_contains", "A string the reply (its first 4 KiB) must contain; a reply must have come.", compareReplyContains),
-			checks.Expect("delivered", "Whether the datagram must have arrived: with witness, seen at the destination; without, answered by the destination itself.", compareDelivered),
-		},
-		Probe: checks.Typed(Config{}, Probe),
+	checks.RegisterFunc("udp", func() checks.Kind {
+		return checks.Kind{
+			Name:    "udp",
+			Summary: "Sends one datagram to host:port and reports what came back (open, closed, filtered, open|filtered) and, with a witness at the destination, whether it arrived.",
+			Docs: map[string]checks.ArgDoc{
+				"host":        {Doc: "Host name, IPv4 or IPv6 address to send to."},
+				"port":        {Doc: "UDP port, 1 to 65535.", Validate: checks.ValidPort},
+				"payload":     {Doc: "The datagram's bytes, as text (the default: an empty datagram)."},
+				"payload_hex": {Doc: "The datagram's bytes in hex, for binary protocols (a DNS query); instead of payload.", Validate: validHex},
+				"witness":     {Doc: "A vantage at the destination (vantage.NAME) that watches for the datagram arriving there; delivered says whether it did."},
+			},
+			Validate: checks.ValidateConfig(func(cfg Config) error {
+				if cfg.Payload != nil && cfg.PayloadHex != nil {
+					return errors.New("set payload or payload_hex, not both")
+				}
+				return nil
+			}),
+			Expect: []checks.Expectation{
+				checks.Expect("state", `The exact state: "open" (a reply), "closed" (ICMP port unreachable), "filtered" (another ICMP unreachable) or "open|filtered" (silence).`, compareState).Validated(checks.OneOf(Open, Closed, Filtered, OpenFiltered)),
+				checks.Expect("reply_contains", "A string the reply (its first 4 KiB) must contain; a reply must have come.", compareReplyContains),
+				checks.Expect("delivered", "Whether the datagram must have arrived: with witness, seen at the destination; without, answered by the destination itself.", compareDelivered),
+			},
+			Probe: checks.Typed(Config{}, Probe),
+		}
 	})
 }
 

@@ -21,6 +21,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/nettest/nettest/checks"
 	"github.com/zclconf/go-cty/cty"
@@ -78,17 +79,18 @@ type Result struct {
 }
 
 // resultType has a soft (nofile) and a hard (nofile_hard) field per limit.
-var resultType = func() cty.Type {
+// It is made when first asked for, as the kind is (checks.RegisterFunc).
+var resultType = sync.OnceValue(func() cty.Type {
 	attrs := map[string]cty.Type{"pid": cty.Number, "process": cty.String, "matched": cty.Number}
 	for _, l := range Limits {
 		attrs[l.Name] = cty.Number
 		attrs[l.Name+"_hard"] = cty.Number
 	}
 	return cty.Object(attrs)
-}()
+})
 
 // ObjectType is the object type of every result, for checks.Encoded.
-func (Result) ObjectType() cty.Type { return resultType }
+func (Result) ObjectType() cty.Type { return resultType() }
 
 // Object encodes the result; a limit the kernel did not list is null.
 func (r Result) Object() cty.Value {
@@ -111,28 +113,30 @@ func (r Result) Object() cty.Value {
 }
 
 func init() {
-	var expect []checks.Expectation
-	for _, l := range Limits {
-		what := strings.TrimPrefix(l.Label, "Max ")
-		doc := func(which, phrase string) string {
-			return fmt.Sprintf(`The %s limit on %s (in %s) must be %s this: a whole number, or "unlimited" (also written -1).`, which, what, l.Unit, phrase)
+	checks.RegisterFunc("ulimit", func() checks.Kind {
+		var expect []checks.Expectation
+		for _, l := range Limits {
+			what := strings.TrimPrefix(l.Label, "Max ")
+			doc := func(which, phrase string) string {
+				return fmt.Sprintf(`The %s limit on %s (in %s) must be %s this: a whole number, or "unlimited" (also written -1).`, which, what, l.Unit, phrase)
+			}
+			expect = append(expect,
+				bound(l.Name+"_min", l.Name, "at least", doc("soft", "at least"), func(c int) bool { return c >= 0 }),
+				bound(l.Name+"_max", l.Name, "at most", doc("soft", "at most"), func(c int) bool { return c <= 0 }),
+				bound(l.Name+"_hard_min", l.Name+"_hard", "at least", doc("hard", "at least"), func(c int) bool { return c >= 0 }),
+				bound(l.Name+"_hard_max", l.Name+"_hard", "at most", doc("hard", "at most"), func(c int) bool { return c <= 0 }),
+			)
 		}
-		expect = append(expect,
-			bound(l.Name+"_min", l.Name, "at least", doc("soft", "at least"), func(c int) bool { return c >= 0 }),
-			bound(l.Name+"_max", l.Name, "at most", doc("soft", "at most"), func(c int) bool { return c <= 0 }),
-			bound(l.Name+"_hard_min", l.Name+"_hard", "at least", doc("hard", "at least"), func(c int) bool { return c >= 0 }),
-			bound(l.Name+"_hard_max", l.Name+"_hard", "at most", doc("hard", "at most"), func(c int) bool { return c <= 0 }),
-		)
-	}
-	checks.Register(checks.Kind{
-		Name:    "ulimit",
-		Summary: "Reads the resource limits (open files, processes, core size, …) of a running process from /proc/PID/limits.",
-		Docs: map[string]checks.ArgDoc{
-			"pid":     {Doc: "The process to read, by PID. Give pid or process, not both; neither reads nettest's own limits.", Validate: checks.IntRange(1, math.MaxInt32)},
-			"process": {Doc: "The process to read, by name (its /proc/PID/comm or the base name of its executable); when several run, the oldest.", Validate: validName},
-		},
-		Expect: expect,
-		Probe:  checks.Typed(Config{}, Probe),
+		return checks.Kind{
+			Name:    "ulimit",
+			Summary: "Reads the resource limits (open files, processes, core size, …) of a running process from /proc/PID/limits.",
+			Docs: map[string]checks.ArgDoc{
+				"pid":     {Doc: "The process to read, by PID. Give pid or process, not both; neither reads nettest's own limits.", Validate: checks.IntRange(1, math.MaxInt32)},
+				"process": {Doc: "The process to read, by name (its /proc/PID/comm or the base name of its executable); when several run, the oldest.", Validate: validName},
+			},
+			Expect: expect,
+			Probe:  checks.Typed(Config{}, Probe),
+		}
 	})
 }
 

@@ -60,7 +60,7 @@ func TestOwnLimits(t *testing.T) {
 		}
 	}
 	obj := r.Object()
-	if !obj.Type().Equals(resultType) {
+	if !obj.Type().Equals(resultType()) {
 		t.Fatalf("result type %#v differs from the declared one", obj.Type())
 	}
 	if got := checks.Show(obj.GetAttr("nofile")); got != strconv.FormatInt(r.Soft["nofile"], 10) {
