@@ -487,28 +487,33 @@ func stringsOfMap(v cty.Value) (map[string]string, bool) {
 
 // stringsOfList is stringsOfMap for a list of strings.
 func stringsOfList(v cty.Value) ([]string, bool) {
-	if !v.IsWhollyKnown() || v.IsMarked() {
+	// Each element is looked at anyway: IsWhollyKnown would walk them
+	// first, making each one's index.
+	if !v.IsKnown() || v.IsMarked() {
 		return nil, false
 	}
 	n := v.LengthInt()
 	l := make([]string, 0, n)
+	add := func(e cty.Value) bool {
+		if !e.IsKnown() || e.IsNull() || e.IsMarked() {
+			return false
+		}
+		l = append(l, e.AsString())
+		return true
+	}
 	if n <= len(smallIndexes) {
 		// By index: an iterator makes each element's index anew.
 		for _, i := range smallIndexes[:n] {
-			e := v.Index(i)
-			if e.IsNull() {
+			if !add(v.Index(i)) {
 				return nil, false
 			}
-			l = append(l, e.AsString())
 		}
 		return l, true
 	}
 	for it := v.ElementIterator(); it.Next(); {
-		_, e := it.Element()
-		if e.IsNull() {
+		if _, e := it.Element(); !add(e) {
 			return nil, false
 		}
-		l = append(l, e.AsString())
 	}
 	return l, true
 }

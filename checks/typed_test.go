@@ -99,7 +99,8 @@ func TestFromCtyIsGocty(t *testing.T) {
 		many[i] = fmt.Sprint(i)
 	}
 	values := []cty.Value{cty.ListValEmpty(cty.String), str("a"), str("b", "a", "é"), str(many...), str(many[:16]...), cty.NullVal(cty.List(cty.String)),
-		cty.ListVal([]cty.Value{cty.StringVal("a"), cty.NullVal(cty.String)}), cty.True, cty.StringVal("x"), cty.NumberIntVal(7), cty.NumberFloatVal(7.5)}
+		cty.ListVal([]cty.Value{cty.StringVal("a"), cty.NullVal(cty.String)}), cty.ListVal([]cty.Value{cty.StringVal("a"), cty.UnknownVal(cty.String)}),
+		cty.True, cty.StringVal("x"), cty.NumberIntVal(7), cty.NumberFloatVal(7.5)}
 	for _, v := range values {
 		var got, want []string
 		gerr, werr := fromCty(v, &got), gocty.FromCtyValue(v, &want)

@@ -2,6 +2,7 @@ package schema
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -88,6 +89,7 @@ func (i *Instance) evaluate() hcl.Diagnostics {
 	}
 	// Expectations known now are final: judging uses them as they are.
 	i.expectFinal = allKnown(i.expect) && (i.expect != nil || len(c.Expect) == 0)
+	i.expectMarked = slices.ContainsFunc(i.expect, cty.Value.ContainsMarked)
 	if len(c.Asserts) == 0 {
 		if written(i.expect) > 0 && allNull(i.expect) {
 			diags = append(diags, expectsNothing(c, c.DeclRange))
@@ -378,7 +380,11 @@ func (i *Instance) judge(ctx *hcl.EvalContext, result checks.Result) (diffs []ch
 		want, diags = i.expectations(ctx)
 	}
 	if want != nil {
-		if unmet := c.Kind.JudgeValues(want, result); len(unmet) > 0 {
+		judge := c.Kind.JudgeValues
+		if i.expectFinal && !i.expectMarked {
+			judge = c.Kind.JudgeUnmarked
+		}
+		if unmet := judge(want, result); len(unmet) > 0 {
 			diffs, values = unmetDiffs(unmet, want, result)
 		}
 	}

@@ -43,12 +43,13 @@ type Instance struct {
 	// check (see checks.Args).
 	expect []cty.Value
 
-	argsFinal   bool        // args is wholly known: the run need not evaluate it again
-	expectFinal bool        // expect is wholly known: the same for the expectations
-	argsMarked  bool        // some argument holds a sensitive value
-	unmarked    checks.Args // args without marks, when final and marked
-	each        *cty.Value  // the each object; nil without for_each
-	suite       *Suite
+	argsFinal    bool        // args is wholly known: the run need not evaluate it again
+	expectFinal  bool        // expect is wholly known: the same for the expectations
+	expectMarked bool        // some expected value holds a sensitive value
+	argsMarked   bool        // some argument holds a sensitive value
+	unmarked     checks.Args // args without marks, when final and marked
+	each         *cty.Value  // the each object; nil without for_each
+	suite        *Suite
 }
 
 // Args are the kind's arguments as known before the run, a value for each
