@@ -231,7 +231,10 @@ func (p *Plan) Run(ctx context.Context, opts Options) Summary {
 	// Reporters run on a goroutine of their own, fed in finishing order,
 	// so that formatting and writing a report line never holds up the
 	// scheduling of the next check.
-	events := make(chan Outcome, 1024)
+	// 256 outcomes of room: the reporter keeps up, and a ring that a run
+	// of thousands goes round touches no more than its first pages (1,024
+	// were 300 KB, each page of them faulted in by the run).
+	events := make(chan Outcome, 256)
 	reported := make(chan struct{})
 	go func() {
 		defer close(reported)
