@@ -356,6 +356,10 @@ func (k *Kind) judge(want []cty.Value, result Result, mayBeMarked bool) []Unmet 
 	return unmet
 }
 
+// ContainsMarked is v.ContainsMarked() without a walk for the values most
+// arguments and expectations hold (see containsMarked).
+func ContainsMarked(v cty.Value) bool { return containsMarked(v) }
+
 // containsMarked is v.ContainsMarked(), which walks even a single bool or
 // string with closures and paths; a primitive value holds no other value
 // to be marked, so its own mark is the answer.

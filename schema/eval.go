@@ -89,7 +89,7 @@ func (i *Instance) evaluate() hcl.Diagnostics {
 	}
 	// Expectations known now are final: judging uses them as they are.
 	i.expectFinal = allKnown(i.expect) && (i.expect != nil || len(c.Expect) == 0)
-	i.expectMarked = slices.ContainsFunc(i.expect, cty.Value.ContainsMarked)
+	i.expectMarked = slices.ContainsFunc(i.expect, func(v cty.Value) bool { return v != cty.NilVal && checks.ContainsMarked(v) })
 	if len(c.Asserts) == 0 {
 		if written(i.expect) > 0 && allNull(i.expect) {
 			diags = append(diags, expectsNothing(c, c.DeclRange))
