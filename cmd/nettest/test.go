@@ -127,7 +127,7 @@ func cmdTest(args []string, c cli) int {
 		}
 	}
 
-	plan, suite, diags, code := loadPlanDiags(paths, schema.Options{Vars: f.vars, Env: c.env, Timeout: f.timeout, Sources: c.sources}, &f.sel, c)
+	plan, suite, diags, code := loadPlanToRun(paths, schema.Options{Vars: f.vars, Env: c.env, Timeout: f.timeout, Sources: c.sources}, &f.sel, c)
 	if code != exitOK {
 		configReports(&f, suite, diags, c)
 		return code
