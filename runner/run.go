@@ -138,6 +138,8 @@ func (w *pool) worker() {
 	// The worker's own child of the run's context, cancelled with it: each
 	// probe's context hangs below this one, not beside the other workers'
 	// on the run's, whose lock and list of children they would all share.
+	// A worker the watchdog gave up on cancels it as it leaves, which tells
+	// its overdue probe to stop.
 	ctx, cancel := context.WithCancel(w.ctx)
 	defer cancel()
 	for j := range w.work {
