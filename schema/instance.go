@@ -151,7 +151,7 @@ func (s *Suite) dropFinalSyntax(byCheck map[*Check][]*Instance) {
 		}
 		final := true
 		for _, inst := range insts {
-			if !inst.argsFinal || !allKnown(inst.expect) {
+			if !inst.argsFinal || !inst.expectFinal {
 				final = false
 				break
 			}
