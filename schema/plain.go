@@ -138,16 +138,27 @@ func isIdentByte(c byte) bool {
 
 func (p *plainParser) ident() (string, hcl.Range, bool) {
 	from := p.i
-	if from >= len(p.src) || !isIdentStart(p.src[from]) {
+	b, ok := p.identBytes()
+	if !ok {
 		return "", hcl.Range{}, false
+	}
+	return string(b), p.rng(from, p.i), true
+}
+
+// identBytes is ident's text, in src: a name looked up and let go of (an
+// argument's, true) need not be copied.
+func (p *plainParser) identBytes() ([]byte, bool) {
+	from := p.i
+	if from >= len(p.src) || !isIdentStart(p.src[from]) {
+		return nil, false
 	}
 	for p.i < len(p.src) && isIdentByte(p.src[p.i]) {
 		p.i++
 	}
 	if p.i < len(p.src) && p.src[p.i] >= 0x80 {
-		return "", hcl.Range{}, false // an identifier may go on in Unicode
+		return nil, false // an identifier may go on in Unicode
 	}
-	return string(p.src[from:p.i]), p.rng(from, p.i), true
+	return p.src[from:p.i], true
 }
 
 // quoted reads a quoted string of plain ASCII: the ranges of the opening

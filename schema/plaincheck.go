@@ -138,7 +138,7 @@ func (p *plainParser) readCheck(k *checks.Kind, typ string, typeRange hcl.Range)
 		} else if c == '}' {
 			break
 		}
-		attr, _, ok := p.ident()
+		attr, ok := p.identBytes()
 		if !ok {
 			return fail, false
 		}
@@ -146,7 +146,7 @@ func (p *plainParser) readCheck(k *checks.Kind, typ string, typeRange hcl.Range)
 		if p.i == len(p.src) {
 			return fail, false
 		}
-		if p.src[p.i] == '{' && attr == "expect" && !expectBlock {
+		if p.src[p.i] == '{' && string(attr) == "expect" && !expectBlock {
 			expectBlock = true
 			if !p.readExpect(&pc) {
 				return fail, false
@@ -213,7 +213,7 @@ func (p *plainParser) readExpect(pc *plainCheck) bool {
 		} else if c == '}' {
 			break
 		}
-		name, _, ok := p.ident()
+		name, ok := p.identBytes()
 		if !ok {
 			return false
 		}
@@ -349,30 +349,30 @@ func (p *plainParser) literalValue() (cty.Value, bool) {
 		p.i++
 		return cty.TupleVal(elems), true
 	case isIdentStart(c):
-		name, _, ok := p.ident()
+		name, ok := p.identBytes()
 		switch {
 		case !ok:
-		case name == "true":
+		case string(name) == "true":
 			return cty.True, true
-		case name == "false":
+		case string(name) == "false":
 			return cty.False, true
 		}
 	}
 	return cty.NilVal, false
 }
 
-func argIndex(k *checks.Kind, name string) (int, bool) {
+func argIndex(k *checks.Kind, name []byte) (int, bool) {
 	for n, a := range k.Args {
-		if a.Name == name {
+		if a.Name == string(name) {
 			return n, true
 		}
 	}
 	return 0, false
 }
 
-func expectIndex(k *checks.Kind, name string) (int, bool) {
+func expectIndex(k *checks.Kind, name []byte) (int, bool) {
 	for n, e := range k.Expect {
-		if e.Name == name {
+		if e.Name == string(name) {
 			return n, true
 		}
 	}

@@ -493,7 +493,7 @@ func isSupported(t string) bool {
 // because a validator sees one argument at a time).
 func validName(v cty.Value) error {
 	s := v.AsString()
-	if _, err := netip.ParseAddr(s); err == nil {
+	if isAddress(s) {
 		return nil
 	}
 	if s == "" || strings.ContainsAny(s, " \t\n\\") || strings.Contains(s, "..") {
