@@ -89,19 +89,39 @@ func (i *Instance) Range() hcl.Range { return i.Check.DeclRange }
 // types, bad values and unknown references are found now.
 func (s *Suite) expand() hcl.Diagnostics {
 	var diags hcl.Diagnostics
-	byCheck := map[*Check][]*Instance{}
+	byCheck := make(map[*Check][]*Instance, len(s.Checks))
+	index := make(map[string]*Check, len(s.Checks))
+	// A check without for_each is one instance, whose address is the
+	// check's: those instances are made in one allocation and their lists
+	// in another, instead of two allocations and the address twice a check.
+	single := 0
 	for _, c := range s.Checks {
-		insts, d := s.expandCheck(c)
-		diags = append(diags, d...)
-		if d.HasErrors() || (c.ForEach != nil && insts == nil) {
-			c.broken = true
+		if c.ForEach == nil {
+			single++
+		}
+	}
+	slab, lists := make([]Instance, single), make([]*Instance, single)
+	s.Instances = make([]*Instance, 0, len(s.Checks))
+	for _, c := range s.Checks {
+		addr := c.Kind.Name + "." + c.Name
+		index[addr] = c
+		var insts []*Instance
+		if c.ForEach == nil {
+			n := len(lists) - single
+			slab[n] = Instance{Check: c, Address: addr, suite: s}
+			lists[n] = &slab[n]
+			insts = lists[n : n+1 : n+1]
+			single--
+		} else {
+			var d hcl.Diagnostics
+			insts, d = s.expandCheck(c)
+			diags = append(diags, d...)
+			if d.HasErrors() || insts == nil {
+				c.broken = true
+			}
 		}
 		byCheck[c] = insts
 		s.Instances = append(s.Instances, insts...)
-	}
-	index := make(map[string]*Check, len(s.Checks))
-	for _, c := range s.Checks {
-		index[c.Kind.Name+"."+c.Name] = c
 	}
 	// Each instance is resolved, then evaluated, on its own, on the cores
 	// there are (evaluation only reads the suite, and the secrets lock);
@@ -173,13 +193,10 @@ func allKnown(values []cty.Value) bool {
 	return true
 }
 
-// expandCheck evaluates for_each. Like Terraform, it takes a map, an object
-// or a set; its keys must be known before the run.
+// expandCheck evaluates the for_each of a check that has one. Like
+// Terraform, it takes a map, an object or a set; its keys must be known
+// before the run.
 func (s *Suite) expandCheck(c *Check) ([]*Instance, hcl.Diagnostics) {
-	addr := c.Kind.Name + "." + c.Name
-	if c.ForEach == nil {
-		return []*Instance{{Check: c, Address: addr, suite: s}}, nil
-	}
 	if insts, ok := s.expandToSet(c); ok {
 		return insts, nil
 	}
