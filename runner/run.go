@@ -94,6 +94,32 @@ type watch struct {
 	mu      sync.Mutex
 	inst    *schema.Instance
 	overdue time.Time // the probe's deadline plus grace
+
+	// ctx is the worker's context, and base the same without its
+	// cancellation, which the worker's probes hang below when they run on
+	// ctx itself: a probe's context is then not one more of ctx's
+	// children, put in its map and taken out under its lock for every
+	// probe (2% of the CPU time of 1,000 DNS checks). Instead, ctx's end
+	// calls interrupt, which cancels the probe in flight (cancel), and the
+	// probes after it at once (stopped). base is nil when ctx has a
+	// deadline, which a probe's context must keep.
+	ctx, base context.Context
+	cancel    context.CancelFunc // under mu
+	stopped   bool               // under mu
+	// timeoutCtx is base with the last timeout recorded in it (see
+	// checks.WithTimeout): the checks of a suite mostly share one.
+	timeoutCtx context.Context
+	timeout    time.Duration
+}
+
+// interrupt cancels the probe in flight on wt.base, and those after it.
+func (wt *watch) interrupt() {
+	wt.mu.Lock()
+	wt.stopped = true
+	if wt.cancel != nil {
+		wt.cancel()
+	}
+	wt.mu.Unlock()
 }
 
 const (
@@ -142,6 +168,10 @@ func (w *pool) worker() {
 	// its overdue probe to stop.
 	ctx, cancel := context.WithCancel(w.ctx)
 	defer cancel()
+	if _, ok := ctx.Deadline(); !ok {
+		wt.ctx, wt.base = ctx, context.WithoutCancel(ctx)
+		defer context.AfterFunc(ctx, wt.interrupt)()
+	}
 	for j := range w.work {
 		w.mu.Lock()
 		w.queued--
@@ -494,15 +524,39 @@ func (p *Plan) attempt(ctx context.Context, b schema.Bound, pr checks.Prober, ar
 // The result holds duration_ms, the time since start: the prober adds it
 // when it can (checks.TimedProber), the runner otherwise.
 func probe(ctx context.Context, i *schema.Instance, pr checks.Prober, args checks.Args, wt *watch, start time.Time) (r checks.Result, err error, abandoned bool) {
-	pctx, cancel := context.WithTimeout(checks.WithTimeout(ctx, i.Timeout), i.Timeout)
+	var pctx context.Context
+	var cancel context.CancelFunc
+	onBase := wt.base != nil && ctx == wt.ctx
+	if onBase {
+		if wt.timeoutCtx == nil || wt.timeout != i.Timeout {
+			wt.timeoutCtx, wt.timeout = checks.WithTimeout(wt.base, i.Timeout), i.Timeout
+		}
+		pctx, cancel = context.WithTimeout(wt.timeoutCtx, i.Timeout)
+	} else {
+		// A context of the attempt's own (a recorder's): the probe's hangs
+		// below it.
+		pctx, cancel = context.WithTimeout(checks.WithTimeout(ctx, i.Timeout), i.Timeout)
+	}
 	defer cancel()
 	wt.mu.Lock()
 	wt.inst, wt.overdue = i, time.Now().Add(i.Timeout+grace)
+	stopped := false
+	if onBase {
+		wt.cancel, stopped = cancel, wt.stopped
+	}
 	wt.state.Store(running)
 	wt.mu.Unlock()
+	if stopped {
+		cancel()
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			r, err = checks.Result{}, fmt.Errorf("internal error in the %s check: %v\n%s", i.Kind().Name, p, debug.Stack())
+		}
+		if onBase {
+			wt.mu.Lock()
+			wt.cancel = nil
+			wt.mu.Unlock()
 		}
 		abandoned = !wt.state.CompareAndSwap(running, returned)
 	}()
