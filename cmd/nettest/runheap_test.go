@@ -1,25 +1,63 @@
 package main
 
-import "testing"
+import (
+	"os"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+	"testing"
+)
 
-// A run's heap goal, live × (1 + target/100), is at least minRunHeapGoal,
-// and the target is the usual 100 whenever that already makes it so.
-func TestRunGCPercent(t *testing.T) {
-	for _, live := range []uint64{1, 1 << 10, 1 << 20, 3 << 20, minRunHeapGoal/2 - 1, minRunHeapGoal / 2, 8 << 20, 1 << 30} {
-		pct := runGCPercent(live)
-		goal := live + live*uint64(pct)/100
-		switch {
-		case pct < 100:
-			t.Errorf("live %d: target %d, below the usual 100", live, pct)
-		case goal < minRunHeapGoal:
-			t.Errorf("live %d: target %d makes the goal %d, under %d", live, pct, goal, minRunHeapGoal)
-		case pct > 100 && 2*live >= minRunHeapGoal:
-			t.Errorf("live %d: target %d, where 100 makes the goal %d already", live, pct, 2*live)
-		case pct > 100 && live+live*uint64(pct-1)/100 >= minRunHeapGoal:
-			t.Errorf("live %d: target %d is more than it takes", live, pct)
-		}
+// The goal readyHeap leaves the run with, as the runtime reports it, is
+// minRunHeapGoal (no less, and not much more) while the heap is small, and
+// twice the live heap, with the usual target, when it is not.
+func TestReadyHeapGoal(t *testing.T) {
+	if v, set := os.LookupEnv("GOGC"); set {
+		os.Unsetenv("GOGC")
+		defer os.Setenv("GOGC", v)
 	}
-	if got := runGCPercent(0); got != 100 {
-		t.Errorf("nothing live: target %d, want 100", got)
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	goal := func() uint64 {
+		s := []metrics.Sample{{Name: "/gc/heap/goal:bytes"}}
+		metrics.Read(s)
+		return s[0].Value.Uint64()
+	}
+	runtime.GC()
+	readyHeap(0)
+	if g := goal(); g < minRunHeapGoal || g > minRunHeapGoal+minRunHeapGoal/20 {
+		t.Errorf("a small heap: goal %.2f MiB, want %d MiB", float64(g)/(1<<20), minRunHeapGoal>>20)
+	}
+	// A live heap past half the least goal: the usual target.
+	held := make([][]byte, 0, 64)
+	for range 64 * 2 * minRunHeapGoal / (1 << 20) / 64 {
+		held = append(held, make([]byte, 1<<20))
+	}
+	runtime.GC()
+	readyHeap(0)
+	if pct := debug.SetGCPercent(100); pct != 100 {
+		t.Errorf("%d MiB live: target %d, want 100", 2*minRunHeapGoal>>20, pct)
+	}
+	runtime.KeepAlive(held)
+}
+
+// Where the least goal and the goal of what is live cross, the target is
+// the least that makes either minRunHeapGoal.
+func TestRunGCPercent(t *testing.T) {
+	for _, c := range []struct {
+		collected   bool
+		live, roots uint64
+		want        int
+	}{
+		{false, 0, 0, 400},            // before any collection: 4 MiB per 100
+		{false, 50 << 20, 0, 400},     // live is not known yet
+		{true, 1 << 20, 1 << 20, 400}, // the least goal gets there first
+		{true, 4 << 20, 0, 300},       // 4 + 4 × 3
+		{true, 6 << 20, 1 << 20, 143}, // 6 + 7 × 1.43 ≥ 16
+		{true, 8 << 20, 0, 100},       // twice what is live
+		{true, 100 << 20, 0, 100},     // never below the usual
+	} {
+		if got := runGCPercent(c.collected, c.live, c.roots); got != c.want {
+			t.Errorf("runGCPercent(%v, %d MiB, %d MiB) = %d, want %d", c.collected, c.live>>20, c.roots>>20, got, c.want)
+		}
 	}
 }
