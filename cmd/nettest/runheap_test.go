@@ -22,10 +22,15 @@ func TestReadyHeapGoal(t *testing.T) {
 		metrics.Read(s)
 		return s[0].Value.Uint64()
 	}
-	runtime.GC()
-	readyHeap(0)
-	if g := goal(); g < minRunHeapGoal || g > minRunHeapGoal+minRunHeapGoal/20 {
-		t.Errorf("a small heap: goal %.2f MiB, want %d MiB", float64(g)/(1<<20), minRunHeapGoal>>20)
+	for _, c := range []struct {
+		n    int
+		want uint64
+	}{{0, minRunHeapGoal}, {collectBeforeRun, minCollectedRunHeapGoal}} {
+		runtime.GC()
+		readyHeap(c.n)
+		if g := goal(); g < c.want || g > c.want+c.want/20 {
+			t.Errorf("%d checks, a small heap: goal %.2f MiB, want %d MiB", c.n, float64(g)/(1<<20), c.want>>20)
+		}
 	}
 	// A live heap past half the least goal: the usual target.
 	held := make([][]byte, 0, 64)
@@ -56,7 +61,7 @@ func TestRunGCPercent(t *testing.T) {
 		{true, 8 << 20, 0, 100},       // twice what is live
 		{true, 100 << 20, 0, 100},     // never below the usual
 	} {
-		if got := runGCPercent(c.collected, c.live, c.roots); got != c.want {
+		if got := runGCPercent(minRunHeapGoal, c.collected, c.live, c.roots); got != c.want {
 			t.Errorf("runGCPercent(%v, %d MiB, %d MiB) = %d, want %d", c.collected, c.live>>20, c.roots>>20, got, c.want)
 		}
 	}
