@@ -526,20 +526,24 @@ func (p *Plan) attempt(ctx context.Context, b schema.Bound, pr checks.Prober, ar
 func probe(ctx context.Context, i *schema.Instance, pr checks.Prober, args checks.Args, wt *watch, start time.Time) (r checks.Result, err error, abandoned bool) {
 	var pctx context.Context
 	var cancel context.CancelFunc
+	// The check's clock started at start, a moment ago: its deadline and
+	// the watchdog's are counted from there, without reading the clock
+	// again.
+	deadline := start.Add(i.Timeout)
 	onBase := wt.base != nil && ctx == wt.ctx
 	if onBase {
 		if wt.timeoutCtx == nil || wt.timeout != i.Timeout {
 			wt.timeoutCtx, wt.timeout = checks.WithTimeout(wt.base, i.Timeout), i.Timeout
 		}
-		pctx, cancel = context.WithTimeout(wt.timeoutCtx, i.Timeout)
+		pctx, cancel = context.WithDeadline(wt.timeoutCtx, deadline)
 	} else {
 		// A context of the attempt's own (a recorder's): the probe's hangs
 		// below it.
-		pctx, cancel = context.WithTimeout(checks.WithTimeout(ctx, i.Timeout), i.Timeout)
+		pctx, cancel = context.WithDeadline(checks.WithTimeout(ctx, i.Timeout), deadline)
 	}
 	defer cancel()
 	wt.mu.Lock()
-	wt.inst, wt.overdue = i, time.Now().Add(i.Timeout+grace)
+	wt.inst, wt.overdue = i, deadline.Add(grace)
 	stopped := false
 	if onBase {
 		wt.cancel, stopped = cancel, wt.stopped
