@@ -65,8 +65,13 @@ func lowerName(s string) string {
 // "Mail.Example.com" matches "10 mail.example.com." in an MX answer and
 // "2001:DB8::1" matches "2001:db8::1": users write names as they please, the
 // comparison is the one DNS itself makes. Text that does not parse is left as
-// written, and will show in the diff.
+// written, and will show in the diff. TXT and CAA values are text, and
+// compared exactly (docs/dns.md): a TXT record may begin or end with a
+// space, and "v=spf1 -all " is not "v=spf1 -all".
 func normalise(qtype, s string) string {
+	if qtype == "TXT" || qtype == "CAA" {
+		return s
+	}
 	s = strings.TrimSpace(s)
 	switch qtype {
 	case "A", "AAAA":

@@ -10,7 +10,8 @@ import (
 
 // An expected answer is compared in the form the probe writes answers of
 // the asked type: addresses canonical, names absolute and in lower case,
-// anything that does not parse as written (trimmed).
+// anything that does not parse as written (trimmed); TXT and CAA values as
+// written, spaces and all.
 func TestNormalise(t *testing.T) {
 	for _, c := range []struct{ qtype, in, want string }{
 		{"A", "192.0.2.10", "192.0.2.10"},
@@ -28,8 +29,10 @@ func TestNormalise(t *testing.T) {
 		{"MX", "10", "10"},
 		{"SRV", "0 5 5060 SIP.Example.Test", "0 5 5060 sip.example.test."},
 		{"SOA", "NS1.Example.Test Admin.Example.Test 1 2 3 4 5", "ns1.example.test. admin.example.test. 1 2 3 4 5"},
-		{"TXT", "  v=spf1  -all ", "v=spf1  -all"},
+		{"TXT", "  v=spf1  -all ", "  v=spf1  -all "},
+		{"TXT", "v=spf1 -all", "v=spf1 -all"},
 		{"CAA", `0 issue "CA.example"`, `0 issue "CA.example"`},
+		{"CAA", ` 0 issue "ca.example"`, ` 0 issue "ca.example"`},
 	} {
 		if got := normalise(c.qtype, c.in); got != c.want {
 			t.Errorf("normalise(%s, %q) = %q, want %q", c.qtype, c.in, got, c.want)

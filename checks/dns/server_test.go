@@ -13,8 +13,9 @@ import (
 )
 
 // zone is the small zone the test server is authoritative for: every
-// supported type, a CNAME chain, a name with mixed case, and names that make
-// the server fail, refuse or truncate.
+// supported type, a CNAME chain, a name with mixed case, a TXT record with
+// spaces around its text, and names that make the server fail, refuse or
+// truncate.
 var zone = []string{
 	"example.test. 3600 IN SOA ns1.example.test. hostmaster.example.test. 2024010101 7200 3600 1209600 300",
 	"example.test. 3600 IN NS ns1.example.test.",
@@ -23,6 +24,7 @@ var zone = []string{
 	"example.test. 3600 IN MX 20 backup.example.test.",
 	`example.test. 300 IN TXT "v=spf1 ip4:192.0.2.0/24 " "-all"`,
 	`example.test. 300 IN CAA 0 issue "letsencrypt.org"`,
+	`padded.example.test. 300 IN TXT " padded "`,
 	"api.example.test. 300 IN A 192.0.2.10",
 	"api.example.test. 60 IN A 192.0.2.11",
 	"api.example.test. 300 IN A 192.0.2.12",
