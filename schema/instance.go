@@ -102,16 +102,16 @@ func (s *Suite) expand() hcl.Diagnostics {
 	}
 	slab, lists := make([]Instance, single), make([]*Instance, single)
 	s.Instances = make([]*Instance, 0, len(s.Checks))
+	k := 0 // the next of slab and lists
 	for _, c := range s.Checks {
 		addr := c.Kind.Name + "." + c.Name
 		index[addr] = c
 		var insts []*Instance
 		if c.ForEach == nil {
-			n := len(lists) - single
-			slab[n] = Instance{Check: c, Address: addr, suite: s}
-			lists[n] = &slab[n]
-			insts = lists[n : n+1 : n+1]
-			single--
+			slab[k] = Instance{Check: c, Address: addr, suite: s}
+			lists[k] = &slab[k]
+			insts = lists[k : k+1 : k+1]
+			k++
 		} else {
 			var d hcl.Diagnostics
 			insts, d = s.expandCheck(c)

@@ -37,9 +37,8 @@ func parsePlainChecks(src []byte, filename string, start hcl.Pos, decode bool) (
 	if decode {
 		// Room for about as many checks as the piece has closing braces at
 		// the start of a line, as a formatted suite ends its blocks: grown
-		// by appending one at a time, the list of a piece of 40 checks made
-		// 127 entries of 136 bytes, a fifth of what loading 1,000 dns checks
-		// allocates.
+		// by appending one at a time, the list was 15% of what loading
+		// 1,000 dns checks allocated (2.57 -> 2.19 MB).
 		p.decoded = make([]plainDecoded, 0, bytes.Count(src, closingLine)+1)
 	}
 	first, ok := p.firstToken()
