@@ -36,8 +36,8 @@ func TestReadyHeapGoal(t *testing.T) {
 		}
 	}
 	// A live heap past half the least goal: the usual target.
-	held := make([][]byte, 0, 64)
-	for range 64 * 2 * minRunHeapGoal / (1 << 20) / 64 {
+	var held [][]byte
+	for range 2 * minRunHeapGoal >> 20 {
 		held = append(held, make([]byte, 1<<20))
 	}
 	runtime.GC()
