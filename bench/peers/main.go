@@ -36,6 +36,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -157,8 +158,8 @@ func main() {
 				floorOf("parse", "hclsyntax.ParseConfig, the whole file", file))
 			for _, bin := range binaries(*nettest, *baseline) {
 				runners = append(runners,
-					runner{name: bin.label + "validate", role: roleNettest, cmd: []string{bin.path, "validate", suite}, check: validResult},
-					runner{name: bin.label + "plan", role: roleNettest, cmd: []string{bin.path, "plan", suite}, check: planResult})
+					bin.runner("validate", []string{"validate", suite}, validResult),
+					bin.runner("plan", []string{"plan", suite}, planResult))
 			}
 		case "foreach":
 			// The file is one locals block and one tcp block: it cannot
@@ -169,7 +170,7 @@ func main() {
 					runners = append(runners, floorOf("parse", "floor: hclsyntax.ParseConfig (either spelling)", filepath.Join(suite, "bench.nettest.hcl")))
 				}
 				for _, bin := range binaries(*nettest, *baseline) {
-					runners = append(runners, runner{name: bin.label + "validate, for_each = " + spelling, role: roleNettest, cmd: []string{bin.path, "validate", suite}, check: validResult})
+					runners = append(runners, bin.runner("validate, for_each = "+spelling, []string{"validate", suite}, validResult))
 				}
 			}
 		default:
@@ -182,7 +183,7 @@ func main() {
 			}
 			suite := write(filepath.Join(base, "suite"), "bench.nettest.hcl", t.nettest)
 			for _, bin := range binaries(*nettest, *baseline) {
-				runners = append(runners, runner{name: bin.label + "test --json", role: roleNettest, cmd: []string{bin.path, "test", "--json", "--parallelism=" + strconv.Itoa(*parallelism), suite}, check: nettestResult})
+				runners = append(runners, bin.runner("test --json", []string{"test", "--json", "--parallelism=" + strconv.Itoa(*parallelism), suite}, nettestResult))
 			}
 			if *goss != "" && t.goss != "" {
 				runners = append(runners, runner{name: "goss validate", role: roleGoss, cmd: []string{*goss, "--gossfile", write(base, "goss.yaml", t.goss), "validate", "--format", "json", "--max-concurrent", strconv.Itoa(*parallelism)}, check: gossResult})
@@ -225,6 +226,7 @@ func main() {
 				rss, wallRatio, cpuRatio, perCheck, strings.Join(results[i], "; "), target, held)
 		}
 		tw.Flush()
+		printPaired(runners, samples)
 		fmt.Printf("load average: %s\n", loadavg())
 	}
 	fmt.Printf("medians of %d alternating rounds, parallelism %d; peak RSS is each child's own (bench/internal/launcher; exact above %.1f MiB, the launcher's own peak)\n",
@@ -233,12 +235,14 @@ func main() {
 
 var dnsPort int
 
+// binary is a nettest binary to measure: the new one (label empty) or a
+// baseline.
 type binary struct{ label, path string }
 
 // binaries are the nettest binaries to measure: the new one, and the
 // baselines given.
 func binaries(nettest, baselines string) []binary {
-	out := []binary{{"nettest ", nettest}}
+	out := []binary{{"", nettest}}
 	for _, b := range strings.Split(baselines, ",") {
 		if b == "" {
 			continue
@@ -247,9 +251,69 @@ func binaries(nettest, baselines string) []binary {
 		if !named {
 			label, path = "baseline", b
 		}
-		out = append(out, binary{"nettest (" + label + ") ", path})
+		out = append(out, binary{label, path})
 	}
 	return out
+}
+
+// runner is the binary running task, nettest with args.
+func (b binary) runner(task string, args []string, check func(out []byte, n, exit int) string) runner {
+	name := "nettest " + task
+	if b.label != "" {
+		name = "nettest (" + b.label + ") " + task
+	}
+	return runner{name: name, role: roleNettest, cmd: append([]string{b.path}, args...), check: check, task: task, baseline: b.label}
+}
+
+// printPaired compares each baseline with the new binary doing the same
+// task, round by round: the two ran one after the other in every round, so
+// the mean of their differences cancels what the host's speed did between
+// rounds, which moves medians of the same binary by several percent.
+func printPaired(runners []runner, samples [][]launcher.Usage) {
+	for i, b := range runners {
+		if b.baseline == "" {
+			continue
+		}
+		for j, n := range runners {
+			if n.role == roleNettest && n.baseline == "" && n.task == b.task {
+				wall, cpu := paired(samples[j], samples[i], func(u launcher.Usage) time.Duration { return u.Wall }),
+					paired(samples[j], samples[i], func(u launcher.Usage) time.Duration { return u.CPU })
+				fmt.Printf("  nettest − %s, %s: wall %s, CPU %s (mean of %d paired differences ± its standard error)\n",
+					b.baseline, b.task, wall, cpu, len(samples[i]))
+			}
+		}
+	}
+}
+
+// meanSE is a mean and its standard error.
+type meanSE struct{ mean, se time.Duration }
+
+func (m meanSE) String() string {
+	return fmt.Sprintf("%+.1f ± %.1f ms", float64(m.mean)/1e6, float64(m.se)/1e6)
+}
+
+// paired is the mean of f(a[k]) - f(b[k]) over the rounds k, with its
+// standard error.
+func paired(a, b []launcher.Usage, f func(launcher.Usage) time.Duration) meanSE {
+	n := min(len(a), len(b))
+	if n == 0 {
+		return meanSE{}
+	}
+	d := make([]float64, n)
+	var sum float64
+	for k := range n {
+		d[k] = float64(f(a[k]) - f(b[k]))
+		sum += d[k]
+	}
+	mean := sum / float64(n)
+	if n == 1 {
+		return meanSE{mean: time.Duration(mean)}
+	}
+	var ss float64
+	for _, x := range d {
+		ss += (x - mean) * (x - mean)
+	}
+	return meanSE{time.Duration(mean), time.Duration(math.Sqrt(ss / float64(n-1) / float64(n)))}
 }
 
 type workload struct {
@@ -279,6 +343,9 @@ type runner struct {
 	role  role
 	cmd   []string
 	check func(out []byte, n, exit int) string
+	// task is what a nettest runner does ("test --json"), and baseline
+	// the label of the baseline binary doing it, empty for the new one.
+	task, baseline string
 }
 
 // row is a runner and its medians.
